@@ -1,0 +1,15 @@
+//! Database migrations, one file per change, never edited once landed. They run at start-up
+//! (`dangjian serve`) or alone (`dangjian migrate`), on SQLite and PostgreSQL alike.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_idempotency_keys;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_idempotency_keys::Migration)]
+    }
+}

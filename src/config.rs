@@ -1,0 +1,207 @@
+//! Typed configuration from the environment (and `.env`, loaded by `main`).
+//!
+//! Every variable the service reads is listed in [`ENV_VARS`]; the README's configuration
+//! table and the docker-compose test are checked against that list.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Every environment variable the service reads, with its default as shown in the README.
+pub const ENV_VARS: &[(&str, &str)] = &[
+    ("DATABASE_URL", "sqlite file in DANGJIAN_DATA_DIR"),
+    ("DANGJIAN_DATA_DIR", "./data"),
+    ("DANGJIAN_BIND", "127.0.0.1:8080"),
+    ("DANGJIAN_LOG_FORMAT", "pretty"),
+    ("RUST_LOG", "info"),
+    ("DANGJIAN_CORS_ORIGINS", "(none)"),
+    ("DANGJIAN_DB_MAX_CONNECTIONS", "10"),
+    ("DANGJIAN_SHUTDOWN_TIMEOUT_SECS", "30"),
+];
+
+/// How log lines are written: readable in a terminal, or one JSON object per line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Which browser origins may call the API (CORS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// Only same-origin callers (no CORS headers). The default.
+    None,
+    /// Any origin (`*`). Safe because the API uses bearer tokens, never cookies.
+    Any,
+    /// These exact origins, e.g. `https://dangjian.example.cn`.
+    List(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub bind: SocketAddr,
+    pub log_format: LogFormat,
+    pub cors_origins: CorsOrigins,
+    pub db_max_connections: u32,
+    pub shutdown_timeout: Duration,
+}
+
+/// A configuration value that cannot be used; the message names the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {variable}: {reason}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub reason: String,
+}
+
+fn bad(variable: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        reason: reason.into(),
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests can supply variables without touching
+    /// the process environment. Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let data_dir = PathBuf::from(get("DANGJIAN_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = match get("DATABASE_URL") {
+            Some(url) => {
+                if !(url.starts_with("postgres://")
+                    || url.starts_with("postgresql://")
+                    || url.starts_with("sqlite:"))
+                {
+                    return Err(bad(
+                        "DATABASE_URL",
+                        "must start with postgres://, postgresql:// or sqlite:",
+                    ));
+                }
+                url
+            }
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("dangjian.db").to_string_lossy()
+            ),
+        };
+
+        let bind = get("DANGJIAN_BIND")
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+            .parse::<SocketAddr>()
+            .map_err(|_| bad("DANGJIAN_BIND", "must be an IP address and port, e.g. 0.0.0.0:8080"))?;
+
+        let log_format = match get("DANGJIAN_LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(_) => return Err(bad("DANGJIAN_LOG_FORMAT", "must be `pretty` or `json`")),
+        };
+
+        let cors_origins = match get("DANGJIAN_CORS_ORIGINS") {
+            None => CorsOrigins::None,
+            Some(v) if v.trim() == "*" => CorsOrigins::Any,
+            Some(v) => {
+                let mut origins = Vec::new();
+                for origin in v.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                    let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
+                        && !origin.ends_with('/')
+                        && origin.split("://").nth(1).is_some_and(|h| !h.is_empty() && !h.contains('/'));
+                    if !valid {
+                        return Err(bad(
+                            "DANGJIAN_CORS_ORIGINS",
+                            format!("`{origin}` is not an origin like https://example.cn (comma-separated, or `*`)"),
+                        ));
+                    }
+                    origins.push(origin.to_owned());
+                }
+                CorsOrigins::List(origins)
+            }
+        };
+
+        let db_max_connections = parse_number("DANGJIAN_DB_MAX_CONNECTIONS", get("DANGJIAN_DB_MAX_CONNECTIONS"), 10, 1, 1000)?;
+        let shutdown_secs = parse_number("DANGJIAN_SHUTDOWN_TIMEOUT_SECS", get("DANGJIAN_SHUTDOWN_TIMEOUT_SECS"), 30, 0, 3600)?;
+
+        Ok(Config {
+            database_url,
+            data_dir,
+            bind,
+            log_format,
+            cors_origins,
+            db_max_connections,
+            shutdown_timeout: Duration::from_secs(shutdown_secs.into()),
+        })
+    }
+
+    /// True when the embedded SQLite database is in use.
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn parse_number(
+    variable: &'static str,
+    value: Option<String>,
+    default: u32,
+    min: u32,
+    max: u32,
+) -> Result<u32, ConfigError> {
+    let Some(value) = value else { return Ok(default) };
+    match value.trim().parse::<u32>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(bad(variable, format!("must be a whole number from {min} to {max}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn defaults_use_embedded_sqlite_in_the_data_dir() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_url, "sqlite://./data/dangjian.db?mode=rwc");
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.db_max_connections, 10);
+        assert_eq!(c.cors_origins, CorsOrigins::None);
+    }
+
+    #[test]
+    fn errors_name_the_bad_variable() {
+        for (var, value) in [
+            ("DANGJIAN_BIND", "localhost"),
+            ("DANGJIAN_LOG_FORMAT", "xml"),
+            ("DANGJIAN_DB_MAX_CONNECTIONS", "0"),
+            ("DANGJIAN_CORS_ORIGINS", "example.cn"),
+            ("DATABASE_URL", "mysql://x"),
+            ("DANGJIAN_SHUTDOWN_TIMEOUT_SECS", "-1"),
+        ] {
+            let err = config(&[(var, value)]).unwrap_err();
+            assert_eq!(err.variable, var);
+            assert!(err.to_string().contains(var));
+        }
+    }
+
+    #[test]
+    fn port_zero_and_origin_lists_are_accepted() {
+        let c = config(&[
+            ("DANGJIAN_BIND", "0.0.0.0:0"),
+            ("DANGJIAN_CORS_ORIGINS", "https://a.cn, http://b.cn:8080"),
+        ])
+        .unwrap();
+        assert_eq!(c.bind.port(), 0);
+        assert_eq!(c.cors_origins, CorsOrigins::List(vec!["https://a.cn".into(), "http://b.cn:8080".into()]));
+    }
+}

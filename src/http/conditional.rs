@@ -1,0 +1,112 @@
+//! Optimistic concurrency with `ETag` / `If-Match` / `If-None-Match`.
+//!
+//! Every mutable resource has an integer `version`; its ETag is `"<version>"`.
+//! A feature opts in with one line on each side:
+//! - updates and deletes take an [`IfMatch`] argument and call `if_match.check(row.version)?`
+//!   (missing header: 428, stale: 412), then update `WHERE version = <that version>`;
+//! - reads return [`Versioned`], which sets `ETag` and answers 304 to a matching
+//!   `If-None-Match`.
+
+use actix_web::body::BoxBody;
+use actix_web::dev::Payload;
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder};
+use serde::Serialize;
+
+use crate::error::{ApiError, ErrorCode};
+
+/// The ETag of a resource at `version`.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// Parses one entity tag (`"7"` or `W/"7"`) into a version; `None` for tags that are not ours.
+fn parse_tag(tag: &str) -> Option<i64> {
+    let tag = tag.trim();
+    let tag = tag.strip_prefix("W/").unwrap_or(tag);
+    tag.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
+}
+
+/// The `If-Match` precondition of a write. Required: without it the request is 428.
+#[derive(Debug, Clone)]
+pub struct IfMatch {
+    /// Versions the client says it last saw; `None` means `*` (any current version).
+    versions: Option<Vec<i64>>,
+}
+
+impl IfMatch {
+    /// Succeeds when the client's tag names `current_version`; otherwise 412.
+    pub fn check(&self, current_version: i64) -> Result<(), ApiError> {
+        match &self.versions {
+            None => Ok(()),
+            Some(v) if v.contains(&current_version) => Ok(()),
+            Some(_) => Err(ApiError::PreconditionFailed { current_version }),
+        }
+    }
+}
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_if_match(req))
+    }
+}
+
+fn parse_if_match(req: &HttpRequest) -> Result<IfMatch, ApiError> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Err(ApiError::PreconditionRequired);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::bad_request(ErrorCode::InvalidHeader, "If-Match must be ASCII"))?
+        .trim();
+    if value == "*" {
+        return Ok(IfMatch { versions: None });
+    }
+    let mut versions = Vec::new();
+    for tag in value.split(',') {
+        let tag = tag.trim();
+        if !(tag.ends_with('"') && (tag.starts_with('"') || tag.starts_with("W/\""))) {
+            return Err(ApiError::bad_request(
+                ErrorCode::InvalidHeader,
+                "If-Match must hold entity tags as sent in ETag, e.g. If-Match: \"3\"",
+            ));
+        }
+        // A well-formed tag that is not one of ours simply matches nothing (412).
+        versions.extend(parse_tag(tag));
+    }
+    Ok(IfMatch { versions: Some(versions) })
+}
+
+/// A JSON response for a versioned resource: sets `ETag`, and answers `304 Not Modified`
+/// when the request's `If-None-Match` already names this version.
+pub struct Versioned<T> {
+    pub version: i64,
+    pub body: T,
+    pub status: StatusCode,
+}
+
+impl<T> Versioned<T> {
+    pub fn ok(version: i64, body: T) -> Self {
+        Versioned { version, body, status: StatusCode::OK }
+    }
+}
+
+impl<T: Serialize> Responder for Versioned<T> {
+    type Body = BoxBody;
+
+    fn respond_to(self, req: &HttpRequest) -> HttpResponse {
+        let tag = etag(self.version);
+        let not_modified = req
+            .headers()
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() == "*" || v.split(',').any(|t| parse_tag(t) == Some(self.version)));
+        if not_modified && self.status == StatusCode::OK {
+            return HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish();
+        }
+        HttpResponse::build(self.status).insert_header((header::ETAG, tag)).json(self.body)
+    }
+}

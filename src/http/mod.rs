@@ -1,0 +1,15 @@
+//! HTTP plumbing shared by every feature: extractors, middleware, pagination,
+//! idempotency, conditional requests, metrics and the route table.
+
+pub mod conditional;
+pub mod extract;
+pub mod idempotency;
+pub mod metrics;
+pub mod middleware;
+pub mod pagination;
+pub mod routes;
+
+pub use conditional::{IfMatch, Versioned};
+pub use extract::{Json, Query};
+pub use idempotency::{Claim, IdempotencyKey, StoredResponse};
+pub use pagination::{ListQuery, Page, PageParams};

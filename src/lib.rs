@@ -1,0 +1,13 @@
+//! dangjian (党建): the JSON REST API of the "党员有限，服务无限" programme.
+//! See README.md for an overview and `docs/architecture.md` for the layout.
+
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod dictionaries;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod ops;
+pub mod server;
+pub mod telemetry;

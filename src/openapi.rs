@@ -1,0 +1,66 @@
+//! The OpenAPI document, generated from the handlers' `#[utoipa::path]` annotations.
+//! Committed at `openapi/openapi.json`; regenerate with `cargo run -- openapi > openapi/openapi.json`.
+
+use utoipa::openapi::OpenApi as Spec;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+
+use crate::error::{FieldError, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "dangjian API",
+        description = "JSON REST API of the \"党员有限，服务无限\" programme of a township Party committee: \
+party organisations and members, public pledges (承诺) and their review, the public board (公示) and \
+public supervision (群众监督), star ratings (星级评定), pairings with poor households (结对帮扶) and \
+village collective income (村集体经济).\n\nErrors are RFC 9457 problem details (`application/problem+json`) \
+with a stable `code`; enum labels in Chinese come from `GET /api/v1/dictionaries`. Lists are cursor-paginated \
+(`limit`, `cursor`, `next_cursor`). Creating POSTs accept `Idempotency-Key`; updates require `If-Match`.",
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(Problem, FieldError)),
+    tags(
+        (name = "operations", description = "Liveness, readiness and metrics"),
+        (name = "dictionaries", description = "Enum values with Chinese labels (字典)"),
+    )
+)]
+struct ApiDoc;
+
+/// Declares the `bearer` security scheme behind Swagger UI's "Authorize" button.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut Spec) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+/// The base document (info, tags, security schemes) that the routes' paths are added to.
+pub fn base() -> Spec {
+    ApiDoc::openapi()
+}
+
+/// The complete document, as served at `/api-docs/openapi.json`.
+pub fn spec() -> Spec {
+    let (_, spec) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(base())
+        .configure(crate::app::routes)
+        .split_for_parts();
+    spec
+}
+
+/// The document as pretty JSON with a final newline: what `dangjian openapi` prints and
+/// what is committed.
+pub fn spec_json() -> String {
+    let mut json = spec().to_pretty_json().unwrap_or_default();
+    json.push('\n');
+    json
+}

@@ -1,0 +1,191 @@
+//! Test helpers: the real app on a fresh database per test, and small HTTP helpers.
+//!
+//! Without `TEST_DATABASE_URL` each test gets an in-memory SQLite database. With it (a
+//! PostgreSQL URL), each test gets a fresh PostgreSQL database, dropped afterwards; if that
+//! PostgreSQL cannot be reached the test fails — it never falls back to SQLite.
+#![allow(dead_code)]
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::HeaderMap;
+use actix_web::web::{self, Bytes};
+use dangjian::app::AppState;
+use dangjian::config::Config;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::Value;
+
+pub mod notes;
+pub mod proxy;
+
+/// A database for one test, dropped with it (PostgreSQL only; SQLite lives in memory).
+pub struct TestDatabase {
+    pub url: String,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub async fn create() -> TestDatabase {
+        let Some(admin_url) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
+            return TestDatabase { url: "sqlite::memory:".into(), postgres: None };
+        };
+        assert!(
+            admin_url.starts_with("postgres://") || admin_url.starts_with("postgresql://"),
+            "TEST_DATABASE_URL must be a postgres:// URL, got {admin_url}"
+        );
+        let admin = Database::connect(admin_url.as_str()).await.unwrap_or_else(|e| {
+            panic!("TEST_DATABASE_URL is set but PostgreSQL cannot be reached at {admin_url}: {e}")
+        });
+        let name = format!("dangjian_test_{}", uuid::Uuid::now_v7().simple());
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+        let _ = admin.close().await;
+        TestDatabase { url: with_database_name(&admin_url, &name), postgres: Some((admin_url, name)) }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else { return };
+        // Drop runs outside async context: use a runtime of its own on a plain thread.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                if let Ok(admin) = Database::connect(admin_url.as_str()).await {
+                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// `postgres://u@h:p/old?x` → `postgres://u@h:p/new?x`.
+pub fn with_database_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{host_part}/{name}?{q}"),
+        None => format!("{host_part}/{name}"),
+    }
+}
+
+/// Configuration for a test app on `database_url`, everything else at its default.
+pub fn test_config(database_url: &str) -> Config {
+    let url = database_url.to_owned();
+    Config::from_lookup(move |name| match name {
+        "DATABASE_URL" => Some(url.clone()),
+        "DANGJIAN_BIND" => Some("127.0.0.1:0".into()),
+        _ => None,
+    })
+    .expect("test configuration is valid")
+}
+
+/// The real application served over HTTP on a free port, with its own database.
+pub struct TestApp {
+    pub server: actix_test::TestServer,
+    pub db: DatabaseConnection,
+    pub state: web::Data<AppState>,
+    pub database: TestDatabase,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with extra services registered (test fixtures).
+pub async fn spawn_app_with<F>(extra: F) -> TestApp
+where
+    F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+{
+    let database = TestDatabase::create().await;
+    let config = test_config(&database.url);
+    let db = dangjian::db::connect(&config).await.expect("connect to the test database");
+    dangjian::db::migrate(&db, &config.database_url).await.expect("migrations apply");
+    serve(database, db, config, extra)
+}
+
+/// Serves the app on an already connected database (used to simulate outages).
+pub fn serve<F>(database: TestDatabase, db: DatabaseConnection, config: Config, extra: F) -> TestApp
+where
+    F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+{
+    let state = AppState::new(db.clone(), config);
+    let app_state = state.clone();
+    let server = actix_test::start(move || {
+        let extra = extra.clone();
+        dangjian::app::build(app_state.clone(), move |cfg| extra(cfg))
+    });
+    TestApp { server, db, state, database }
+}
+
+/// A response as the client saw it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Asserts an RFC 9457 problem with this status and code, carrying the request id and
+    /// the request path; returns the body.
+    pub fn assert_problem(&self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status.as_u16(), status, "status; body: {}", self.text());
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "content type");
+        let body = self.json();
+        assert_eq!(body["status"], status);
+        assert_eq!(body["code"], code, "code; body: {body}");
+        assert_eq!(body["type"], format!("/problems/{}", code.replace('_', "-")));
+        assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(body["instance"].as_str().is_some_and(|t| t.starts_with('/')));
+        assert_eq!(body["request_id"].as_str(), self.header("x-request-id"), "request_id matches X-Request-Id");
+        body
+    }
+}
+
+pub async fn send(req: awc::ClientRequest) -> Reply {
+    collect(req.send().await.expect("request sent")).await
+}
+
+pub async fn send_body(req: awc::ClientRequest, body: impl Into<Bytes>) -> Reply {
+    collect(req.send_body(body.into()).await.expect("request sent")).await
+}
+
+pub async fn send_json(req: awc::ClientRequest, body: &Value) -> Reply {
+    collect(req.send_json(body).await.expect("request sent")).await
+}
+
+async fn collect<S>(mut res: awc::ClientResponse<S>) -> Reply
+where
+    S: futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>> + Unpin,
+{
+    let body = res.body().limit(16 * 1024 * 1024).await.expect("body read");
+    Reply { status: res.status(), headers: res.headers().clone(), body }
+}
