@@ -19,7 +19,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::http::metrics::Metrics;
 use crate::http::middleware::{X_REQUEST_ID, finish_problems, not_found_or_method_not_allowed, observe};
 use crate::http::routes::RouteTable;
-use crate::{dictionaries, ops, openapi};
+use crate::{dictionaries, openapi, ops};
 
 /// Everything a handler may need, built once at start-up and shared by all workers.
 pub struct AppState {
@@ -76,12 +76,14 @@ pub fn build(
     App::new()
         .into_utoipa_app()
         .app_data(state.clone())
-        .app_data(web::PathConfig::default().error_handler(|err, _| {
-            ApiError::bad_request(ErrorCode::InvalidPath, err.to_string()).into()
-        }))
-        .app_data(web::QueryConfig::default().error_handler(|err, _| {
-            ApiError::bad_request(ErrorCode::InvalidQuery, err.to_string()).into()
-        }))
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|err, _| ApiError::bad_request(ErrorCode::InvalidPath, err.to_string()).into()),
+        )
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|err, _| ApiError::bad_request(ErrorCode::InvalidQuery, err.to_string()).into()),
+        )
         .configure(routes)
         .into_app()
         .configure(extra)
@@ -90,7 +92,9 @@ pub fn build(
         .service(swagger)
         .default_service(web::to(not_found_or_method_not_allowed))
         .wrap(cors)
-        .wrap(from_fn(move |req, next| finish_problems(route_table.clone(), req, next)))
+        .wrap(from_fn(move |req, next| {
+            finish_problems(route_table.clone(), req, next)
+        }))
         .wrap(Compress::default())
         .wrap(from_fn(move |req, next| observe(metrics.clone(), req, next)))
 }
@@ -118,9 +122,13 @@ fn cors(origins: &CorsOrigins) -> Cors {
 }
 
 async fn serve_spec(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(state.spec_json.clone())
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(state.spec_json.clone())
 }
 
 async fn redirect_to_swagger() -> HttpResponse {
-    HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/swagger-ui/")).finish()
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/swagger-ui/"))
+        .finish()
 }

@@ -77,10 +77,7 @@ impl Config {
         let data_dir = PathBuf::from(get("DANGJIAN_DATA_DIR").unwrap_or_else(|| "./data".into()));
         let database_url = match get("DATABASE_URL") {
             Some(url) => {
-                if !(url.starts_with("postgres://")
-                    || url.starts_with("postgresql://")
-                    || url.starts_with("sqlite:"))
-                {
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
                     return Err(bad(
                         "DATABASE_URL",
                         "must start with postgres://, postgresql:// or sqlite:",
@@ -88,10 +85,7 @@ impl Config {
                 }
                 url
             }
-            None => format!(
-                "sqlite://{}?mode=rwc",
-                data_dir.join("dangjian.db").to_string_lossy()
-            ),
+            None => format!("sqlite://{}?mode=rwc", data_dir.join("dangjian.db").to_string_lossy()),
         };
 
         let bind = get("DANGJIAN_BIND")
@@ -113,7 +107,10 @@ impl Config {
                 for origin in v.split(',').map(str::trim).filter(|o| !o.is_empty()) {
                     let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
                         && !origin.ends_with('/')
-                        && origin.split("://").nth(1).is_some_and(|h| !h.is_empty() && !h.contains('/'));
+                        && origin
+                            .split("://")
+                            .nth(1)
+                            .is_some_and(|h| !h.is_empty() && !h.contains('/'));
                     if !valid {
                         return Err(bad(
                             "DANGJIAN_CORS_ORIGINS",
@@ -126,8 +123,20 @@ impl Config {
             }
         };
 
-        let db_max_connections = parse_number("DANGJIAN_DB_MAX_CONNECTIONS", get("DANGJIAN_DB_MAX_CONNECTIONS"), 10, 1, 1000)?;
-        let shutdown_secs = parse_number("DANGJIAN_SHUTDOWN_TIMEOUT_SECS", get("DANGJIAN_SHUTDOWN_TIMEOUT_SECS"), 30, 0, 3600)?;
+        let db_max_connections = parse_number(
+            "DANGJIAN_DB_MAX_CONNECTIONS",
+            get("DANGJIAN_DB_MAX_CONNECTIONS"),
+            10,
+            1,
+            1000,
+        )?;
+        let shutdown_secs = parse_number(
+            "DANGJIAN_SHUTDOWN_TIMEOUT_SECS",
+            get("DANGJIAN_SHUTDOWN_TIMEOUT_SECS"),
+            30,
+            0,
+            3600,
+        )?;
 
         Ok(Config {
             database_url,
@@ -202,6 +211,9 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.bind.port(), 0);
-        assert_eq!(c.cors_origins, CorsOrigins::List(vec!["https://a.cn".into(), "http://b.cn:8080".into()]));
+        assert_eq!(
+            c.cors_origins,
+            CorsOrigins::List(vec!["https://a.cn".into(), "http://b.cn:8080".into()])
+        );
     }
 }

@@ -43,7 +43,10 @@ pub fn connect_options(url: &str, max_connections: u32) -> ConnectOptions {
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
     if config.is_sqlite() && !config.database_url.contains(":memory:") {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-            DbErr::Custom(format!("cannot create data directory {}: {e}", config.data_dir.display()))
+            DbErr::Custom(format!(
+                "cannot create data directory {}: {e}",
+                config.data_dir.display()
+            ))
         })?;
     }
     Database::connect(connect_options(&config.database_url, config.db_max_connections)).await

@@ -72,7 +72,11 @@ impl ErrorCode {
             .iter()
             .copied()
             .find(|c| c.status() == status)
-            .unwrap_or(if status.is_client_error() { ErrorCode::InvalidHeader } else { ErrorCode::Internal })
+            .unwrap_or(if status.is_client_error() {
+                ErrorCode::InvalidHeader
+            } else {
+                ErrorCode::Internal
+            })
     }
 }
 
@@ -94,12 +98,22 @@ pub struct FieldError {
 impl FieldError {
     /// An error about a field of the JSON body, addressed by JSON Pointer (`/a/0/b`).
     pub fn body(pointer: impl Into<String>, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        FieldError { pointer: Some(pointer.into()), parameter: None, code: code.into(), message: message.into() }
+        FieldError {
+            pointer: Some(pointer.into()),
+            parameter: None,
+            code: code.into(),
+            message: message.into(),
+        }
     }
 
     /// An error about a query parameter.
     pub fn query(parameter: impl Into<String>, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        FieldError { pointer: None, parameter: Some(parameter.into()), code: code.into(), message: message.into() }
+        FieldError {
+            pointer: None,
+            parameter: Some(parameter.into()),
+            code: code.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -165,11 +179,17 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn bad_request(code: ErrorCode, detail: impl Into<String>) -> Self {
-        ApiError::BadRequest { code, detail: detail.into() }
+        ApiError::BadRequest {
+            code,
+            detail: detail.into(),
+        }
     }
 
     pub fn conflict(detail: impl Into<String>) -> Self {
-        ApiError::Conflict { code: ErrorCode::Conflict, detail: detail.into() }
+        ApiError::Conflict {
+            code: ErrorCode::Conflict,
+            detail: detail.into(),
+        }
     }
 
     /// A single-field validation error on the JSON body.
@@ -210,13 +230,18 @@ impl ApiError {
             | ApiError::Unauthorized { detail }
             | ApiError::Forbidden { detail }
             | ApiError::NotAcceptable { detail } => (detail.clone(), vec![]),
-            ApiError::NotFound => ("No resource at this address, or it is outside your scope.".into(), vec![]),
+            ApiError::NotFound => (
+                "No resource at this address, or it is outside your scope.".into(),
+                vec![],
+            ),
             ApiError::MethodNotAllowed { allow } => (format!("Allowed methods: {}.", allow.join(", ")), vec![]),
             ApiError::PreconditionFailed { current_version } => (
                 format!("If-Match does not match the current version \"{current_version}\"; fetch the resource again."),
                 vec![],
             ),
-            ApiError::PayloadTooLarge { limit_bytes } => (format!("The body may be at most {limit_bytes} bytes."), vec![]),
+            ApiError::PayloadTooLarge { limit_bytes } => {
+                (format!("The body may be at most {limit_bytes} bytes."), vec![])
+            }
             ApiError::UnsupportedMediaType { expected } => (format!("Send the body as {expected}."), vec![]),
             ApiError::Validation(errors) => (
                 match errors.len() {
@@ -238,7 +263,10 @@ impl ApiError {
                 format!("The database cannot be reached; try again in {DATABASE_RETRY_AFTER_SECS} seconds."),
                 vec![],
             ),
-            ApiError::Internal(_) => ("Something went wrong on our side; quote the request_id when reporting it.".into(), vec![]),
+            ApiError::Internal(_) => (
+                "Something went wrong on our side; quote the request_id when reporting it.".into(),
+                vec![],
+            ),
         };
         Problem {
             type_uri: code.type_uri(),
@@ -315,9 +343,7 @@ pub fn is_unavailable(err: &DbErr) -> bool {
             | SqlxError::Protocol(_) => true,
             // PostgreSQL classes 08 (connection exception) and 57P (operator intervention:
             // admin shutdown, crash shutdown, cannot connect now).
-            SqlxError::Database(db) => db
-                .code()
-                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            SqlxError::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
             _ => false,
         },
         // A connection error without a sqlx error (e.g. the pool could not connect).

@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use dangjian::config::Config;
 
 #[derive(Parser)]
-#[command(name = "dangjian", version, about = "JSON REST API of the 党员有限，服务无限 programme")]
+#[command(
+    name = "dangjian",
+    version,
+    about = "JSON REST API of the 党员有限，服务无限 programme"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

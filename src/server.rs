@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use actix_web::HttpServer;
+use std::net::SocketAddr;
+
+use actix_web::dev::Server;
+use actix_web::{HttpServer, web};
 
 use crate::app::{self, AppState};
 use crate::config::Config;
@@ -16,16 +19,8 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
     let db = db::connect_and_migrate(&config, STARTUP_PATIENCE)
         .await
         .map_err(|e| std::io::Error::other(format!("database: {e}")))?;
-    let bind = config.bind;
-    let shutdown_timeout = config.shutdown_timeout;
     let state = AppState::new(db.clone(), config);
-
-    let server = HttpServer::new(move || app::build(state.clone(), |_| {}))
-        .bind(bind)?
-        .shutdown_timeout(shutdown_timeout.as_secs());
-    for addr in server.addrs() {
-        tracing::info!("listening on http://{addr}  (Swagger UI: http://{addr}/swagger-ui/)");
-    }
+    let (server, _) = start(state, |_| {})?;
     let purge = actix_web::rt::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
@@ -37,8 +32,30 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
             }
         }
     });
-    let result = server.run().await;
+    let result = server.await;
     purge.abort();
     tracing::info!("stopped");
     result
+}
+
+/// Binds the configured address and starts serving; returns the running server (await it;
+/// stop it with its handle or a signal) and the bound addresses. SIGTERM and SIGINT stop it
+/// gracefully: no new connections, in-flight requests finish within the shutdown timeout.
+pub fn start<F>(state: web::Data<AppState>, extra: F) -> std::io::Result<(Server, Vec<SocketAddr>)>
+where
+    F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+{
+    let bind = state.config.bind;
+    let shutdown_timeout = state.config.shutdown_timeout.as_secs();
+    let server = HttpServer::new(move || {
+        let extra = extra.clone();
+        app::build(state.clone(), move |cfg| extra(cfg))
+    })
+    .bind(bind)?
+    .shutdown_timeout(shutdown_timeout);
+    let addrs = server.addrs();
+    for addr in &addrs {
+        tracing::info!("listening on http://{addr}  (Swagger UI: http://{addr}/swagger-ui/)");
+    }
+    Ok((server.run(), addrs))
 }

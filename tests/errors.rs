@@ -32,7 +32,11 @@ async fn wrong_method_is_405_with_allow() {
 #[actix_web::test]
 async fn malformed_json_is_400_and_writes_nothing() {
     let app = app_with_notes().await;
-    let reply = send_body(app.server.post("/test/notes").content_type("application/json"), "{\"title\": ").await;
+    let reply = send_body(
+        app.server.post("/test/notes").content_type("application/json"),
+        "{\"title\": ",
+    )
+    .await;
     reply.assert_problem(400, "malformed_json");
     let reply = send_body(app.server.post("/test/notes").content_type("application/json"), "").await;
     reply.assert_problem(400, "malformed_json");
@@ -42,7 +46,11 @@ async fn malformed_json_is_400_and_writes_nothing() {
 #[actix_web::test]
 async fn wrong_content_type_is_415() {
     let app = app_with_notes().await;
-    let reply = send_body(app.server.post("/test/notes").content_type("text/plain"), "{\"title\":\"x\"}").await;
+    let reply = send_body(
+        app.server.post("/test/notes").content_type("text/plain"),
+        "{\"title\":\"x\"}",
+    )
+    .await;
     reply.assert_problem(415, "unsupported_media_type");
     assert_eq!(notes::count(&app.db).await, 0);
 }
@@ -101,10 +109,18 @@ async fn unknown_or_bad_query_parameters_are_400() {
     let reply = send(app.server.get("/test/notes?prefx=a")).await;
     let problem = reply.assert_problem(400, "invalid_query");
     assert!(problem["detail"].as_str().unwrap().contains("prefx"));
-    send(app.server.get("/test/notes?limit=many")).await.assert_problem(400, "invalid_query");
-    send(app.server.get("/test/notes?limit=0")).await.assert_problem(400, "invalid_query");
-    send(app.server.get("/test/notes?cursor=garbage")).await.assert_problem(400, "invalid_cursor");
-    send(app.server.get("/api/v1/dictionaries?x=1")).await.assert_problem(400, "invalid_query");
+    send(app.server.get("/test/notes?limit=many"))
+        .await
+        .assert_problem(400, "invalid_query");
+    send(app.server.get("/test/notes?limit=0"))
+        .await
+        .assert_problem(400, "invalid_query");
+    send(app.server.get("/test/notes?cursor=garbage"))
+        .await
+        .assert_problem(400, "invalid_cursor");
+    send(app.server.get("/api/v1/dictionaries?x=1"))
+        .await
+        .assert_problem(400, "invalid_query");
 }
 
 #[actix_web::test]
@@ -131,7 +147,12 @@ async fn request_id_is_echoed_or_generated() {
     assert!(uuid::Uuid::parse_str(generated).is_ok(), "{generated}");
 
     // An unsafe id is replaced, never echoed into logs and headers.
-    let reply = send(app.server.get("/healthz").insert_header(("X-Request-Id", "a b<script>"))).await;
+    let reply = send(
+        app.server
+            .get("/healthz")
+            .insert_header(("X-Request-Id", "a b<script>")),
+    )
+    .await;
     assert_ne!(reply.header("x-request-id"), Some("a b<script>"));
 
     let reply = send(app.server.get("/nowhere").insert_header(("X-Request-Id", "trace-me"))).await;

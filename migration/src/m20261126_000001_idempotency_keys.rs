@@ -31,9 +31,17 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(IdempotencyKeys::Status).integer())
                     .col(ColumnDef::new(IdempotencyKeys::ResponseHeaders).json())
                     .col(ColumnDef::new(IdempotencyKeys::ResponseBody).blob())
-                    .col(ColumnDef::new(IdempotencyKeys::CreatedAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(IdempotencyKeys::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(IdempotencyKeys::CompletedAt).timestamp_with_time_zone())
-                    .primary_key(Index::create().col(IdempotencyKeys::Principal).col(IdempotencyKeys::Key))
+                    .primary_key(
+                        Index::create()
+                            .col(IdempotencyKeys::Principal)
+                            .col(IdempotencyKeys::Key),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -49,6 +57,8 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(IdempotencyKeys::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(IdempotencyKeys::Table).to_owned())
+            .await
     }
 }

@@ -45,7 +45,10 @@ pub fn all() -> Vec<Dictionary> {
         label: "错误代码",
         entries: ErrorCode::ALL
             .iter()
-            .map(|c| DictionaryEntry { value: c.as_str(), label: c.label() })
+            .map(|c| DictionaryEntry {
+                value: c.as_str(),
+                label: c.label(),
+            })
             .collect(),
     }]
 }
@@ -78,7 +81,10 @@ async fn list_dictionaries(req: HttpRequest, state: web::Data<AppState>) -> Http
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == rendered.etag));
     if matches {
-        return HttpResponse::NotModified().insert_header(cache).insert_header((header::ETAG, rendered.etag.clone())).finish();
+        return HttpResponse::NotModified()
+            .insert_header(cache)
+            .insert_header((header::ETAG, rendered.etag.clone()))
+            .finish();
     }
     HttpResponse::Ok()
         .insert_header(cache)

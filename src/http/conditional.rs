@@ -77,7 +77,9 @@ fn parse_if_match(req: &HttpRequest) -> Result<IfMatch, ApiError> {
         // A well-formed tag that is not one of ours simply matches nothing (412).
         versions.extend(parse_tag(tag));
     }
-    Ok(IfMatch { versions: Some(versions) })
+    Ok(IfMatch {
+        versions: Some(versions),
+    })
 }
 
 /// A JSON response for a versioned resource: sets `ETag`, and answers `304 Not Modified`
@@ -90,7 +92,11 @@ pub struct Versioned<T> {
 
 impl<T> Versioned<T> {
     pub fn ok(version: i64, body: T) -> Self {
-        Versioned { version, body, status: StatusCode::OK }
+        Versioned {
+            version,
+            body,
+            status: StatusCode::OK,
+        }
     }
 }
 
@@ -107,6 +113,8 @@ impl<T: Serialize> Responder for Versioned<T> {
         if not_modified && self.status == StatusCode::OK {
             return HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish();
         }
-        HttpResponse::build(self.status).insert_header((header::ETAG, tag)).json(self.body)
+        HttpResponse::build(self.status)
+            .insert_header((header::ETAG, tag))
+            .json(self.body)
     }
 }

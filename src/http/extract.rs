@@ -54,8 +54,13 @@ pub fn require_content_type(req: &HttpRequest, expected: &'static str) -> Result
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
         .unwrap_or_default();
-    let ok = mime == expected || (expected == "application/json" && mime.starts_with("application/") && mime.ends_with("+json"));
-    if ok { Ok(()) } else { Err(ApiError::UnsupportedMediaType { expected }) }
+    let ok = mime == expected
+        || (expected == "application/json" && mime.starts_with("application/") && mime.ends_with("+json"));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType { expected })
+    }
 }
 
 /// Reads the whole body, refusing with 413 as soon as it is known to exceed `limit`.
@@ -70,7 +75,8 @@ pub async fn read_body(req: &HttpRequest, mut payload: Payload, limit: usize) ->
     }
     let mut body = BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(ErrorCode::MalformedJson, format!("could not read the body: {e}")))?;
+        let chunk = chunk
+            .map_err(|e| ApiError::bad_request(ErrorCode::MalformedJson, format!("could not read the body: {e}")))?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge { limit_bytes: limit });
         }
@@ -81,7 +87,10 @@ pub async fn read_body(req: &HttpRequest, mut payload: Payload, limit: usize) ->
 
 fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request(ErrorCode::MalformedJson, "The request body is empty; send a JSON object."));
+        return Err(ApiError::bad_request(
+            ErrorCode::MalformedJson,
+            "The request body is empty; send a JSON object.",
+        ));
     }
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request(ErrorCode::MalformedJson, format!("The body is not valid JSON: {e}.")))?;
@@ -98,9 +107,11 @@ fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
 fn find_nul(value: &Value, pointer: &mut String, out: &mut Vec<FieldError>) {
     let len = pointer.len();
     match value {
-        Value::String(s) if s.contains('\0') => {
-            out.push(FieldError::body(pointer.clone(), "nul_character", "must not contain the NUL character (\\u0000)"))
-        }
+        Value::String(s) if s.contains('\0') => out.push(FieldError::body(
+            pointer.clone(),
+            "nul_character",
+            "must not contain the NUL character (\\u0000)",
+        )),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 pointer.push('/');
@@ -114,7 +125,11 @@ fn find_nul(value: &Value, pointer: &mut String, out: &mut Vec<FieldError>) {
                 pointer.push('/');
                 pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
                 if key.contains('\0') {
-                    out.push(FieldError::body(pointer.clone(), "nul_character", "field names must not contain NUL"));
+                    out.push(FieldError::body(
+                        pointer.clone(),
+                        "nul_character",
+                        "field names must not contain NUL",
+                    ));
                 } else {
                     find_nul(item, pointer, out);
                 }
@@ -152,7 +167,11 @@ pub fn deserialize_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiErro
         } else {
             "invalid"
         };
-        let message = if code == "required" { "is required".to_string() } else { message };
+        let message = if code == "required" {
+            "is required".to_string()
+        } else {
+            message
+        };
         ApiError::Validation(vec![FieldError::body(pointer, code, message)])
     })
 }
@@ -178,7 +197,10 @@ pub fn parse_query<T: DeserializeOwned + IntoParams>(query: &str) -> Result<Quer
 
 /// The query parameter names `T` documents.
 pub fn param_names<T: IntoParams>() -> Vec<String> {
-    T::into_params(|| Some(ParameterIn::Query)).into_iter().map(|p| p.name).collect()
+    T::into_params(|| Some(ParameterIn::Query))
+        .into_iter()
+        .map(|p| p.name)
+        .collect()
 }
 
 /// Refuses parameters not in `known` (400) and values containing NUL (422).
@@ -186,17 +208,29 @@ pub fn check_query(query: &str, known: &[String]) -> Result<(), ApiError> {
     let mut errors = Vec::new();
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         if !known.iter().any(|k| *k == key) {
-            let list = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+            let list = if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            };
             return Err(ApiError::bad_request(
                 ErrorCode::InvalidQuery,
                 format!("Unknown query parameter `{key}`; this endpoint accepts: {list}."),
             ));
         }
         if value.contains('\0') {
-            errors.push(FieldError::query(key.into_owned(), "nul_character", "must not contain the NUL character"));
+            errors.push(FieldError::query(
+                key.into_owned(),
+                "nul_character",
+                "must not contain the NUL character",
+            ));
         }
     }
-    if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
 }
 
 /// Deserializes a (checked) query string.

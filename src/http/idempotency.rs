@@ -72,7 +72,9 @@ impl FromRequest for IdempotencyKey {
         let key = match req.headers().get(&IDEMPOTENCY_KEY) {
             None => Ok(None),
             Some(v) => match v.to_str() {
-                Ok(s) if (1..=255).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(s.to_owned())),
+                Ok(s) if (1..=255).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic()) => {
+                    Ok(Some(s.to_owned()))
+                }
                 _ => Err(ApiError::bad_request(
                     ErrorCode::InvalidHeader,
                     "Idempotency-Key must be 1 to 255 visible ASCII characters",
@@ -104,7 +106,8 @@ impl IdempotencyKey {
             let existing = Entity::find_by_id((principal.to_owned(), key.clone())).one(db).await?;
             if let Some(row) = existing {
                 let expired = row.created_at < now - Duration::hours(RETENTION_HOURS);
-                let abandoned = row.completed_at.is_none() && row.created_at < now - Duration::seconds(ABANDONED_AFTER_SECS);
+                let abandoned =
+                    row.completed_at.is_none() && row.created_at < now - Duration::seconds(ABANDONED_AFTER_SECS);
                 if expired || abandoned {
                     Entity::delete_many()
                         .filter(Column::Principal.eq(principal))
@@ -138,7 +141,11 @@ impl IdempotencyKey {
             match Entity::insert(claim).exec_without_returning(db).await {
                 Ok(_) => {
                     return Ok(Claim::Proceed(Ticket {
-                        claimed: Some(Claimed { db: db.clone(), principal: principal.to_owned(), key: key.clone() }),
+                        claimed: Some(Claimed {
+                            db: db.clone(),
+                            principal: principal.to_owned(),
+                            key: key.clone(),
+                        }),
                     }));
                 }
                 // Another request claimed it between our read and insert: look again.
@@ -180,7 +187,11 @@ pub struct Ticket {
 
 impl Ticket {
     /// Stores `response` under the key in `txn`, commits the transaction, and returns it.
-    pub async fn commit(mut self, txn: DatabaseTransaction, response: StoredResponse) -> Result<HttpResponse, ApiError> {
+    pub async fn commit(
+        mut self,
+        txn: DatabaseTransaction,
+        response: StoredResponse,
+    ) -> Result<HttpResponse, ApiError> {
         if let Some(claimed) = &self.claimed {
             let headers = serde_json::to_value(&response.headers).map_err(ApiError::internal)?;
             let updated = Entity::update_many()
@@ -205,7 +216,11 @@ impl Ticket {
     }
 
     /// For handlers that write without an explicit transaction of their own.
-    pub async fn commit_with(self, db: &DatabaseConnection, response: StoredResponse) -> Result<HttpResponse, ApiError> {
+    pub async fn commit_with(
+        self,
+        db: &DatabaseConnection,
+        response: StoredResponse,
+    ) -> Result<HttpResponse, ApiError> {
         let txn = db.begin().await?;
         self.commit(txn, response).await
     }
@@ -274,18 +289,25 @@ fn replay(row: &Model) -> HttpResponse {
         .and_then(|h| serde_json::from_value(h).ok())
         .unwrap_or_default();
     let stored = StoredResponse {
-        status: row.status.and_then(|s| StatusCode::from_u16(s as u16).ok()).unwrap_or(StatusCode::OK),
+        status: row
+            .status
+            .and_then(|s| StatusCode::from_u16(s as u16).ok())
+            .unwrap_or(StatusCode::OK),
         headers,
         body: row.response_body.clone().unwrap_or_default(),
     };
     let mut res = stored.into_response();
-    res.headers_mut().insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    res.headers_mut()
+        .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     res
 }
 
 /// Deletes keys older than the retention period; run periodically by `serve`.
 pub async fn purge_expired(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
     let cutoff = Utc::now() - Duration::hours(RETENTION_HOURS);
-    let res = Entity::delete_many().filter(Column::CreatedAt.lt(cutoff)).exec(db).await?;
+    let res = Entity::delete_many()
+        .filter(Column::CreatedAt.lt(cutoff))
+        .exec(db)
+        .await?;
     Ok(res.rows_affected)
 }

@@ -16,18 +16,29 @@ impl Metrics {
     pub fn new() -> Metrics {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests by method, route pattern and status"),
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by method, route pattern and status",
+            ),
             &["method", "route", "status"],
         )
         .expect("static metric definition");
         let latency = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by method, route pattern and status")
-                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by method, route pattern and status",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
             &["method", "route", "status"],
         )
         .expect("static metric definition");
         let pool = IntGaugeVec::new(
-            Opts::new("db_pool_connections", "Database pool connections by state (in_use, idle, max)"),
+            Opts::new(
+                "db_pool_connections",
+                "Database pool connections by state (in_use, idle, max)",
+            ),
             &["state"],
         )
         .expect("static metric definition");
@@ -38,7 +49,12 @@ impl Metrics {
         ] {
             registry.register(metric).expect("metric registered once");
         }
-        Metrics { registry, requests, latency, pool }
+        Metrics {
+            registry,
+            requests,
+            latency,
+            pool,
+        }
     }
 
     pub fn observe(&self, method: &str, route: &str, status: &str, seconds: f64) {
@@ -49,7 +65,9 @@ impl Metrics {
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self, pool: PoolUsage) -> String {
-        self.pool.with_label_values(&["in_use"]).set(i64::from(pool.size.saturating_sub(pool.idle)));
+        self.pool
+            .with_label_values(&["in_use"])
+            .set(i64::from(pool.size.saturating_sub(pool.idle)));
         self.pool.with_label_values(&["idle"]).set(i64::from(pool.idle));
         self.pool.with_label_values(&["max"]).set(i64::from(pool.max));
         let mut out = Vec::new();

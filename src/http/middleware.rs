@@ -31,8 +31,7 @@ impl RequestId {
             .get(&X_REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .filter(|v| {
-                (1..=128).contains(&v.len())
-                    && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+                (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
             });
         RequestId(match given {
             Some(id) => id.into(),
@@ -69,9 +68,19 @@ pub async fn observe(
     let route = res.request().match_pattern();
     let route = route.as_deref().unwrap_or("unmatched");
     let status = res.status();
-    metrics.observe(res.request().method().as_str(), route, status.as_str(), elapsed.as_secs_f64());
+    metrics.observe(
+        res.request().method().as_str(),
+        route,
+        status.as_str(),
+        elapsed.as_secs_f64(),
+    );
     span.in_scope(|| {
-        tracing::info!(status = status.as_u16(), route, latency_ms = elapsed.as_secs_f64() * 1000.0, "request finished")
+        tracing::info!(
+            status = status.as_u16(),
+            route,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            "request finished"
+        )
     });
     Ok(res)
 }
@@ -90,7 +99,8 @@ pub async fn finish_problems(
         None => next.call(req).await?.map_into_boxed_body(),
     };
     if res.request().path().starts_with("/api/") && !res.headers().contains_key(header::CACHE_CONTROL) {
-        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -102,7 +112,10 @@ pub async fn finish_problems(
     problem.request_id = res.request().extensions().get::<RequestId>().map(|id| id.0.to_string());
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     Ok(res.map_body(|head, _| {
-        head.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        head.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         head.headers.remove(header::CONTENT_ENCODING);
         head.headers.remove(header::CONTENT_LENGTH);
         BoxBody::new(body)
@@ -164,12 +177,16 @@ fn from_actix_error(err: &Error) -> Option<ApiError> {
             JsonPayloadError::OverflowKnownLength { limit, .. } | JsonPayloadError::Overflow { limit } => {
                 ApiError::PayloadTooLarge { limit_bytes: *limit }
             }
-            JsonPayloadError::ContentType => ApiError::UnsupportedMediaType { expected: "application/json" },
+            JsonPayloadError::ContentType => ApiError::UnsupportedMediaType {
+                expected: "application/json",
+            },
             other => ApiError::bad_request(ErrorCode::MalformedJson, other.to_string()),
         });
     }
     if let Some(PayloadError::Overflow) = err.as_error::<PayloadError>() {
-        return Some(ApiError::PayloadTooLarge { limit_bytes: crate::http::extract::JSON_LIMIT_BYTES });
+        return Some(ApiError::PayloadTooLarge {
+            limit_bytes: crate::http::extract::JSON_LIMIT_BYTES,
+        });
     }
     None
 }
@@ -181,7 +198,9 @@ pub async fn not_found_or_method_not_allowed(
     state: actix_web::web::Data<crate::app::AppState>,
 ) -> Result<HttpResponse, ApiError> {
     match req.resource_map().match_pattern(req.path()) {
-        Some(pattern) => Err(ApiError::MethodNotAllowed { allow: state.routes.allowed_methods(&pattern) }),
+        Some(pattern) => Err(ApiError::MethodNotAllowed {
+            allow: state.routes.allowed_methods(&pattern),
+        }),
         None => Err(ApiError::NotFound),
     }
 }

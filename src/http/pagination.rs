@@ -32,7 +32,10 @@ impl<F: DeserializeOwned + IntoParams> actix_web::FromRequest for ListQuery<F> {
         let mut known = param_names::<F>();
         known.extend(param_names::<PageParams>());
         std::future::ready(check_query(query, &known).and_then(|_| {
-            Ok(ListQuery { filters: deserialize_query(query)?, page: deserialize_query(query)? })
+            Ok(ListQuery {
+                filters: deserialize_query(query)?,
+                page: deserialize_query(query)?,
+            })
         }))
     }
 }
@@ -58,7 +61,10 @@ impl PageParams {
     pub fn limit(&self) -> Result<u64, ApiError> {
         match self.limit {
             None => Ok(DEFAULT_LIMIT),
-            Some(0) => Err(ApiError::bad_request(ErrorCode::InvalidQuery, "limit must be at least 1")),
+            Some(0) => Err(ApiError::bad_request(
+                ErrorCode::InvalidQuery,
+                "limit must be at least 1",
+            )),
             Some(n) => Ok(Ord::min(n, MAX_LIMIT)),
         }
     }
@@ -70,7 +76,12 @@ impl PageParams {
     /// Decodes the cursor into the sort-key values of the last item seen.
     pub fn after<K: DeserializeOwned>(&self) -> Result<Option<K>, ApiError> {
         let Some(cursor) = &self.cursor else { return Ok(None) };
-        let invalid = || ApiError::bad_request(ErrorCode::InvalidCursor, "cursor is not one this API issued; start from the first page");
+        let invalid = || {
+            ApiError::bad_request(
+                ErrorCode::InvalidCursor,
+                "cursor is not one this API issued; start from the first page",
+            )
+        };
         let bytes = URL_SAFE_NO_PAD.decode(cursor.as_bytes()).map_err(|_| invalid())?;
         serde_json::from_slice(&bytes).map(Some).map_err(|_| invalid())
     }
@@ -93,8 +104,16 @@ impl<T> Page<T> {
     pub fn from_rows<K: Serialize>(mut rows: Vec<T>, limit: u64, key: impl Fn(&T) -> K) -> Page<T> {
         let more = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
-        let next_cursor = if more { rows.last().map(|last| encode_cursor(&key(last))) } else { None };
-        Page { items: rows, next_cursor, total: None }
+        let next_cursor = if more {
+            rows.last().map(|last| encode_cursor(&key(last)))
+        } else {
+            None
+        };
+        Page {
+            items: rows,
+            next_cursor,
+            total: None,
+        }
     }
 
     pub fn with_total(mut self, total: Option<u64>) -> Self {
@@ -132,7 +151,10 @@ mod tests {
 
     #[test]
     fn limit_defaults_clamps_and_refuses_zero() {
-        let p = |limit| PageParams { limit, ..Default::default() };
+        let p = |limit| PageParams {
+            limit,
+            ..Default::default()
+        };
         assert_eq!(p(None).limit().unwrap(), 20);
         assert_eq!(p(Some(500)).limit().unwrap(), 100);
         assert!(p(Some(0)).limit().is_err());
@@ -142,9 +164,15 @@ mod tests {
     fn cursor_round_trips_and_garbage_is_refused() {
         let page = Page::from_rows(vec![1, 2, 3], 2, |n| ("k", *n));
         assert_eq!(page.items, vec![1, 2]);
-        let params = PageParams { cursor: page.next_cursor.clone(), ..Default::default() };
+        let params = PageParams {
+            cursor: page.next_cursor.clone(),
+            ..Default::default()
+        };
         assert_eq!(params.after::<(String, i32)>().unwrap(), Some(("k".to_string(), 2)));
-        let bad = PageParams { cursor: Some("!!".into()), ..Default::default() };
+        let bad = PageParams {
+            cursor: Some("!!".into()),
+            ..Default::default()
+        };
         assert!(bad.after::<(String, i32)>().is_err());
         assert!(Page::from_rows(vec![1], 2, |n| *n).next_cursor.is_none());
     }

@@ -48,12 +48,17 @@ impl RouteTable {
     /// Methods for a matched route pattern; routes outside the spec (Swagger UI's files)
     /// are read-only.
     pub fn allowed_methods(&self, pattern: &str) -> Vec<String> {
-        self.methods.get(pattern).cloned().unwrap_or_else(|| vec!["GET".to_string()])
+        self.methods
+            .get(pattern)
+            .cloned()
+            .unwrap_or_else(|| vec!["GET".to_string()])
     }
 
     /// The documented query parameters of an operation, `None` for undocumented routes.
     pub fn query_params(&self, method: &str, pattern: &str) -> Option<&[String]> {
-        self.query_params.get(&(method.to_string(), pattern.to_string())).map(Vec::as_slice)
+        self.query_params
+            .get(&(method.to_string(), pattern.to_string()))
+            .map(Vec::as_slice)
     }
 
     /// Every documented `(method, path)` pair, for route-by-route tests.

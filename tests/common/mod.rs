@@ -25,7 +25,10 @@ pub struct TestDatabase {
 impl TestDatabase {
     pub async fn create() -> TestDatabase {
         let Some(admin_url) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
-            return TestDatabase { url: "sqlite::memory:".into(), postgres: None };
+            return TestDatabase {
+                url: "sqlite::memory:".into(),
+                postgres: None,
+            };
         };
         assert!(
             admin_url.starts_with("postgres://") || admin_url.starts_with("postgresql://"),
@@ -40,7 +43,18 @@ impl TestDatabase {
             .await
             .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
         let _ = admin.close().await;
-        TestDatabase { url: with_database_name(&admin_url, &name), postgres: Some((admin_url, name)) }
+        TestDatabase {
+            url: with_database_name(&admin_url, &name),
+            postgres: Some((admin_url, name)),
+        }
+    }
+
+    /// No database at all, for apps pointed somewhere unreachable.
+    pub fn none() -> TestDatabase {
+        TestDatabase {
+            url: String::new(),
+            postgres: None,
+        }
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -50,13 +64,19 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let Some((admin_url, name)) = self.postgres.take() else { return };
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
         // Drop runs outside async context: use a runtime of its own on a plain thread.
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
             rt.block_on(async {
                 if let Ok(admin) = Database::connect(admin_url.as_str()).await {
-                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .await;
                     let _ = admin.close().await;
                 }
             });
@@ -112,8 +132,12 @@ where
 {
     let database = TestDatabase::create().await;
     let config = test_config(&database.url);
-    let db = dangjian::db::connect(&config).await.expect("connect to the test database");
-    dangjian::db::migrate(&db, &config.database_url).await.expect("migrations apply");
+    let db = dangjian::db::connect(&config)
+        .await
+        .expect("connect to the test database");
+    dangjian::db::migrate(&db, &config.database_url)
+        .await
+        .expect("migrations apply");
     serve(database, db, config, extra)
 }
 
@@ -128,7 +152,12 @@ where
         let extra = extra.clone();
         dangjian::app::build(app_state.clone(), move |cfg| extra(cfg))
     });
-    TestApp { server, db, state, database }
+    TestApp {
+        server,
+        db,
+        state,
+        database,
+    }
 }
 
 /// A response as the client saw it.
@@ -157,7 +186,11 @@ impl Reply {
     /// the request path; returns the body.
     pub fn assert_problem(&self, status: u16, code: &str) -> Value {
         assert_eq!(self.status.as_u16(), status, "status; body: {}", self.text());
-        assert_eq!(self.header("content-type"), Some("application/problem+json"), "content type");
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "content type"
+        );
         let body = self.json();
         assert_eq!(body["status"], status);
         assert_eq!(body["code"], code, "code; body: {body}");
@@ -165,7 +198,11 @@ impl Reply {
         assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
         assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()));
         assert!(body["instance"].as_str().is_some_and(|t| t.starts_with('/')));
-        assert_eq!(body["request_id"].as_str(), self.header("x-request-id"), "request_id matches X-Request-Id");
+        assert_eq!(
+            body["request_id"].as_str(),
+            self.header("x-request-id"),
+            "request_id matches X-Request-Id"
+        );
         body
     }
 }
@@ -187,5 +224,9 @@ where
     S: futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>> + Unpin,
 {
     let body = res.body().limit(16 * 1024 * 1024).await.expect("body read");
-    Reply { status: res.status(), headers: res.headers().clone(), body }
+    Reply {
+        status: res.status(),
+        headers: res.headers().clone(),
+        body,
+    }
 }

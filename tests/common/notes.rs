@@ -13,7 +13,9 @@ use dangjian::http::pagination::keyset_after;
 use dangjian::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, StoredResponse, Versioned};
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order, QueryOrder, QuerySelect, TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
@@ -32,9 +34,11 @@ pub enum Relation {}
 impl ActiveModelBehavior for ActiveModel {}
 
 pub async fn create_table(db: &DatabaseConnection) {
-    db.execute_unprepared("CREATE TABLE test_notes (id VARCHAR(36) PRIMARY KEY, title VARCHAR(100) NOT NULL, version BIGINT NOT NULL)")
-        .await
-        .expect("create test_notes");
+    db.execute_unprepared(
+        "CREATE TABLE test_notes (id VARCHAR(36) PRIMARY KEY, title VARCHAR(100) NOT NULL, version BIGINT NOT NULL)",
+    )
+    .await
+    .expect("create test_notes");
 }
 
 pub async fn count(db: &DatabaseConnection) -> u64 {
@@ -65,22 +69,34 @@ async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let _ = body.tags;
     if body.title.is_empty() || body.title.chars().count() > 50 {
-        return Err(ApiError::invalid_field("/title", "length", "must be 1 to 50 characters"));
+        return Err(ApiError::invalid_field(
+            "/title",
+            "length",
+            "must be 1 to 50 characters",
+        ));
     }
     let ticket = match key.claim(&state.db, "anonymous").await? {
         Claim::Replay(stored) => return Ok(stored),
         Claim::Proceed(ticket) => ticket,
     };
-    if let Some(ms) = req.headers().get("x-test-delay-ms").and_then(|v| v.to_str().ok()?.parse().ok()) {
+    if let Some(ms) = req
+        .headers()
+        .get("x-test-delay-ms")
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+    {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     if body.title == "fail" {
         return Err(ApiError::internal("SELECT secret_column FROM test_notes failed"));
     }
     let txn = state.db.begin().await?;
-    let note = ActiveModel { id: Set(uuid::Uuid::now_v7().to_string()), title: Set(body.title), version: Set(1) }
-        .insert(&txn)
-        .await?;
+    let note = ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        title: Set(body.title),
+        version: Set(1),
+    }
+    .insert(&txn)
+    .await?;
     let response = StoredResponse::json(StatusCode::CREATED, &note)?
         .location(format!("/test/notes/{}", note.id))
         .header(header::ETAG, etag(note.version));
@@ -88,7 +104,10 @@ async fn create(
 }
 
 async fn get(state: web::Data<AppState>, id: web::Path<uuid::Uuid>) -> Result<Versioned<Model>, ApiError> {
-    let note = Entity::find_by_id(id.to_string()).one(&state.db).await?.ok_or(ApiError::NotFound)?;
+    let note = Entity::find_by_id(id.to_string())
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Versioned::ok(note.version, note))
 }
 
@@ -104,7 +123,10 @@ async fn update(
     if_match: IfMatch,
     Json(patch): Json<NotePatch>,
 ) -> Result<Versioned<Model>, ApiError> {
-    let note = Entity::find_by_id(id.to_string()).one(&state.db).await?.ok_or(ApiError::NotFound)?;
+    let note = Entity::find_by_id(id.to_string())
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if_match.check(note.version)?;
     let updated = Entity::update_many()
         .col_expr(Column::Title, Expr::value(patch.title))
@@ -114,9 +136,14 @@ async fn update(
         .exec(&state.db)
         .await?;
     if updated.rows_affected == 0 {
-        return Err(ApiError::PreconditionFailed { current_version: note.version + 1 });
+        return Err(ApiError::PreconditionFailed {
+            current_version: note.version + 1,
+        });
     }
-    let note = Entity::find_by_id(note.id).one(&state.db).await?.ok_or(ApiError::NotFound)?;
+    let note = Entity::find_by_id(note.id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Versioned::ok(note.version, note))
 }
 
@@ -133,11 +160,15 @@ async fn list(state: web::Data<AppState>, query: ListQuery<ListNotes>) -> Result
     if let Some(prefix) = &query.filters.prefix {
         select = select.filter(Column::Title.starts_with(prefix.as_str()));
     }
-    let total = if query.page.include_total() { Some(select.clone().count(&state.db).await?) } else { None };
+    let total = if query.page.include_total() {
+        Some(select.clone().count(&state.db).await?)
+    } else {
+        None
+    };
     if let Some((title, id)) = query.page.after::<(String, String)>()? {
         select = select.filter(keyset_after(vec![
-            (Expr::col(Column::Title).into(), Order::Asc, title.into()),
-            (Expr::col(Column::Id).into(), Order::Asc, id.into()),
+            (Expr::col(Column::Title), Order::Asc, title.into()),
+            (Expr::col(Column::Id), Order::Asc, id.into()),
         ]));
     }
     let rows = select
@@ -146,11 +177,16 @@ async fn list(state: web::Data<AppState>, query: ListQuery<ListNotes>) -> Result
         .limit(limit + 1)
         .all(&state.db)
         .await?;
-    Ok(Json(Page::from_rows(rows, limit, |n| (n.title.clone(), n.id.clone())).with_total(total)))
+    Ok(Json(
+        Page::from_rows(rows, limit, |n| (n.title.clone(), n.id.clone())).with_total(total),
+    ))
 }
 
 /// A database error whose text must never reach the client.
 async fn boom(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.db.execute_unprepared("SELECT secret_column FROM no_such_table").await?;
+    state
+        .db
+        .execute_unprepared("SELECT secret_column FROM no_such_table")
+        .await?;
     Ok(HttpResponse::Ok().finish())
 }

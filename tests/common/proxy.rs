@@ -21,12 +21,17 @@ impl Proxy {
         let (tx, rx) = std::sync::mpsc::channel();
         let (cut2, pipes2) = (cut.clone(), pipes.clone());
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             rt.block_on(async move {
                 let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
                 tx.send(listener.local_addr().expect("addr")).expect("send addr");
                 loop {
-                    let Ok((mut client, _)) = listener.accept().await else { continue };
+                    let Ok((mut client, _)) = listener.accept().await else {
+                        continue;
+                    };
                     if cut2.load(Ordering::SeqCst) {
                         drop(client); // refused: the database is "down"
                         continue;
