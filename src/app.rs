@@ -14,12 +14,14 @@ use utoipa_actix_web::AppExt;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
-use crate::config::{Config, CorsOrigins};
+use crate::auth::AuthState;
+use crate::auth::tokens::JwtKeys;
+use crate::config::{Config, ConfigError, CorsOrigins};
 use crate::error::{ApiError, ErrorCode};
 use crate::http::metrics::Metrics;
 use crate::http::middleware::{X_REQUEST_ID, finish_problems, not_found_or_method_not_allowed, observe};
 use crate::http::routes::RouteTable;
-use crate::{dictionaries, openapi, ops};
+use crate::{audit, auth, dictionaries, openapi, ops, orgs, places, users};
 
 /// Everything a handler may need, built once at start-up and shared by all workers.
 pub struct AppState {
@@ -30,19 +32,24 @@ pub struct AppState {
     /// The OpenAPI document serialised once, served as is.
     pub spec_json: String,
     pub routes: Arc<RouteTable>,
+    pub auth: AuthState,
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, config: Config) -> web::Data<AppState> {
+    /// Builds the state; fails when the token signing secret cannot be had.
+    pub fn new(db: DatabaseConnection, config: Config) -> Result<web::Data<AppState>, ConfigError> {
         let spec = openapi::spec();
-        web::Data::new(AppState {
+        let keys = JwtKeys::resolve(&config)?;
+        let auth = AuthState::new(keys, config.login_rate_per_minute, config.trust_forwarded_for);
+        Ok(web::Data::new(AppState {
             db,
+            auth,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
             dictionaries: dictionaries::render(),
             spec_json: spec.to_json().unwrap_or_default(),
             routes: Arc::new(RouteTable::from_spec(&spec)),
-        })
+        }))
     }
 }
 
@@ -51,6 +58,11 @@ impl AppState {
 pub fn routes(cfg: &mut ServiceConfig) {
     ops::configure(cfg);
     dictionaries::configure(cfg);
+    auth::configure(cfg);
+    orgs::configure(cfg);
+    places::configure(cfg);
+    users::configure(cfg);
+    audit::configure(cfg);
 }
 
 /// The application. `extra` registers additional services (tests use it for fixtures;
@@ -69,6 +81,7 @@ pub fn build(
 > {
     let metrics = state.metrics.clone();
     let route_table = state.routes.clone();
+    let auth_state = state.clone();
     let cors = cors(&state.config.cors_origins);
     let swagger = SwaggerUi::new("/swagger-ui/{_:.*}")
         .config(SwaggerConfig::new(["/api-docs/openapi.json"]).persist_authorization(true));
@@ -91,6 +104,9 @@ pub fn build(
         .route("/swagger-ui", web::get().to(redirect_to_swagger))
         .service(swagger)
         .default_service(web::to(not_found_or_method_not_allowed))
+        .wrap(from_fn(move |req, next| {
+            auth::authenticate(auth_state.clone(), req, next)
+        }))
         .wrap(cors)
         .wrap(from_fn(move |req, next| {
             finish_problems(route_table.clone(), req, next)

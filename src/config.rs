@@ -17,6 +17,12 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("DANGJIAN_CORS_ORIGINS", "(none)"),
     ("DANGJIAN_DB_MAX_CONNECTIONS", "10"),
     ("DANGJIAN_SHUTDOWN_TIMEOUT_SECS", "30"),
+    (
+        "DANGJIAN_JWT_SECRET",
+        "generated in DANGJIAN_DATA_DIR on SQLite; required on PostgreSQL",
+    ),
+    ("DANGJIAN_LOGIN_RATE_PER_MINUTE", "10"),
+    ("DANGJIAN_TRUST_FORWARDED_FOR", "false"),
 ];
 
 /// How log lines are written: readable in a terminal, or one JSON object per line.
@@ -46,6 +52,12 @@ pub struct Config {
     pub cors_origins: CorsOrigins,
     pub db_max_connections: u32,
     pub shutdown_timeout: Duration,
+    /// Signing secret for access tokens; see `auth::tokens::JwtKeys::resolve`.
+    pub jwt_secret: Option<String>,
+    /// Login attempts allowed per client IP per minute.
+    pub login_rate_per_minute: u32,
+    /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
 }
 
 /// A configuration value that cannot be used; the message names the variable.
@@ -138,6 +150,23 @@ impl Config {
             3600,
         )?;
 
+        let jwt_secret = get("DANGJIAN_JWT_SECRET");
+        if let Some(secret) = &jwt_secret {
+            crate::auth::tokens::check_secret(secret)?;
+        }
+        let login_rate_per_minute = parse_number(
+            "DANGJIAN_LOGIN_RATE_PER_MINUTE",
+            get("DANGJIAN_LOGIN_RATE_PER_MINUTE"),
+            10,
+            1,
+            100_000,
+        )?;
+        let trust_forwarded_for = match get("DANGJIAN_TRUST_FORWARDED_FOR").as_deref() {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(_) => return Err(bad("DANGJIAN_TRUST_FORWARDED_FOR", "must be `true` or `false`")),
+        };
+
         Ok(Config {
             database_url,
             data_dir,
@@ -146,6 +175,9 @@ impl Config {
             cors_origins,
             db_max_connections,
             shutdown_timeout: Duration::from_secs(shutdown_secs.into()),
+            jwt_secret,
+            login_rate_per_minute,
+            trust_forwarded_for,
         })
     }
 
@@ -196,6 +228,8 @@ mod tests {
             ("DANGJIAN_CORS_ORIGINS", "example.cn"),
             ("DATABASE_URL", "mysql://x"),
             ("DANGJIAN_SHUTDOWN_TIMEOUT_SECS", "-1"),
+            ("DANGJIAN_JWT_SECRET", "too short"),
+            ("DANGJIAN_TRUST_FORWARDED_FOR", "maybe"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var);

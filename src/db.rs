@@ -117,3 +117,10 @@ pub fn pool_usage(db: &DatabaseConnection, max: u32) -> PoolUsage {
     };
     PoolUsage { size, idle, max }
 }
+
+/// The current time at the precision both databases store (microseconds), so a value
+/// returned right after a write equals the value read back later.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}

@@ -43,6 +43,7 @@ error_codes! {
     InvalidHeader => ("invalid_header", 400, "Request header is not valid", "请求头无效"),
     InvalidCursor => ("invalid_cursor", 400, "Pagination cursor is not valid", "分页游标无效"),
     Unauthorized => ("unauthorized", 401, "Authentication required", "需要登录"),
+    InvalidCredentials => ("invalid_credentials", 401, "Wrong username or password", "用户名或密码错误"),
     Forbidden => ("forbidden", 403, "Not allowed for this role", "无权执行此操作"),
     NotFound => ("not_found", 404, "Resource not found", "资源不存在"),
     MethodNotAllowed => ("method_not_allowed", 405, "Method not allowed on this resource", "不支持该请求方法"),
@@ -146,6 +147,9 @@ pub enum ApiError {
     BadRequest { code: ErrorCode, detail: String },
     #[error("authentication required")]
     Unauthorized { detail: String },
+    /// Wrong username, wrong password, disabled or locked account: one answer for all.
+    #[error("invalid credentials")]
+    InvalidCredentials,
     #[error("forbidden")]
     Forbidden { detail: String },
     #[error("not found")]
@@ -205,6 +209,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest { code, .. } | ApiError::Conflict { code, .. } => *code,
             ApiError::Unauthorized { .. } => ErrorCode::Unauthorized,
+            ApiError::InvalidCredentials => ErrorCode::InvalidCredentials,
             ApiError::Forbidden { .. } => ErrorCode::Forbidden,
             ApiError::NotFound => ErrorCode::NotFound,
             ApiError::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
@@ -230,6 +235,10 @@ impl ApiError {
             | ApiError::Unauthorized { detail }
             | ApiError::Forbidden { detail }
             | ApiError::NotAcceptable { detail } => (detail.clone(), vec![]),
+            ApiError::InvalidCredentials => (
+                "The username or password is wrong, or the account is locked or disabled.".into(),
+                vec![],
+            ),
             ApiError::NotFound => (
                 "No resource at this address, or it is outside your scope.".into(),
                 vec![],
@@ -297,7 +306,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed { allow } => {
                 res.insert_header((header::ALLOW, allow.join(", ")));
             }
-            ApiError::Unauthorized { .. } => {
+            ApiError::Unauthorized { .. } | ApiError::InvalidCredentials => {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
             ApiError::RateLimited { retry_after_secs } => {

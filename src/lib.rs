@@ -1,7 +1,9 @@
 //! dangjian (党建): the JSON REST API of the "党员有限，服务无限" programme.
-//! See README.md for an overview and `docs/architecture.md` for the layout.
+//! See README.md for an overview and the layout.
 
 pub mod app;
+pub mod audit;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod dictionaries;
@@ -9,5 +11,8 @@ pub mod error;
 pub mod http;
 pub mod openapi;
 pub mod ops;
+pub mod orgs;
+pub mod places;
 pub mod server;
 pub mod telemetry;
+pub mod users;

@@ -24,6 +24,16 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document (JSON) to standard output.
     Openapi,
+    /// Create a town administrator on the root committee (creating the root if the tree is
+    /// empty), or reset that account's password and rights.
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        /// Read the password from one line of standard input (required: passwords never go
+        /// on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -44,6 +54,7 @@ fn main() -> ExitCode {
     };
     let result = actix_web::rt::System::new().block_on(async move {
         match command {
+            Command::CreateAdmin { username, .. } => create_admin(&config, &username).await,
             Command::Migrate => dangjian::db::connect_and_migrate(&config, std::time::Duration::ZERO)
                 .await
                 .map(|_| tracing::info!("migrations applied"))
@@ -59,4 +70,27 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn create_admin(config: &Config, username: &str) -> Result<(), String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the password: {e}"))?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    let db = dangjian::db::connect_and_migrate(config, std::time::Duration::ZERO)
+        .await
+        .map_err(|e| e.to_string())?;
+    dangjian::users::admin::create_or_reset_admin(&db, username, password)
+        .await
+        .map_err(|e| match e {
+            dangjian::error::ApiError::Validation(errors) => errors
+                .iter()
+                .map(|e| format!("{}: {}", e.pointer.as_deref().unwrap_or(""), e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        })?;
+    println!("town_admin `{}` is ready", username.trim().to_lowercase());
+    Ok(())
 }

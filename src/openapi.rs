@@ -25,6 +25,11 @@ with a stable `code`; enum labels in Chinese come from `GET /api/v1/dictionaries
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
         (name = "dictionaries", description = "Enum values with Chinese labels (字典)"),
+        (name = "auth", description = "Sign in, tokens and your own account"),
+        (name = "orgs", description = "The organisation tree (党组织)"),
+        (name = "places", description = "Villages, communities and villager groups (村/社区, 村民组)"),
+        (name = "users", description = "Accounts and role grants"),
+        (name = "audit", description = "The tamper-evident audit trail (审计日志)"),
     )
 )]
 struct ApiDoc;

@@ -16,15 +16,32 @@ use crate::http::idempotency;
 const STARTUP_PATIENCE: Duration = Duration::from_secs(60);
 
 pub async fn serve(config: Config) -> std::io::Result<()> {
+    // Refuse to start without a usable signing secret before waiting for the database.
+    crate::auth::tokens::JwtKeys::resolve(&config).map_err(std::io::Error::other)?;
     let db = db::connect_and_migrate(&config, STARTUP_PATIENCE)
         .await
         .map_err(|e| std::io::Error::other(format!("database: {e}")))?;
-    let state = AppState::new(db.clone(), config);
+    match crate::users::admin::bootstrap(&db).await {
+        Ok(Some(password)) => println!(
+            "\nCreated the first administrator.\n  username: admin\n  password: {password}\n\
+             Sign in and change it (POST /api/v1/me/password). It is not shown again.\n"
+        ),
+        Ok(None) => {}
+        Err(err) => {
+            return Err(std::io::Error::other(format!(
+                "creating the first administrator: {err}"
+            )));
+        }
+    }
+    let state = AppState::new(db.clone(), config).map_err(std::io::Error::other)?;
     let (server, _) = start(state, |_| {})?;
     let purge = actix_web::rt::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
+            if let Err(err) = crate::auth::purge_login_failures(&db).await {
+                tracing::warn!(error = %err, "could not purge login failures");
+            }
             match idempotency::purge_expired(&db).await {
                 Ok(n) if n > 0 => tracing::info!(removed = n, "purged expired idempotency keys"),
                 Ok(_) => {}

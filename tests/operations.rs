@@ -179,11 +179,12 @@ async fn database_outage_gives_503_and_the_service_recovers_by_itself() {
 }
 
 /// Starts the real binary, reads the bound address from its log, and returns both.
-fn start_binary(database_url: &str) -> (std::process::Child, String) {
+fn start_binary(database_url: &str, data_dir: &std::path::Path) -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dangjian"))
         .arg("serve")
         .env("DATABASE_URL", database_url)
         .env("DANGJIAN_BIND", "127.0.0.1:0")
+        .env("DANGJIAN_DATA_DIR", data_dir)
         .env("DANGJIAN_SHUTDOWN_TIMEOUT_SECS", "10")
         .env("RUST_LOG", "info")
         .env_remove("DANGJIAN_LOG_FORMAT")
@@ -225,7 +226,7 @@ async fn graceful_stop_finishes_in_flight_requests_and_refuses_new_ones() {
     let db = dangjian::db::connect(&config).await.unwrap();
     dangjian::db::migrate(&db, &config.database_url).await.unwrap();
     common::notes::create_table(&db).await;
-    let state = dangjian::app::AppState::new(db.clone(), config);
+    let state = dangjian::app::AppState::new(db.clone(), config).unwrap();
     let (server, addrs) = dangjian::server::start(state, common::notes::routes).expect("server starts");
     let handle = server.handle();
     let running = tokio::spawn(server);
@@ -258,7 +259,7 @@ async fn sigterm_stops_the_binary_with_exit_code_0() {
         format!("sqlite://{}/test.db?mode=rwc", dir.display())
     };
     std::fs::create_dir_all(&dir).unwrap();
-    let (mut child, addr) = start_binary(&url);
+    let (mut child, addr) = start_binary(&url, &dir);
     assert!(http_get(&addr, "/readyz").starts_with("HTTP/1.1 200"));
 
     let started = Instant::now();

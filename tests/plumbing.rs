@@ -270,6 +270,7 @@ async fn cors_allows_only_configured_origins() {
     let config = Config::from_lookup(move |name| match name {
         "DATABASE_URL" => Some(url.clone()),
         "DANGJIAN_CORS_ORIGINS" => Some("https://app.example.cn".into()),
+        "DANGJIAN_JWT_SECRET" => Some(common::TEST_JWT_SECRET.into()),
         _ => None,
     })
     .unwrap();

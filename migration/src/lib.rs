@@ -4,12 +4,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_idempotency_keys;
+mod m20261126_000002_orgs_accounts_audit;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_idempotency_keys::Migration)]
+        vec![
+            Box::new(m20261126_000001_idempotency_keys::Migration),
+            Box::new(m20261126_000002_orgs_accounts_audit::Migration),
+        ]
     }
 }

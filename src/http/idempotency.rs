@@ -100,7 +100,7 @@ impl IdempotencyKey {
             return Ok(Claim::Proceed(Ticket { claimed: None }));
         };
         let fingerprint = self.fingerprint();
-        let now = Utc::now();
+        let now = crate::db::now();
         // Two rounds at most: a stale row is removed and the insert tried once more.
         for _ in 0..2 {
             let existing = Entity::find_by_id((principal.to_owned(), key.clone())).one(db).await?;
@@ -198,7 +198,7 @@ impl Ticket {
                 .col_expr(Column::Status, Expr::value(i32::from(response.status.as_u16())))
                 .col_expr(Column::ResponseHeaders, Expr::value(headers))
                 .col_expr(Column::ResponseBody, Expr::value(response.body.clone()))
-                .col_expr(Column::CompletedAt, Expr::value(Utc::now()))
+                .col_expr(Column::CompletedAt, Expr::value(crate::db::now()))
                 .filter(Column::Principal.eq(claimed.principal.as_str()))
                 .filter(Column::Key.eq(claimed.key.as_str()))
                 .exec(&txn)
@@ -304,7 +304,7 @@ fn replay(row: &Model) -> HttpResponse {
 
 /// Deletes keys older than the retention period; run periodically by `serve`.
 pub async fn purge_expired(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
-    let cutoff = Utc::now() - Duration::hours(RETENTION_HOURS);
+    let cutoff = crate::db::now() - Duration::hours(RETENTION_HOURS);
     let res = Entity::delete_many()
         .filter(Column::CreatedAt.lt(cutoff))
         .exec(db)

@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod pagination;
 pub mod routes;
+pub mod validate;
 
 pub use conditional::{IfMatch, Versioned};
 pub use extract::{Json, Query};

@@ -43,6 +43,10 @@ impl<F: DeserializeOwned + IntoParams> actix_web::FromRequest for ListQuery<F> {
 pub const DEFAULT_LIMIT: u64 = 20;
 pub const MAX_LIMIT: u64 = 100;
 
+/// The filters of a list that has none besides paging.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct NoFilters {}
+
 /// `?limit=&cursor=&include_total=`.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

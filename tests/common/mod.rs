@@ -102,12 +102,16 @@ pub fn with_database_name(url: &str, name: &str) -> String {
     }
 }
 
+/// The signing secret of test apps, so tests can forge tokens with the right key.
+pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+
 /// Configuration for a test app on `database_url`, everything else at its default.
 pub fn test_config(database_url: &str) -> Config {
     let url = database_url.to_owned();
     Config::from_lookup(move |name| match name {
         "DATABASE_URL" => Some(url.clone()),
         "DANGJIAN_BIND" => Some("127.0.0.1:0".into()),
+        "DANGJIAN_JWT_SECRET" => Some(TEST_JWT_SECRET.into()),
         _ => None,
     })
     .expect("test configuration is valid")
@@ -146,7 +150,7 @@ pub fn serve<F>(database: TestDatabase, db: DatabaseConnection, config: Config, 
 where
     F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
 {
-    let state = AppState::new(db.clone(), config);
+    let state = AppState::new(db.clone(), config).expect("app state");
     let app_state = state.clone();
     let server = actix_test::start(move || {
         let extra = extra.clone();

@@ -1,0 +1,167 @@
+//! Authentication and authorisation: passwords, tokens, roles, the [`Scope`] every data
+//! query takes, the route policy and the middleware that enforces it.
+
+pub mod entity;
+pub mod password;
+pub mod policy;
+pub mod principal;
+pub mod roles;
+mod routes;
+/// Helpers of the auth endpoints that other features reuse.
+pub mod routes_support {
+    pub use super::routes::{GrantView, grant_views, issue_tokens, normalize_username, revoke_all_for_user};
+}
+pub mod tokens;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, HttpRequest, web};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::app::AppState;
+use crate::audit::AuditContext;
+use crate::error::ApiError;
+use crate::http::middleware::RequestId;
+use policy::{Allow, Policy};
+pub use principal::{AuthUser, Principal, PrincipalCache};
+pub use roles::{Access, Role, Scope};
+pub use routes::configure;
+use tokens::JwtKeys;
+
+/// Everything authentication needs, built once at start-up.
+pub struct AuthState {
+    pub keys: JwtKeys,
+    pub principals: PrincipalCache,
+    pub policy: Policy,
+    /// Login attempts per client IP.
+    pub login_limiter: DefaultKeyedRateLimiter<String>,
+    pub trust_forwarded_for: bool,
+}
+
+impl AuthState {
+    pub fn new(keys: JwtKeys, login_per_minute: u32, trust_forwarded_for: bool) -> AuthState {
+        let per_minute = NonZeroU32::new(login_per_minute).unwrap_or(NonZeroU32::MIN);
+        AuthState {
+            keys,
+            principals: PrincipalCache::default(),
+            policy: Policy::new(),
+            login_limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            trust_forwarded_for,
+        }
+    }
+}
+
+/// The client's IP: the TCP peer, or the first `X-Forwarded-For` hop when
+/// `DANGJIAN_TRUST_FORWARDED_FOR` says a trusted proxy sets it.
+pub fn client_ip(req: &HttpRequest) -> Option<String> {
+    let trust = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.auth.trust_forwarded_for);
+    if trust {
+        let info = req.connection_info();
+        return info.realip_remote_addr().map(|s| s.to_owned());
+    }
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
+/// The request's part of an audit record (no actor yet).
+pub fn request_audit_context(req: &HttpRequest) -> AuditContext {
+    AuditContext {
+        actor_user_id: None,
+        actor_role: None,
+        request_id: req.extensions().get::<RequestId>().map(|id| id.0.to_string()),
+        client_ip: client_ip(req),
+    }
+}
+
+/// Middleware: applies [`policy::ROUTES`] to every request. Public routes pass; others need
+/// a valid bearer token of an enabled user whose token generation is current (401), and
+/// one of the route's roles (403). The caller is left in the request for [`AuthUser`].
+pub async fn authenticate(
+    state: web::Data<AppState>,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    match check(&state, &req).await {
+        Ok(()) => Ok(next.call(req).await?.map_into_boxed_body()),
+        Err(err) => Ok(req.error_response(err)),
+    }
+}
+
+async fn check(state: &AppState, req: &ServiceRequest) -> Result<(), ApiError> {
+    if !req.path().starts_with("/api/") {
+        return Ok(()); // operations and documentation are public
+    }
+    let Some(pattern) = req.request().resource_map().match_pattern(req.path()) else {
+        return Ok(()); // no such route: 404 follows
+    };
+    let rule = match state.auth.policy.rule(req.method().as_str(), &pattern) {
+        Some(rule) => rule,
+        // A documented route nobody wrote a rule for: refuse rather than expose it.
+        None if state.routes.query_params(req.method().as_str(), &pattern).is_some() => {
+            tracing::error!(method = %req.method(), route = %pattern, "route has no authorisation rule");
+            return Err(ApiError::Forbidden {
+                detail: "This route has no authorisation rule.".into(),
+            });
+        }
+        None => return Ok(()), // wrong method (405 follows) or a route outside the API spec
+    };
+    let roles = match rule {
+        Allow::Public => return Ok(()),
+        Allow::SignedIn => None,
+        Allow::Roles(access) => Some(access.0),
+    };
+    let principal = principal_from_token(state, req).await?;
+    if let Some(roles) = roles
+        && !principal.has_any_role(roles)
+    {
+        return Err(ApiError::Forbidden {
+            detail: "Your role may not do this.".into(),
+        });
+    }
+    req.extensions_mut().insert(principal);
+    Ok(())
+}
+
+async fn principal_from_token(state: &AppState, req: &ServiceRequest) -> Result<Arc<Principal>, ApiError> {
+    let unauthorized = |detail: &str| ApiError::Unauthorized { detail: detail.into() };
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .ok_or_else(|| unauthorized("Send an access token: Authorization: Bearer <token>."))?;
+    let claims = state
+        .auth
+        .keys
+        .verify(token.trim())
+        .ok_or_else(|| unauthorized("The access token is not valid or has expired."))?;
+    let user_id = claims
+        .sub
+        .parse()
+        .map_err(|_| unauthorized("The access token is not valid."))?;
+    let principal = state
+        .auth
+        .principals
+        .get(&state.db, user_id)
+        .await?
+        .filter(|p| !p.disabled && p.token_generation == claims.generation)
+        .ok_or_else(|| unauthorized("The access token is no longer valid; sign in again."))?;
+    Ok(principal)
+}
+
+/// Deletes failed-login records older than a day (lockout looks back 15 minutes).
+pub async fn purge_login_failures(db: &sea_orm::DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let cutoff = crate::db::now() - chrono::Duration::days(1);
+    let res = entity::login_failure::Entity::delete_many()
+        .filter(entity::login_failure::Column::FailedAt.lt(cutoff))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}

@@ -1,0 +1,172 @@
+//! Roles, grants and the [`Scope`] every data query takes.
+//!
+//! A grant `(role, org)` covers that organisation's whole subtree. Organisations store a
+//! materialised path (`/<root>/<…>/<self>/`), so "inside the caller's scope" is a path-prefix
+//! test that goes straight into SQL.
+
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoColumnRef, Query};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A role (角色), from least to most powerful. `inspector` ranks above `branch_secretary`
+/// for reading but never writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 党员: their own records only.
+    Member,
+    /// 党小组长: records progress and visits for their group.
+    GroupLeader,
+    /// 党支部书记: manages their branch subtree.
+    BranchSecretary,
+    /// 督查: read-only, everything in scope including the audit trail.
+    Inspector,
+    /// 镇党委 (组织委员): everything.
+    TownAdmin,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Member,
+        Role::GroupLeader,
+        Role::BranchSecretary,
+        Role::Inspector,
+        Role::TownAdmin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Member => "member",
+            Role::GroupLeader => "group_leader",
+            Role::BranchSecretary => "branch_secretary",
+            Role::Inspector => "inspector",
+            Role::TownAdmin => "town_admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Member => "党员",
+            Role::GroupLeader => "党小组长",
+            Role::BranchSecretary => "党支部书记",
+            Role::Inspector => "督查",
+            Role::TownAdmin => "镇党委管理员",
+        }
+    }
+
+    /// Roles that may change data (everyone but the inspector).
+    pub fn can_write(self) -> bool {
+        self != Role::Inspector
+    }
+}
+
+/// Which roles an operation needs; the caller's scope for it is the union of the subtrees
+/// of their grants with one of these roles.
+#[derive(Debug, Clone, Copy)]
+pub struct Access(pub &'static [Role]);
+
+impl Access {
+    /// Any role may read.
+    pub const READ: Access = Access(&Role::ALL);
+    /// Managing the org tree, members and their records.
+    pub const MANAGE: Access = Access(&[Role::TownAdmin, Role::BranchSecretary]);
+    /// Town-level administration.
+    pub const ADMIN: Access = Access(&[Role::TownAdmin]);
+    /// The audit trail.
+    pub const AUDIT: Access = Access(&[Role::TownAdmin, Role::Inspector]);
+}
+
+/// One grant with the path of its organisation, as loaded for a caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopedGrant {
+    pub id: Uuid,
+    pub role: Role,
+    pub org_id: Uuid,
+    pub org_path: String,
+}
+
+/// The organisation subtrees a caller may act on for one kind of operation. Query
+/// functions that touch scoped data take a `&Scope`, so none can run without one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    /// Path prefixes, none inside another.
+    prefixes: Vec<String>,
+}
+
+impl Scope {
+    pub fn new(paths: impl IntoIterator<Item = String>) -> Scope {
+        let mut paths: Vec<String> = paths.into_iter().collect();
+        paths.sort();
+        let mut prefixes: Vec<String> = Vec::new();
+        for path in paths {
+            if !prefixes.iter().any(|p| path.starts_with(p.as_str())) {
+                prefixes.push(path);
+            }
+        }
+        Scope { prefixes }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.prefixes.is_empty()
+    }
+
+    /// True when the organisation at `path` is inside the scope.
+    pub fn covers(&self, path: &str) -> bool {
+        self.prefixes.iter().any(|p| path.starts_with(p.as_str()))
+    }
+
+    /// SQL: the path column starts with one of the scope's prefixes (false when empty).
+    pub fn path_condition(&self, path_column: impl IntoColumnRef + Clone) -> Condition {
+        let mut any = Condition::any();
+        if self.prefixes.is_empty() {
+            return Condition::all().add(Expr::val(1).eq(0));
+        }
+        for prefix in &self.prefixes {
+            any = any.add(Expr::col(path_column.clone()).like(format!("{prefix}%")));
+        }
+        any
+    }
+
+    /// SQL: the org id column names a live organisation inside the scope. Every table with
+    /// an `org_id` filters through this.
+    pub fn org_condition(&self, org_id_column: impl IntoColumnRef) -> Condition {
+        let orgs = Query::select()
+            .column(crate::orgs::entity::Column::Id)
+            .from(crate::orgs::entity::Entity)
+            .cond_where(
+                Condition::all()
+                    .add(Expr::col(crate::orgs::entity::Column::DeletedAt).is_null())
+                    .add(self.path_condition(crate::orgs::entity::Column::Path)),
+            )
+            .to_owned();
+        Condition::all().add(Expr::col(org_id_column).in_subquery(orgs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_paths_collapse_and_cover_their_subtrees() {
+        let scope = Scope::new(["/a/b/".to_string(), "/a/".to_string(), "/c/".to_string()]);
+        assert!(scope.covers("/a/x/"));
+        assert!(scope.covers("/c/"));
+        assert!(!scope.covers("/d/"));
+        assert_eq!(scope.prefixes, vec!["/a/".to_string(), "/c/".to_string()]);
+        assert!(Scope::new(Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn roles_order_from_member_to_town_admin() {
+        assert!(Role::TownAdmin > Role::Inspector);
+        assert!(Role::Inspector > Role::BranchSecretary);
+        assert!(Role::GroupLeader > Role::Member);
+        assert_eq!(Role::parse("group_leader"), Some(Role::GroupLeader));
+    }
+}

@@ -1,0 +1,409 @@
+//! `/api/v1/auth/*` and `/api/v1/me`: signing in and out, token refresh, the caller's
+//! profile and own password.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::Duration;
+use governor::clock::{Clock, DefaultClock};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::entity::{login_failure, refresh_token};
+use super::{AuthUser, Role, client_ip, password, request_audit_context, tokens};
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::error::{ApiError, Problem};
+use crate::http::Json;
+use crate::orgs::entity as org;
+use crate::users::entity::user;
+
+/// Failed logins for one username within [`LOCK_MINUTES`] that lock it.
+pub const MAX_FAILURES: u64 = 5;
+pub const LOCK_MINUTES: i64 = 15;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(login)
+        .service(refresh)
+        .service(logout)
+        .service(me)
+        .service(change_own_password);
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"username": "admin", "password": "Example-passw0rd"}))]
+pub struct LoginRequest {
+    /// At most 64 characters; case-insensitive.
+    pub username: String,
+    /// At most 128 characters.
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// JWT for `Authorization: Bearer …`, valid 15 minutes.
+    pub access_token: String,
+    /// Opaque, single use: exchange it at `/api/v1/auth/refresh` for a new pair.
+    pub refresh_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    #[schema(example = 900)]
+    pub expires_in: i64,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// Usernames are compared in lower case, without surrounding spaces.
+pub fn normalize_username(username: &str) -> String {
+    username.trim().to_lowercase()
+}
+
+/// Sign in (登录): a short-lived access token and a refresh token.
+///
+/// Unknown user, wrong password, disabled or locked account all get the same 401. After
+/// 5 failures within 15 minutes a username is locked for 15 minutes; each client IP has a
+/// login rate limit (429 with `Retry-After`).
+#[utoipa::path(tag = "auth", request_body = LoginRequest, responses(
+    (status = 200, description = "Signed in", body = TokenResponse),
+    (status = 401, description = "Wrong credentials, or locked or disabled account", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Body not valid", body = Problem, content_type = "application/problem+json"),
+    (status = 429, description = "Too many attempts from this address", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/auth/login")]
+async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Json(body): Json<LoginRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let ip = client_ip(&req).unwrap_or_else(|| "unknown".into());
+    if let Err(not_until) = state.auth.login_limiter.check_key(&ip) {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        return Err(ApiError::RateLimited {
+            retry_after_secs: Ord::max(wait.as_secs(), 1),
+        });
+    }
+    if body.username.chars().count() > 64 || body.password.chars().count() > 128 {
+        return Err(ApiError::InvalidCredentials);
+    }
+    let username = normalize_username(&body.username);
+    let db = &state.db;
+    let recent_failures = login_failure::Entity::find()
+        .filter(login_failure::Column::Username.eq(username.as_str()))
+        .filter(login_failure::Column::FailedAt.gt(crate::db::now() - Duration::minutes(LOCK_MINUTES)))
+        .count(db)
+        .await?;
+    let account = user::Entity::find()
+        .filter(user::Column::Username.eq(username.as_str()))
+        .one(db)
+        .await?;
+    let password_ok = {
+        let stored = account.as_ref().map(|u| u.password_hash.clone());
+        let given = body.password;
+        web::block(move || match stored {
+            Some(hash) => password::verify(&given, &hash),
+            None => {
+                password::verify_dummy(&given);
+                false
+            }
+        })
+        .await
+        .map_err(ApiError::internal)?
+    };
+
+    let mut ctx = request_audit_context(&req);
+    let txn = db.begin().await?;
+    match account {
+        Some(account) if password_ok && !account.disabled && recent_failures < MAX_FAILURES => {
+            ctx.actor_user_id = Some(account.id);
+            login_failure::Entity::delete_many()
+                .filter(login_failure::Column::Username.eq(username.as_str()))
+                .exec(&txn)
+                .await?;
+            let tokens = issue_tokens(&txn, &state, &account, None).await?;
+            let event = Event::new("auth.login", "user", account.id)
+                .org(account.org_id)
+                .after(serde_json::json!({"username": username}));
+            audit::record(&txn, &ctx, event).await?;
+            txn.commit().await?;
+            Ok(Json(tokens))
+        }
+        account => {
+            login_failure::Entity::insert(login_failure::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                username: Set(username.clone()),
+                failed_at: Set(crate::db::now()),
+            })
+            .exec_without_returning(&txn)
+            .await?;
+            let mut event = Event::new("auth.login", "user", "")
+                .after(serde_json::json!({"username": username}))
+                .failed();
+            event.entity_id = account.as_ref().map(|a| a.id.to_string());
+            event.org_id = account.as_ref().map(|a| a.org_id);
+            audit::record(&txn, &ctx, event).await?;
+            txn.commit().await?;
+            Err(ApiError::InvalidCredentials)
+        }
+    }
+}
+
+/// Issues an access token and a refresh token (in `family`, or a new family) for `account`.
+pub async fn issue_tokens(
+    txn: &DatabaseTransaction,
+    state: &AppState,
+    account: &user::Model,
+    family: Option<Uuid>,
+) -> Result<TokenResponse, ApiError> {
+    let access_token = state
+        .auth
+        .keys
+        .issue(account.id, account.token_generation)
+        .map_err(ApiError::internal)?;
+    let (new_refresh_token, hash) = tokens::new_refresh_token();
+    let now = crate::db::now();
+    refresh_token::Entity::insert(refresh_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(account.id),
+        family_id: Set(family.unwrap_or_else(Uuid::now_v7)),
+        token_hash: Set(hash),
+        expires_at: Set(now + Duration::days(tokens::REFRESH_TOKEN_DAYS)),
+        used_at: Set(None),
+        revoked_at: Set(None),
+        created_at: Set(now),
+    })
+    .exec_without_returning(txn)
+    .await?;
+    Ok(TokenResponse {
+        access_token,
+        refresh_token: new_refresh_token,
+        token_type: "Bearer",
+        expires_in: tokens::ACCESS_TOKEN_SECONDS,
+    })
+}
+
+async fn revoke_family<C: ConnectionTrait>(conn: &C, family_id: Uuid) -> Result<(), ApiError> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(crate::db::now()))
+        .filter(refresh_token::Column::FamilyId.eq(family_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Revokes every refresh token of a user (password change, disabling).
+pub async fn revoke_all_for_user<C: ConnectionTrait>(conn: &C, user_id: Uuid) -> Result<(), ApiError> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(crate::db::now()))
+        .filter(refresh_token::Column::UserId.eq(user_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Rotate tokens (刷新令牌): a refresh token buys a new pair once. Presenting a spent refresh
+/// token again revokes every token descended from the same sign-in.
+#[utoipa::path(tag = "auth", request_body = RefreshRequest, responses(
+    (status = 200, description = "New tokens; the old refresh token is spent", body = TokenResponse),
+    (status = 401, description = "Unknown, expired, spent or revoked refresh token", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/auth/refresh")]
+async fn refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Json(body): Json<RefreshRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let invalid = || ApiError::Unauthorized {
+        detail: "The refresh token is not valid; sign in again.".into(),
+    };
+    let hash = tokens::hash_refresh_token(&body.refresh_token);
+    let txn = state.db.begin().await?;
+    let Some(token) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(hash))
+        .one(&txn)
+        .await?
+    else {
+        return Err(invalid());
+    };
+    let mut ctx = request_audit_context(&req);
+    ctx.actor_user_id = Some(token.user_id);
+    // Spend it atomically: of two concurrent uses, only one wins.
+    let spent = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(crate::db::now()))
+        .filter(refresh_token::Column::Id.eq(token.id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if spent.rows_affected != 1 {
+        revoke_family(&txn, token.family_id).await?;
+        audit::record(
+            &txn,
+            &ctx,
+            Event::new("auth.refresh_reuse", "user", token.user_id).failed(),
+        )
+        .await?;
+        txn.commit().await?;
+        return Err(invalid());
+    }
+    let account = user::Entity::find_by_id(token.user_id).one(&txn).await?;
+    let Some(account) = account.filter(|a| !a.disabled && token.expires_at > crate::db::now()) else {
+        return Err(invalid());
+    };
+    let tokens = issue_tokens(&txn, &state, &account, Some(token.family_id)).await?;
+    txn.commit().await?;
+    Ok(Json(tokens))
+}
+
+/// Sign out (退出): revokes the refresh token and every token rotated from the same sign-in.
+/// Always 204, whether or not the token was known.
+#[utoipa::path(tag = "auth", request_body = RefreshRequest, responses(
+    (status = 204, description = "Signed out"),
+    (status = 422, description = "Body not valid", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/auth/logout")]
+async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Json(body): Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let hash = tokens::hash_refresh_token(&body.refresh_token);
+    let txn = state.db.begin().await?;
+    if let Some(token) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(hash))
+        .one(&txn)
+        .await?
+    {
+        revoke_family(&txn, token.family_id).await?;
+        let mut ctx = request_audit_context(&req);
+        ctx.actor_user_id = Some(token.user_id);
+        audit::record(&txn, &ctx, Event::new("auth.logout", "user", token.user_id)).await?;
+    }
+    txn.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GrantView {
+    pub id: Uuid,
+    pub role: Role,
+    pub org_id: Uuid,
+    #[schema(example = "大洼社区党支部")]
+    pub org_name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeView {
+    pub id: Uuid,
+    pub username: String,
+    /// The organisation the account belongs to.
+    pub org_id: Uuid,
+    /// The party member this account is, if linked.
+    pub member_id: Option<Uuid>,
+    /// Role grants; each covers its organisation's whole subtree.
+    pub grants: Vec<GrantView>,
+}
+
+/// Grants with their organisations' names, for `/me` and the users endpoints.
+pub async fn grant_views<C: ConnectionTrait>(
+    conn: &C,
+    grants: &[super::roles::ScopedGrant],
+) -> Result<Vec<GrantView>, ApiError> {
+    let ids: Vec<Uuid> = grants.iter().map(|g| g.org_id).collect();
+    let orgs = org::Entity::find().filter(org::Column::Id.is_in(ids)).all(conn).await?;
+    Ok(grants
+        .iter()
+        .map(|g| GrantView {
+            id: g.id,
+            role: g.role,
+            org_id: g.org_id,
+            org_name: orgs
+                .iter()
+                .find(|o| o.id == g.org_id)
+                .map(|o| o.name.clone())
+                .unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// The caller (我的账户): account, linked member and role grants.
+#[utoipa::path(tag = "auth", security(("bearer" = [])), responses(
+    (status = 200, description = "The caller", body = MeView),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/api/v1/me")]
+async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<Json<MeView>, ApiError> {
+    let p = &user.principal;
+    Ok(Json(MeView {
+        id: p.user_id,
+        username: p.username.clone(),
+        org_id: p.org_id,
+        member_id: p.member_id,
+        grants: grant_views(&state.db, &p.grants).await?,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current_password: String,
+    /// 8–128 characters with at least three of: lower case, upper case, digits, symbols.
+    pub new_password: String,
+}
+
+/// Change your own password. Every token issued before stops working at once; sign in again.
+#[utoipa::path(tag = "auth", security(("bearer" = [])), request_body = ChangePassword, responses(
+    (status = 204, description = "Changed; sign in again"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Wrong current password or weak new password", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/me/password")]
+async fn change_own_password(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    Json(body): Json<ChangePassword>,
+) -> Result<HttpResponse, ApiError> {
+    password::check_policy(&body.new_password, "/new_password")?;
+    let account = user::Entity::find_by_id(user.id())
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let stored = account.password_hash.clone();
+    let current = body.current_password;
+    let ok = web::block(move || password::verify(&current, &stored))
+        .await
+        .map_err(ApiError::internal)?;
+    if !ok {
+        return Err(ApiError::invalid_field(
+            "/current_password",
+            "mismatch",
+            "is not your current password",
+        ));
+    }
+    let new_password = body.new_password;
+    let hash = web::block(move || password::hash(&new_password))
+        .await
+        .map_err(ApiError::internal)??;
+    let txn = state.db.begin().await?;
+    crate::users::set_password(&txn, &account, hash).await?;
+    audit::record(
+        &txn,
+        &user.audit,
+        Event::new("user.password_change", "user", account.id).org(account.org_id),
+    )
+    .await?;
+    txn.commit().await?;
+    state.auth.principals.evict(account.id);
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,196 @@
+//! Queries on the organisation tree. Every function that reads or changes organisations
+//! takes the caller's [`Scope`]: an organisation outside it is simply not found.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use uuid::Uuid;
+
+use super::entity::{self, Column, Entity, Model};
+use super::types::{OrgFilters, OrgKind};
+use crate::auth::Scope;
+use crate::error::ApiError;
+use crate::http::PageParams;
+use crate::http::pagination::keyset_after;
+
+/// A live organisation inside `scope`, else 404.
+pub async fn find<C: ConnectionTrait>(db: &C, scope: &Scope, id: Uuid) -> Result<Model, ApiError> {
+    Entity::find_by_id(id)
+        .filter(Column::DeletedAt.is_null())
+        .filter(scope.path_condition(Column::Path))
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// Organisations matching `filters` inside `scope`, one page ordered by name.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    scope: &Scope,
+    filters: &OrgFilters,
+    page: &PageParams,
+    parent: Option<Uuid>,
+) -> Result<(Vec<Model>, Option<u64>), ApiError> {
+    let limit = page.limit()?;
+    let mut select = Entity::find()
+        .filter(Column::DeletedAt.is_null())
+        .filter(scope.path_condition(Column::Path));
+    if let Some(parent) = parent {
+        select = select.filter(Column::ParentId.eq(parent));
+    }
+    if let Some(root) = filters.org_id {
+        let root = find(db, scope, root).await?;
+        select = select.filter(Column::Path.starts_with(root.path.as_str()));
+    }
+    if let Some(kind) = filters.kind {
+        select = select.filter(Column::Kind.eq(kind.as_str()));
+    }
+    if let Some(q) = filters.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        select = select.filter(Column::Name.contains(q));
+    }
+    let total = if page.include_total() {
+        Some(select.clone().count(db).await?)
+    } else {
+        None
+    };
+    if let Some((name, id)) = page.after::<(String, Uuid)>()? {
+        select = select.filter(keyset_after(vec![
+            (Expr::col(Column::Name), Order::Asc, name.into()),
+            (Expr::col(Column::Id), Order::Asc, id.into()),
+        ]));
+    }
+    let rows = select
+        .order_by_asc(Column::Name)
+        .order_by_asc(Column::Id)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// The live subtree under `root` (itself included), ordered by path.
+pub async fn subtree<C: ConnectionTrait>(db: &C, scope: &Scope, root: Uuid) -> Result<Vec<Model>, ApiError> {
+    let root = find(db, scope, root).await?;
+    Ok(Entity::find()
+        .filter(Column::DeletedAt.is_null())
+        .filter(Column::Path.starts_with(root.path.as_str()))
+        .order_by_asc(Column::Path)
+        .all(db)
+        .await?)
+}
+
+/// The root committee, if the tree has one. Not scoped: it reveals only that a root exists.
+pub async fn root<C: ConnectionTrait>(db: &C) -> Result<Option<Model>, sea_orm::DbErr> {
+    Entity::find()
+        .filter(Column::ParentId.is_null())
+        .filter(Column::DeletedAt.is_null())
+        .one(db)
+        .await
+}
+
+/// Inserts a new organisation under `parent` (or as the root when `None`).
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
+    parent: Option<&Model>,
+    kind: OrgKind,
+    name: String,
+    villager_group_id: Option<Uuid>,
+) -> Result<Model, sea_orm::DbErr> {
+    let id = Uuid::now_v7();
+    let path = format!("{}{id}/", parent.map(|p| p.path.as_str()).unwrap_or("/"));
+    let now = crate::db::now();
+    let model = Model {
+        id,
+        parent_id: parent.map(|p| p.id),
+        kind: kind.as_str().into(),
+        name,
+        path,
+        villager_group_id,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+    };
+    Entity::insert(entity::ActiveModel {
+        id: Set(model.id),
+        parent_id: Set(model.parent_id),
+        kind: Set(model.kind.clone()),
+        name: Set(model.name.clone()),
+        path: Set(model.path.clone()),
+        villager_group_id: Set(model.villager_group_id),
+        version: Set(model.version),
+        created_at: Set(model.created_at),
+        updated_at: Set(model.updated_at),
+        deleted_at: Set(None),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(model)
+}
+
+/// Applies `changes` to `org` if it is still at `org.version`; 412 if someone was faster.
+pub async fn update_versioned<C: ConnectionTrait>(
+    db: &C,
+    org: &Model,
+    changes: Vec<(Column, sea_orm::sea_query::SimpleExpr)>,
+) -> Result<(), ApiError> {
+    let mut update = Entity::update_many()
+        .col_expr(Column::Version, Expr::value(org.version + 1))
+        .col_expr(Column::UpdatedAt, Expr::value(crate::db::now()));
+    for (column, value) in changes {
+        update = update.col_expr(column, value);
+    }
+    let res = update
+        .filter(Column::Id.eq(org.id))
+        .filter(Column::Version.eq(org.version))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(ApiError::PreconditionFailed {
+            current_version: org.version + 1,
+        });
+    }
+    Ok(())
+}
+
+/// Moves the subtree at `org` under `new_parent`, rewriting every descendant's path.
+pub async fn move_subtree<C: ConnectionTrait>(db: &C, org: &Model, new_parent: &Model) -> Result<(), ApiError> {
+    let old_prefix = org.path.clone();
+    let new_prefix = format!("{}{}/", new_parent.path, org.id);
+    update_versioned(db, org, vec![(Column::ParentId, Expr::value(new_parent.id))]).await?;
+    let start = old_prefix.chars().count() as i32 + 1;
+    Entity::update_many()
+        .col_expr(
+            Column::Path,
+            Expr::cust_with_values(
+                "? || substr(path, CAST(? AS INTEGER))",
+                [sea_orm::Value::from(new_prefix), start.into()],
+            ),
+        )
+        .filter(Column::Path.starts_with(old_prefix.as_str()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// What still hangs on an organisation, so it cannot be deleted; `None` when empty.
+/// Features that attach rows to organisations add their check here.
+pub async fn blocking_dependents<C: ConnectionTrait>(db: &C, org: &Model) -> Result<Option<&'static str>, ApiError> {
+    let children = Entity::find()
+        .filter(Column::ParentId.eq(org.id))
+        .filter(Column::DeletedAt.is_null())
+        .count(db)
+        .await?;
+    if children > 0 {
+        return Ok(Some("it still has child organisations"));
+    }
+    if crate::places::count_villages_of(db, org.id).await? > 0 {
+        return Ok(Some("it still serves villages"));
+    }
+    if crate::users::count_attached_to(db, org.id).await? > 0 {
+        return Ok(Some("user accounts or role grants still belong to it"));
+    }
+    Ok(None)
+}

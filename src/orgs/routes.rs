@@ -1,0 +1,352 @@
+//! `/api/v1/orgs`: create, read, list, children, subtree, rename, move, delete.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use sea_orm::TransactionTrait;
+use sea_orm::sea_query::Expr;
+use uuid::Uuid;
+
+use super::entity::Column;
+use super::queries;
+use super::types::{MoveOrg, NewOrg, OrgFilters, OrgKind, OrgPatch, OrgTreeNode, OrgView};
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::{Access, AuthUser};
+use crate::error::{ApiError, FieldError, Problem};
+use crate::http::conditional::etag;
+use crate::http::pagination::NoFilters;
+use crate::http::validate::short_text;
+use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, StoredResponse, Versioned};
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_org)
+        .service(list_orgs)
+        .service(get_org)
+        .service(rename_org)
+        .service(delete_org)
+        .service(list_children)
+        .service(get_tree)
+        .service(move_org);
+}
+
+/// Create an organisation (新建党组织) under a parent in your scope.
+///
+/// Structure: general branches sit under the committee; branches under the committee or a
+/// general branch; groups under a branch. Accepts `Idempotency-Key`.
+#[utoipa::path(tag = "orgs", security(("bearer" = [])), request_body = NewOrg,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key, at most 255 characters")),
+    responses(
+        (status = 201, description = "Created", body = OrgView, headers(("Location" = String), ("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not manage organisations", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Parent not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Same Idempotency-Key still running", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not valid (name, structure)", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/orgs")]
+async fn create_org(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    key: IdempotencyKey,
+    Json(body): Json<NewOrg>,
+) -> Result<HttpResponse, ApiError> {
+    let name = short_text(&body.name, "/name", 100)?;
+    let scope = user.scope(Access::MANAGE);
+    let parent = queries::find(&state.db, &scope, body.parent_id).await?;
+    let parent_kind = OrgKind::parse(&parent.kind).unwrap_or(OrgKind::Group);
+    if !body.kind.may_sit_under(parent_kind) {
+        return Err(ApiError::invalid_field(
+            "/kind",
+            "structure",
+            format!("a {} cannot sit under a {}", body.kind.as_str(), parent_kind.as_str()),
+        ));
+    }
+    if let Some(vg) = body.villager_group_id {
+        if body.kind != OrgKind::Group {
+            return Err(ApiError::invalid_field(
+                "/villager_group_id",
+                "not_allowed",
+                "only groups serve a villager group",
+            ));
+        }
+        crate::places::find_villager_group(&state.db, &user.scope(Access::READ), vg)
+            .await
+            .map_err(|_| {
+                ApiError::invalid_field(
+                    "/villager_group_id",
+                    "not_found",
+                    "no such villager group in your scope",
+                )
+            })?;
+    }
+    let ticket = match key.claim(&state.db, &user.id().to_string()).await? {
+        Claim::Replay(stored) => return Ok(stored),
+        Claim::Proceed(ticket) => ticket,
+    };
+    let txn = state.db.begin().await?;
+    let org = queries::insert(&txn, Some(&parent), body.kind, name, body.villager_group_id).await?;
+    let view = OrgView::from(&org);
+    audit::record(
+        &txn,
+        &user.audit,
+        Event::new("org.create", "org", org.id).org(org.id).after(&view),
+    )
+    .await?;
+    let response = StoredResponse::json(StatusCode::CREATED, &view)?
+        .location(format!("/api/v1/orgs/{}", org.id))
+        .header(header::ETAG, etag(org.version));
+    ticket.commit(txn, response).await
+}
+
+/// List organisations in your scope (党组织列表), ordered by name.
+#[utoipa::path(tag = "orgs", security(("bearer" = [])), params(OrgFilters, PageParams), responses(
+    (status = 200, description = "One page", body = Page<OrgView>),
+    (status = 400, description = "Unknown parameter or bad cursor", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/api/v1/orgs")]
+async fn list_orgs(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: ListQuery<OrgFilters>,
+) -> Result<Json<Page<OrgView>>, ApiError> {
+    let (rows, total) = queries::list(&state.db, &user.scope(Access::READ), &query.filters, &query.page, None).await?;
+    let limit = query.page.limit()?;
+    let views: Vec<OrgView> = rows.iter().map(OrgView::from).collect();
+    Ok(Json(
+        Page::from_rows(views, limit, |o| (o.name.clone(), o.id)).with_total(total),
+    ))
+}
+
+/// One organisation (党组织). `ETag` carries its version.
+#[utoipa::path(tag = "orgs", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    (status = 200, description = "The organisation", body = OrgView, headers(("ETag" = String))),
+    (status = 304, description = "Unchanged since If-None-Match"),
+    (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/api/v1/orgs/{id}")]
+async fn get_org(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<Versioned<OrgView>, ApiError> {
+    let org = queries::find(&state.db, &user.scope(Access::READ), *id).await?;
+    Ok(Versioned::ok(org.version, OrgView::from(&org)))
+}
+
+/// Rename an organisation. Requires `If-Match`.
+#[utoipa::path(tag = "orgs", security(("bearer" = [])), request_body = OrgPatch,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
+    responses(
+        (status = 200, description = "Renamed", body = OrgView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not manage organisations", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Name not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/api/v1/orgs/{id}")]
+async fn rename_org(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    Json(body): Json<OrgPatch>,
+) -> Result<Versioned<OrgView>, ApiError> {
+    let name = short_text(&body.name, "/name", 100)?;
+    let scope = user.scope(Access::MANAGE);
+    let txn = state.db.begin().await?;
+    let org = queries::find(&txn, &scope, *id).await?;
+    if_match.check(org.version)?;
+    queries::update_versioned(&txn, &org, vec![(Column::Name, Expr::value(name))]).await?;
+    let updated = queries::find(&txn, &scope, org.id).await?;
+    let (before, after) = (OrgView::from(&org), OrgView::from(&updated));
+    audit::record(
+        &txn,
+        &user.audit,
+        Event::new("org.rename", "org", org.id)
+            .org(org.id)
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Versioned::ok(updated.version, after))
+}
+
+/// Delete an empty organisation (no child organisations, villages, accounts or grants).
+/// Requires `If-Match`. The record is kept for the audit trail.
+#[utoipa::path(tag = "orgs", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not manage organisations", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not empty, or the root", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+))]
+#[delete("/api/v1/orgs/{id}")]
+async fn delete_org(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let txn = state.db.begin().await?;
+    let org = queries::find(&txn, &user.scope(Access::MANAGE), *id).await?;
+    if_match.check(org.version)?;
+    if org.parent_id.is_none() {
+        return Err(ApiError::conflict("The root committee cannot be deleted."));
+    }
+    if let Some(reason) = queries::blocking_dependents(&txn, &org).await? {
+        return Err(ApiError::conflict(format!(
+            "This organisation cannot be deleted: {reason}."
+        )));
+    }
+    queries::update_versioned(&txn, &org, vec![(Column::DeletedAt, Expr::value(crate::db::now()))]).await?;
+    audit::record(
+        &txn,
+        &user.audit,
+        Event::new("org.delete", "org", org.id)
+            .org(org.id)
+            .before(OrgView::from(&org)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The direct children of an organisation, ordered by name.
+#[utoipa::path(tag = "orgs", security(("bearer" = [])), params(("id" = Uuid, Path), PageParams), responses(
+    (status = 200, description = "One page of children", body = Page<OrgView>),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/api/v1/orgs/{id}/children")]
+async fn list_children(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    query: ListQuery<NoFilters>,
+) -> Result<Json<Page<OrgView>>, ApiError> {
+    let scope = user.scope(Access::READ);
+    let parent = queries::find(&state.db, &scope, *id).await?;
+    let filters = OrgFilters {
+        org_id: None,
+        kind: None,
+        q: None,
+    };
+    let (rows, total) = queries::list(&state.db, &scope, &filters, &query.page, Some(parent.id)).await?;
+    let views: Vec<OrgView> = rows.iter().map(OrgView::from).collect();
+    Ok(Json(
+        Page::from_rows(views, query.page.limit()?, |o| (o.name.clone(), o.id)).with_total(total),
+    ))
+}
+
+/// The whole subtree under an organisation, nested.
+#[utoipa::path(tag = "orgs", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    (status = 200, description = "The subtree", body = OrgTreeNode),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/api/v1/orgs/{id}/tree")]
+async fn get_tree(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<Json<OrgTreeNode>, ApiError> {
+    let rows = queries::subtree(&state.db, &user.scope(Access::READ), *id).await?;
+    // Rows are ordered by path, so every parent comes before its children.
+    fn build(rows: &[super::entity::Model], parent: Uuid) -> Vec<OrgTreeNode> {
+        let mut children: Vec<OrgTreeNode> = rows
+            .iter()
+            .filter(|r| r.parent_id == Some(parent))
+            .map(|r| OrgTreeNode {
+                id: r.id,
+                kind: OrgKind::parse(&r.kind).unwrap_or(OrgKind::Group),
+                name: r.name.clone(),
+                villager_group_id: r.villager_group_id,
+                children: build(rows, r.id),
+            })
+            .collect();
+        children.sort_by(|a, b| a.name.cmp(&b.name));
+        children
+    }
+    let root = rows.first().ok_or(ApiError::NotFound)?;
+    Ok(Json(OrgTreeNode {
+        id: root.id,
+        kind: OrgKind::parse(&root.kind).unwrap_or(OrgKind::Group),
+        name: root.name.clone(),
+        villager_group_id: root.villager_group_id,
+        children: build(&rows, root.id),
+    }))
+}
+
+/// Move an organisation and its subtree under another parent (调整隶属关系). Both must be in
+/// your scope. Requires `If-Match`.
+#[utoipa::path(tag = "orgs", security(("bearer" = [])), request_body = MoveOrg,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
+    responses(
+        (status = 200, description = "Moved", body = OrgView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not manage organisations", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Organisation or new parent not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The root cannot move", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Breaks the structure or makes a cycle", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/orgs/{id}/move")]
+async fn move_org(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    Json(body): Json<MoveOrg>,
+) -> Result<Versioned<OrgView>, ApiError> {
+    let scope = user.scope(Access::MANAGE);
+    let txn = state.db.begin().await?;
+    let org = queries::find(&txn, &scope, *id).await?;
+    if_match.check(org.version)?;
+    if org.parent_id.is_none() {
+        return Err(ApiError::conflict("The root committee cannot move."));
+    }
+    let parent = queries::find(&txn, &scope, body.parent_id).await?;
+    if parent.path.starts_with(org.path.as_str()) {
+        return Err(ApiError::Validation(vec![FieldError::body(
+            "/parent_id",
+            "cycle",
+            "cannot move an organisation under itself or its own subtree",
+        )]));
+    }
+    let kind = OrgKind::parse(&org.kind).unwrap_or(OrgKind::Group);
+    let parent_kind = OrgKind::parse(&parent.kind).unwrap_or(OrgKind::Group);
+    if !kind.may_sit_under(parent_kind) {
+        return Err(ApiError::invalid_field(
+            "/parent_id",
+            "structure",
+            format!("a {} cannot sit under a {}", kind.as_str(), parent_kind.as_str()),
+        ));
+    }
+    queries::move_subtree(&txn, &org, &parent).await?;
+    let moved = queries::find(&txn, &scope, org.id).await?;
+    let (before, after) = (OrgView::from(&org), OrgView::from(&moved));
+    audit::record(
+        &txn,
+        &user.audit,
+        Event::new("org.move", "org", org.id)
+            .org(org.id)
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    txn.commit().await?;
+    // Cached grants hold organisation paths: reload them.
+    state.auth.principals.clear();
+    Ok(Versioned::ok(moved.version, after))
+}

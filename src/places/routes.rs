@@ -1,0 +1,517 @@
+//! `/api/v1/villages` and `/api/v1/villager-groups`.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::entity::{village, villager_group};
+use super::{find_village, find_villager_group, villages_in};
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::{Access, AuthUser};
+use crate::error::{ApiError, Problem};
+use crate::http::conditional::etag;
+use crate::http::pagination::keyset_after;
+use crate::http::validate::short_text;
+use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, StoredResponse, Versioned};
+use crate::orgs::{OrgKind, queries as orgs};
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_village)
+        .service(list_villages)
+        .service(get_village)
+        .service(rename_village)
+        .service(create_villager_group)
+        .service(list_villager_groups)
+        .service(get_villager_group)
+        .service(rename_villager_group);
+}
+
+/// Village (村) or urban community (社区).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VillageKind {
+    Village,
+    Community,
+}
+
+impl VillageKind {
+    pub const ALL: [VillageKind; 2] = [VillageKind::Village, VillageKind::Community];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VillageKind::Village => "village",
+            VillageKind::Community => "community",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            VillageKind::Village => "村",
+            VillageKind::Community => "社区",
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VillageView {
+    pub id: Uuid,
+    pub kind: VillageKind,
+    #[schema(example = "大洼社区")]
+    pub name: String,
+    /// The party branch that serves it.
+    pub org_id: Uuid,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&village::Model> for VillageView {
+    fn from(m: &village::Model) -> Self {
+        VillageView {
+            id: m.id,
+            kind: if m.kind == "community" {
+                VillageKind::Community
+            } else {
+                VillageKind::Village
+            },
+            name: m.name.clone(),
+            org_id: m.org_id,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "community", "name": "大洼社区", "org_id": "0192f3a4-7c1e-7b2a-9f00-3c5d2e1f0a11"}))]
+pub struct NewVillage {
+    pub kind: VillageKind,
+    /// 1–100 characters.
+    pub name: String,
+    /// The party branch (kind `branch`) that serves it.
+    pub org_id: Uuid,
+}
+
+/// A new name, for villages and villager groups.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rename {
+    /// 1–100 characters.
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VillageFilters {
+    /// Only villages served by organisations in this subtree.
+    pub org_id: Option<Uuid>,
+    /// Name contains this text.
+    pub q: Option<String>,
+}
+
+/// Register a village or community (新建村/社区) served by a branch in your scope.
+#[utoipa::path(tag = "places", security(("bearer" = [])), request_body = NewVillage,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    responses(
+        (status = 201, description = "Created", body = VillageView, headers(("Location" = String), ("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not manage places", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Branch not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/villages")]
+async fn create_village(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    key: IdempotencyKey,
+    Json(body): Json<NewVillage>,
+) -> Result<HttpResponse, ApiError> {
+    let name = short_text(&body.name, "/name", 100)?;
+    let branch = orgs::find(&state.db, &user.scope(Access::MANAGE), body.org_id).await?;
+    if branch.kind != OrgKind::Branch.as_str() {
+        return Err(ApiError::invalid_field(
+            "/org_id",
+            "not_a_branch",
+            "a village is served by a party branch",
+        ));
+    }
+    let ticket = match key.claim(&state.db, &user.id().to_string()).await? {
+        Claim::Replay(stored) => return Ok(stored),
+        Claim::Proceed(ticket) => ticket,
+    };
+    let now = crate::db::now();
+    let model = village::Model {
+        id: Uuid::now_v7(),
+        kind: body.kind.as_str().into(),
+        name,
+        org_id: branch.id,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let txn = state.db.begin().await?;
+    village::Entity::insert(village::ActiveModel {
+        id: Set(model.id),
+        kind: Set(model.kind.clone()),
+        name: Set(model.name.clone()),
+        org_id: Set(model.org_id),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    let view = VillageView::from(&model);
+    audit::record(
+        &txn,
+        &user.audit,
+        Event::new("village.create", "village", model.id)
+            .org(branch.id)
+            .after(&view),
+    )
+    .await?;
+    let response = StoredResponse::json(StatusCode::CREATED, &view)?
+        .location(format!("/api/v1/villages/{}", model.id))
+        .header(header::ETAG, etag(1));
+    ticket.commit(txn, response).await
+}
+
+/// Villages and communities in your scope, ordered by name.
+#[utoipa::path(tag = "places", security(("bearer" = [])), params(VillageFilters, PageParams), responses(
+    (status = 200, description = "One page", body = Page<VillageView>),
+    (status = 400, description = "Unknown parameter or bad cursor", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/api/v1/villages")]
+async fn list_villages(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: ListQuery<VillageFilters>,
+) -> Result<Json<Page<VillageView>>, ApiError> {
+    let scope = user.scope(Access::READ);
+    let limit = query.page.limit()?;
+    let mut select = village::Entity::find().filter(scope.org_condition(village::Column::OrgId));
+    if let Some(org_id) = query.filters.org_id {
+        let root = orgs::find(&state.db, &scope, org_id).await?;
+        select = select.filter(crate::auth::Scope::new([root.path]).org_condition(village::Column::OrgId));
+    }
+    if let Some(q) = query.filters.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        select = select.filter(village::Column::Name.contains(q));
+    }
+    let total = if query.page.include_total() {
+        Some(select.clone().count(&state.db).await?)
+    } else {
+        None
+    };
+    if let Some((name, id)) = query.page.after::<(String, Uuid)>()? {
+        select = select.filter(keyset_after(vec![
+            (Expr::col(village::Column::Name), Order::Asc, name.into()),
+            (Expr::col(village::Column::Id), Order::Asc, id.into()),
+        ]));
+    }
+    let rows = select
+        .order_by_asc(village::Column::Name)
+        .order_by_asc(village::Column::Id)
+        .limit(limit + 1)
+        .all(&state.db)
+        .await?;
+    let views: Vec<VillageView> = rows.iter().map(VillageView::from).collect();
+    Ok(Json(
+        Page::from_rows(views, limit, |v| (v.name.clone(), v.id)).with_total(total),
+    ))
+}
+
+/// One village or community.
+#[utoipa::path(tag = "places", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    (status = 200, description = "The village", body = VillageView, headers(("ETag" = String))),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/api/v1/villages/{id}")]
+async fn get_village(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<Versioned<VillageView>, ApiError> {
+    let v = find_village(&state.db, &user.scope(Access::READ), *id).await?;
+    Ok(Versioned::ok(v.version, VillageView::from(&v)))
+}
+
+/// Rename a village or community. Requires `If-Match`.
+#[utoipa::path(tag = "places", security(("bearer" = [])), request_body = Rename,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
+    responses(
+        (status = 200, description = "Renamed", body = VillageView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not manage places", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Name not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/api/v1/villages/{id}")]
+async fn rename_village(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    Json(body): Json<Rename>,
+) -> Result<Versioned<VillageView>, ApiError> {
+    let name = short_text(&body.name, "/name", 100)?;
+    let scope = user.scope(Access::MANAGE);
+    let txn = state.db.begin().await?;
+    let v = find_village(&txn, &scope, *id).await?;
+    if_match.check(v.version)?;
+    let updated = village::Entity::update_many()
+        .col_expr(village::Column::Name, Expr::value(name))
+        .col_expr(village::Column::Version, Expr::value(v.version + 1))
+        .col_expr(village::Column::UpdatedAt, Expr::value(crate::db::now()))
+        .filter(village::Column::Id.eq(v.id))
+        .filter(village::Column::Version.eq(v.version))
+        .exec(&txn)
+        .await?;
+    stale_unless_one(updated.rows_affected, v.version)?;
+    let after = find_village(&txn, &scope, v.id).await?;
+    let (old, new) = (VillageView::from(&v), VillageView::from(&after));
+    audit::record(
+        &txn,
+        &user.audit,
+        Event::new("village.rename", "village", v.id)
+            .org(v.org_id)
+            .before(&old)
+            .after(&new),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Versioned::ok(after.version, new))
+}
+
+fn stale_unless_one(rows_affected: u64, version: i64) -> Result<(), ApiError> {
+    if rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(ApiError::PreconditionFailed {
+            current_version: version + 1,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VillagerGroupView {
+    pub id: Uuid,
+    pub village_id: Uuid,
+    #[schema(example = "司山村民组")]
+    pub name: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&villager_group::Model> for VillagerGroupView {
+    fn from(m: &villager_group::Model) -> Self {
+        VillagerGroupView {
+            id: m.id,
+            village_id: m.village_id,
+            name: m.name.clone(),
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"village_id": "0192f3a4-7c1e-7b2a-9f00-3c5d2e1f0a11", "name": "司山村民组"}))]
+pub struct NewVillagerGroup {
+    pub village_id: Uuid,
+    /// 1–100 characters.
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VillagerGroupFilters {
+    /// Only this village's groups.
+    pub village_id: Option<Uuid>,
+}
+
+/// Register a villager group (新建村民组) in a village in your scope.
+#[utoipa::path(tag = "places", security(("bearer" = [])), request_body = NewVillagerGroup,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    responses(
+        (status = 201, description = "Created", body = VillagerGroupView, headers(("Location" = String), ("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not manage places", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Village not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/villager-groups")]
+async fn create_villager_group(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    key: IdempotencyKey,
+    Json(body): Json<NewVillagerGroup>,
+) -> Result<HttpResponse, ApiError> {
+    let name = short_text(&body.name, "/name", 100)?;
+    let v = find_village(&state.db, &user.scope(Access::MANAGE), body.village_id).await?;
+    let ticket = match key.claim(&state.db, &user.id().to_string()).await? {
+        Claim::Replay(stored) => return Ok(stored),
+        Claim::Proceed(ticket) => ticket,
+    };
+    let now = crate::db::now();
+    let model = villager_group::Model {
+        id: Uuid::now_v7(),
+        village_id: v.id,
+        name,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let txn = state.db.begin().await?;
+    villager_group::Entity::insert(villager_group::ActiveModel {
+        id: Set(model.id),
+        village_id: Set(model.village_id),
+        name: Set(model.name.clone()),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    let view = VillagerGroupView::from(&model);
+    let event = Event::new("villager_group.create", "villager_group", model.id)
+        .org(v.org_id)
+        .after(&view);
+    audit::record(&txn, &user.audit, event).await?;
+    let response = StoredResponse::json(StatusCode::CREATED, &view)?
+        .location(format!("/api/v1/villager-groups/{}", model.id))
+        .header(header::ETAG, etag(1));
+    ticket.commit(txn, response).await
+}
+
+/// Villager groups in your scope, ordered by name.
+#[utoipa::path(tag = "places", security(("bearer" = [])), params(VillagerGroupFilters, PageParams), responses(
+    (status = 200, description = "One page", body = Page<VillagerGroupView>),
+    (status = 400, description = "Unknown parameter or bad cursor", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/api/v1/villager-groups")]
+async fn list_villager_groups(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: ListQuery<VillagerGroupFilters>,
+) -> Result<Json<Page<VillagerGroupView>>, ApiError> {
+    let limit = query.page.limit()?;
+    let mut select = villager_group::Entity::find().filter(villages_in(
+        &user.scope(Access::READ),
+        villager_group::Column::VillageId,
+    ));
+    if let Some(village_id) = query.filters.village_id {
+        select = select.filter(villager_group::Column::VillageId.eq(village_id));
+    }
+    let rows = page_by_name(&state.db, select, &query.page).await?;
+    let total = rows.1;
+    let views: Vec<VillagerGroupView> = rows.0.iter().map(VillagerGroupView::from).collect();
+    Ok(Json(
+        Page::from_rows(views, limit, |v| (v.name.clone(), v.id)).with_total(total),
+    ))
+}
+
+async fn page_by_name<C: ConnectionTrait>(
+    db: &C,
+    mut select: sea_orm::Select<villager_group::Entity>,
+    page: &PageParams,
+) -> Result<(Vec<villager_group::Model>, Option<u64>), ApiError> {
+    let total = if page.include_total() {
+        Some(select.clone().count(db).await?)
+    } else {
+        None
+    };
+    if let Some((name, id)) = page.after::<(String, Uuid)>()? {
+        select = select.filter(keyset_after(vec![
+            (Expr::col(villager_group::Column::Name), Order::Asc, name.into()),
+            (Expr::col(villager_group::Column::Id), Order::Asc, id.into()),
+        ]));
+    }
+    let rows = select
+        .order_by_asc(villager_group::Column::Name)
+        .order_by_asc(villager_group::Column::Id)
+        .limit(page.limit()? + 1)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// One villager group.
+#[utoipa::path(tag = "places", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    (status = 200, description = "The villager group", body = VillagerGroupView, headers(("ETag" = String))),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/api/v1/villager-groups/{id}")]
+async fn get_villager_group(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<Versioned<VillagerGroupView>, ApiError> {
+    let g = find_villager_group(&state.db, &user.scope(Access::READ), *id).await?;
+    Ok(Versioned::ok(g.version, VillagerGroupView::from(&g)))
+}
+
+/// Rename a villager group. Requires `If-Match`.
+#[utoipa::path(tag = "places", security(("bearer" = [])), request_body = Rename,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
+    responses(
+        (status = 200, description = "Renamed", body = VillagerGroupView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not manage places", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Name not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/api/v1/villager-groups/{id}")]
+async fn rename_villager_group(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    Json(body): Json<Rename>,
+) -> Result<Versioned<VillagerGroupView>, ApiError> {
+    let name = short_text(&body.name, "/name", 100)?;
+    let scope = user.scope(Access::MANAGE);
+    let txn = state.db.begin().await?;
+    let g = find_villager_group(&txn, &scope, *id).await?;
+    if_match.check(g.version)?;
+    let updated = villager_group::Entity::update_many()
+        .col_expr(villager_group::Column::Name, Expr::value(name))
+        .col_expr(villager_group::Column::Version, Expr::value(g.version + 1))
+        .col_expr(villager_group::Column::UpdatedAt, Expr::value(crate::db::now()))
+        .filter(villager_group::Column::Id.eq(g.id))
+        .filter(villager_group::Column::Version.eq(g.version))
+        .exec(&txn)
+        .await?;
+    stale_unless_one(updated.rows_affected, g.version)?;
+    let after = find_villager_group(&txn, &scope, g.id).await?;
+    let village = find_village(&txn, &scope, g.village_id).await?;
+    let (old, new) = (VillagerGroupView::from(&g), VillagerGroupView::from(&after));
+    let event = Event::new("villager_group.rename", "villager_group", g.id)
+        .org(village.org_id)
+        .before(&old)
+        .after(&new);
+    audit::record(&txn, &user.audit, event).await?;
+    txn.commit().await?;
+    Ok(Versioned::ok(after.version, new))
+}

@@ -1,0 +1,68 @@
+//! The first administrator: created on first start with a random password, or created or
+//! reset from the command line (`dangjian create-admin`).
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
+
+use super::entity::user;
+use super::{ensure_grant, insert_user, set_password, valid_username};
+use crate::audit::{self, AuditContext, Event};
+use crate::auth::{Role, password};
+use crate::error::ApiError;
+use crate::orgs::{OrgKind, queries as orgs};
+
+/// Name given to the root committee when the tree is empty.
+pub const DEFAULT_ROOT_NAME: &str = "镇党委";
+
+/// Creates `username` as a town administrator on the root committee (creating the root when
+/// the tree is empty), or resets that account's password, re-enables it and restores the grant.
+pub async fn create_or_reset_admin(db: &DatabaseConnection, username: &str, plain: &str) -> Result<(), ApiError> {
+    let username = valid_username(username)?;
+    password::check_policy(plain, "/password")?;
+    let plain = plain.to_owned();
+    let hash = actix_web::web::block(move || password::hash(&plain))
+        .await
+        .map_err(ApiError::internal)??;
+    let txn = db.begin().await?;
+    let root = match orgs::root(&txn).await? {
+        Some(root) => root,
+        None => orgs::insert(&txn, None, OrgKind::Committee, DEFAULT_ROOT_NAME.into(), None).await?,
+    };
+    let existing = user::Entity::find()
+        .filter(user::Column::Username.eq(username.as_str()))
+        .one(&txn)
+        .await?;
+    let (account, action) = match existing {
+        Some(account) => {
+            set_password(&txn, &account, hash).await?;
+            user::Entity::update_many()
+                .col_expr(user::Column::Disabled, Expr::value(false))
+                .filter(user::Column::Id.eq(account.id))
+                .exec(&txn)
+                .await?;
+            (account, "user.admin_reset")
+        }
+        None => (insert_user(&txn, &username, hash, root.id).await?, "user.admin_create"),
+    };
+    ensure_grant(&txn, account.id, Role::TownAdmin, root.id).await?;
+    let event = Event::new(action, "user", account.id)
+        .org(root.id)
+        .after(serde_json::json!({"username": username}));
+    audit::record(&txn, &AuditContext::default(), event).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// On a database without any account, creates `admin` with a random password and returns
+/// the password (to be shown once). Several instances starting together create it once.
+pub async fn bootstrap(db: &DatabaseConnection) -> Result<Option<String>, ApiError> {
+    if user::Entity::find().count(db).await? > 0 {
+        return Ok(None);
+    }
+    let plain = password::generate();
+    match create_or_reset_admin(db, "admin", &plain).await {
+        Ok(()) => Ok(Some(plain)),
+        Err(ApiError::Conflict { .. }) => Ok(None), // another instance was first
+        Err(err) => Err(err),
+    }
+}

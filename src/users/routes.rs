@@ -1,0 +1,459 @@
+//! `/api/v1/users`: accounts and their role grants.
+//!
+//! A caller manages an account when the account's organisation is in the caller's
+//! management scope and the caller's role there outranks every role the account holds.
+//! Nobody changes their own grants or disables themselves.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::entity::{grant, user};
+use super::{ensure_grant, insert_user, set_password, valid_username};
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::routes_support::{GrantView, grant_views, revoke_all_for_user};
+use crate::auth::{Access, AuthUser, Principal, Role, Scope, password, policy::OVERSEE};
+use crate::error::{ApiError, Problem};
+use crate::http::conditional::etag;
+use crate::http::pagination::keyset_after;
+use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, StoredResponse, Versioned};
+use crate::orgs::queries as orgs;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_user)
+        .service(list_users)
+        .service(get_user)
+        .service(update_user)
+        .service(reset_password)
+        .service(add_grant)
+        .service(remove_grant);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: Uuid,
+    #[schema(example = "chengjun")]
+    pub username: String,
+    /// The organisation the account belongs to.
+    pub org_id: Uuid,
+    pub member_id: Option<Uuid>,
+    pub disabled: bool,
+    pub grants: Vec<GrantView>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+async fn view<C: ConnectionTrait>(conn: &C, u: &user::Model) -> Result<UserView, ApiError> {
+    let principal = Principal::load_grants_of(conn, u).await?;
+    Ok(UserView {
+        id: u.id,
+        username: u.username.clone(),
+        org_id: u.org_id,
+        member_id: u.member_id,
+        disabled: u.disabled,
+        grants: grant_views(conn, &principal.grants).await?,
+        version: u.version,
+        created_at: u.created_at,
+        updated_at: u.updated_at,
+    })
+}
+
+/// An account whose organisation is inside `scope`, else 404.
+async fn find<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<user::Model, ApiError> {
+    user::Entity::find_by_id(id)
+        .filter(scope.org_condition(user::Column::OrgId))
+        .one(conn)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// Finds an account the caller may manage: in scope (else 404), not the caller, and holding
+/// no role as high as the caller's over its organisation (else 403).
+async fn find_managed<C: ConnectionTrait>(conn: &C, caller: &AuthUser, id: Uuid) -> Result<user::Model, ApiError> {
+    let account = find(conn, &caller.scope(Access::MANAGE), id).await?;
+    if account.id == caller.id() {
+        return Err(ApiError::Forbidden {
+            detail: "You cannot change your own account's rights or state.".into(),
+        });
+    }
+    let home = orgs::find(conn, &caller.scope(Access::MANAGE), account.org_id).await?;
+    let caller_role = caller.principal.role_over(&home.path);
+    let target = Principal::load_grants_of(conn, &account).await?;
+    let outranked = match (caller_role, target.highest_role()) {
+        (Some(mine), Some(theirs)) => mine > theirs,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    if !outranked {
+        return Err(ApiError::Forbidden {
+            detail: "This account holds a role as high as yours.".into(),
+        });
+    }
+    Ok(account)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"username": "chengjun", "password": "Sishan-2017", "org_id": "0192f3a4-7c1e-7b2a-9f00-3c5d2e1f0a11"}))]
+pub struct NewUser {
+    /// 3–64 characters: letters, digits, `.`, `_`, `-`; stored in lower case.
+    pub username: String,
+    /// 8–128 characters with at least three of: lower case, upper case, digits, symbols.
+    pub password: String,
+    /// The organisation the account belongs to.
+    pub org_id: Uuid,
+}
+
+/// Create an account (新建账户) in an organisation in your scope. Give it roles with
+/// `POST /api/v1/users/{id}/grants`. Accepts `Idempotency-Key`.
+#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = NewUser,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    responses(
+        (status = 201, description = "Created", body = UserView, headers(("Location" = String), ("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not manage accounts", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Organisation not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Username taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/users")]
+async fn create_user(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    key: IdempotencyKey,
+    Json(body): Json<NewUser>,
+) -> Result<HttpResponse, ApiError> {
+    let username = valid_username(&body.username)?;
+    password::check_policy(&body.password, "/password")?;
+    let org = orgs::find(&state.db, &caller.scope(Access::MANAGE), body.org_id).await?;
+    let ticket = match key.claim(&state.db, &caller.id().to_string()).await? {
+        Claim::Replay(stored) => return Ok(stored),
+        Claim::Proceed(ticket) => ticket,
+    };
+    let plain = body.password;
+    let hash = web::block(move || password::hash(&plain))
+        .await
+        .map_err(ApiError::internal)??;
+    let txn = state.db.begin().await?;
+    if user::Entity::find()
+        .filter(user::Column::Username.eq(username.as_str()))
+        .count(&txn)
+        .await?
+        > 0
+    {
+        return Err(ApiError::conflict(format!("The username `{username}` is taken.")));
+    }
+    let account = insert_user(&txn, &username, hash, org.id).await?;
+    let view = view(&txn, &account).await?;
+    audit::record(
+        &txn,
+        &caller.audit,
+        Event::new("user.create", "user", account.id).org(org.id).after(&view),
+    )
+    .await?;
+    let response = StoredResponse::json(StatusCode::CREATED, &view)?
+        .location(format!("/api/v1/users/{}", account.id))
+        .header(header::ETAG, etag(account.version));
+    ticket.commit(txn, response).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserFilters {
+    /// Only accounts of organisations in this subtree.
+    pub org_id: Option<Uuid>,
+    /// Username contains this text.
+    pub q: Option<String>,
+    /// Only disabled (`true`) or enabled (`false`) accounts.
+    pub disabled: Option<bool>,
+}
+
+/// Accounts in your scope, ordered by username.
+#[utoipa::path(tag = "users", security(("bearer" = [])), params(UserFilters, PageParams), responses(
+    (status = 200, description = "One page", body = Page<UserView>),
+    (status = 400, description = "Unknown parameter or bad cursor", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Role may not list accounts", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/api/v1/users")]
+async fn list_users(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    query: ListQuery<UserFilters>,
+) -> Result<Json<Page<UserView>>, ApiError> {
+    let scope = caller.scope(OVERSEE);
+    let limit = query.page.limit()?;
+    let mut select = user::Entity::find().filter(scope.org_condition(user::Column::OrgId));
+    if let Some(org_id) = query.filters.org_id {
+        let root = orgs::find(&state.db, &scope, org_id).await?;
+        select = select.filter(Scope::new([root.path]).org_condition(user::Column::OrgId));
+    }
+    if let Some(q) = query.filters.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        select = select.filter(user::Column::Username.contains(q.to_lowercase()));
+    }
+    if let Some(disabled) = query.filters.disabled {
+        select = select.filter(user::Column::Disabled.eq(disabled));
+    }
+    let total = if query.page.include_total() {
+        Some(select.clone().count(&state.db).await?)
+    } else {
+        None
+    };
+    if let Some((name, id)) = query.page.after::<(String, Uuid)>()? {
+        select = select.filter(keyset_after(vec![
+            (Expr::col(user::Column::Username), Order::Asc, name.into()),
+            (Expr::col(user::Column::Id), Order::Asc, id.into()),
+        ]));
+    }
+    let rows = select
+        .order_by_asc(user::Column::Username)
+        .order_by_asc(user::Column::Id)
+        .limit(limit + 1)
+        .all(&state.db)
+        .await?;
+    let mut views = Vec::with_capacity(rows.len());
+    for row in &rows {
+        views.push(view(&state.db, row).await?);
+    }
+    Ok(Json(
+        Page::from_rows(views, limit, |u| (u.username.clone(), u.id)).with_total(total),
+    ))
+}
+
+/// One account with its grants.
+#[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    (status = 200, description = "The account", body = UserView, headers(("ETag" = String))),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Role may not read accounts", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/api/v1/users/{id}")]
+async fn get_user(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<Versioned<UserView>, ApiError> {
+    let account = find(&state.db, &caller.scope(OVERSEE), *id).await?;
+    Ok(Versioned::ok(account.version, view(&state.db, &account).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"disabled": true}))]
+pub struct UserPatch {
+    /// Disabling signs the account out everywhere within seconds.
+    pub disabled: bool,
+}
+
+/// Disable or enable an account. Requires `If-Match`.
+#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = UserPatch,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
+    responses(
+        (status = 200, description = "Updated", body = UserView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not yours to manage", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/api/v1/users/{id}")]
+async fn update_user(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    Json(body): Json<UserPatch>,
+) -> Result<Versioned<UserView>, ApiError> {
+    let txn = state.db.begin().await?;
+    let account = find_managed(&txn, &caller, *id).await?;
+    if_match.check(account.version)?;
+    let before = view(&txn, &account).await?;
+    let mut update = user::Entity::update_many()
+        .col_expr(user::Column::Disabled, Expr::value(body.disabled))
+        .col_expr(user::Column::Version, Expr::value(account.version + 1))
+        .col_expr(user::Column::UpdatedAt, Expr::value(crate::db::now()));
+    if body.disabled && !account.disabled {
+        update = update.col_expr(
+            user::Column::TokenGeneration,
+            Expr::col(user::Column::TokenGeneration).add(1),
+        );
+        revoke_all_for_user(&txn, account.id).await?;
+    }
+    let res = update
+        .filter(user::Column::Id.eq(account.id))
+        .filter(user::Column::Version.eq(account.version))
+        .exec(&txn)
+        .await?;
+    if res.rows_affected != 1 {
+        return Err(ApiError::PreconditionFailed {
+            current_version: account.version + 1,
+        });
+    }
+    let updated = find(&txn, &caller.scope(Access::MANAGE), account.id).await?;
+    let after = view(&txn, &updated).await?;
+    let action = if body.disabled { "user.disable" } else { "user.enable" };
+    let event = Event::new(action, "user", account.id)
+        .org(account.org_id)
+        .before(&before)
+        .after(&after);
+    audit::record(&txn, &caller.audit, event).await?;
+    txn.commit().await?;
+    state.auth.principals.evict(account.id);
+    Ok(Versioned::ok(updated.version, after))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPassword {
+    /// 8–128 characters with at least three of: lower case, upper case, digits, symbols.
+    pub new_password: String,
+}
+
+/// Reset an account's password (重置密码). Its tokens stop working at once.
+#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = NewPassword, params(("id" = Uuid, Path)),
+    responses(
+        (status = 204, description = "Reset"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not yours to manage", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Password too weak", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/users/{id}/password")]
+async fn reset_password(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    Json(body): Json<NewPassword>,
+) -> Result<HttpResponse, ApiError> {
+    password::check_policy(&body.new_password, "/new_password")?;
+    let plain = body.new_password;
+    let hash = web::block(move || password::hash(&plain))
+        .await
+        .map_err(ApiError::internal)??;
+    let txn = state.db.begin().await?;
+    let account = find_managed(&txn, &caller, *id).await?;
+    set_password(&txn, &account, hash).await?;
+    audit::record(
+        &txn,
+        &caller.audit,
+        Event::new("user.password_reset", "user", account.id).org(account.org_id),
+    )
+    .await?;
+    txn.commit().await?;
+    state.auth.principals.evict(account.id);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "group_leader", "org_id": "0192f3a4-7c1e-7b2a-9f00-3c5d2e1f0a11"}))]
+pub struct NewGrant {
+    /// A role below your own.
+    pub role: Role,
+    /// An organisation in your scope; the grant covers its subtree.
+    pub org_id: Uuid,
+}
+
+/// Grant a role (授予角色) over an organisation's subtree. You can only grant roles below
+/// your own, inside your own scope, and never to yourself.
+#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = NewGrant, params(("id" = Uuid, Path)),
+    responses(
+        (status = 201, description = "Granted", body = GrantView, headers(("Location" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not below yours, or your own account", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Account or organisation not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already granted", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/users/{id}/grants")]
+async fn add_grant(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    Json(body): Json<NewGrant>,
+) -> Result<HttpResponse, ApiError> {
+    let txn = state.db.begin().await?;
+    let account = find_managed(&txn, &caller, *id).await?;
+    let org = orgs::find(&txn, &caller.scope(Access::MANAGE), body.org_id).await?;
+    if caller
+        .principal
+        .role_over(&org.path)
+        .is_none_or(|mine| mine <= body.role)
+    {
+        return Err(ApiError::Forbidden {
+            detail: "You can only grant roles below your own.".into(),
+        });
+    }
+    let before = view(&txn, &account).await?;
+    if before.grants.iter().any(|g| g.role == body.role && g.org_id == org.id) {
+        return Err(ApiError::conflict("The account already holds this role here."));
+    }
+    let grant_id = ensure_grant(&txn, account.id, body.role, org.id).await?;
+    let after = view(&txn, &account).await?;
+    let event = Event::new("user.grant", "user", account.id)
+        .org(org.id)
+        .before(&before)
+        .after(&after);
+    audit::record(&txn, &caller.audit, event).await?;
+    txn.commit().await?;
+    state.auth.principals.evict(account.id);
+    let granted = after
+        .grants
+        .into_iter()
+        .find(|g| g.id == grant_id)
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/users/{}", account.id)))
+        .json(granted))
+}
+
+/// Revoke a grant. The same rules as granting apply.
+#[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path), ("grant_id" = Uuid, Path)),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not below yours, or your own account", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[delete("/api/v1/users/{id}/grants/{grant_id}")]
+async fn remove_grant(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (user_id, grant_id) = path.into_inner();
+    let txn = state.db.begin().await?;
+    let account = find_managed(&txn, &caller, user_id).await?;
+    let g = grant::Entity::find_by_id(grant_id)
+        .filter(grant::Column::UserId.eq(account.id))
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let org = orgs::find(&txn, &caller.scope(Access::MANAGE), g.org_id).await?;
+    let role = Role::parse(&g.role).unwrap_or(Role::TownAdmin);
+    if caller.principal.role_over(&org.path).is_none_or(|mine| mine <= role) {
+        return Err(ApiError::Forbidden {
+            detail: "You can only revoke roles below your own.".into(),
+        });
+    }
+    let before = view(&txn, &account).await?;
+    grant::Entity::delete_by_id(g.id).exec(&txn).await?;
+    let after = view(&txn, &account).await?;
+    let event = Event::new("user.revoke", "user", account.id)
+        .org(org.id)
+        .before(&before)
+        .after(&after);
+    audit::record(&txn, &caller.audit, event).await?;
+    txn.commit().await?;
+    state.auth.principals.evict(account.id);
+    Ok(HttpResponse::NoContent().finish())
+}
