@@ -42,3 +42,18 @@ fn every_operation_has_a_summary_a_tag_and_documented_responses() {
         }
     }
 }
+
+#[test]
+fn every_protected_operation_declares_the_bearer_scheme() {
+    use dangjian::auth::policy::{Allow, ROUTES};
+    let spec: Value = serde_json::from_str(&dangjian::openapi::spec_json()).unwrap();
+    for (method, path, allow) in ROUTES {
+        let op = &spec["paths"][path][method.to_lowercase()];
+        assert!(op.is_object(), "{method} {path} is documented");
+        let secured = op["security"].as_array().is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+        match allow {
+            Allow::Public => assert!(!secured, "{method} {path} is public but asks for a token"),
+            _ => assert!(secured, "{method} {path} needs a token: add security((\"bearer\" = [])) so Authorize works"),
+        }
+    }
+}

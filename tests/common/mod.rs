@@ -15,6 +15,7 @@ use serde_json::Value;
 
 pub mod notes;
 pub mod proxy;
+pub mod world;
 
 /// A database for one test, dropped with it (PostgreSQL only; SQLite lives in memory).
 pub struct TestDatabase {
@@ -112,6 +113,8 @@ pub fn test_config(database_url: &str) -> Config {
         "DATABASE_URL" => Some(url.clone()),
         "DANGJIAN_BIND" => Some("127.0.0.1:0".into()),
         "DANGJIAN_JWT_SECRET" => Some(TEST_JWT_SECRET.into()),
+        // Tests sign in often from 127.0.0.1; the rate-limit test sets its own.
+        "DANGJIAN_LOGIN_RATE_PER_MINUTE" => Some("100000".into()),
         _ => None,
     })
     .expect("test configuration is valid")
@@ -127,6 +130,29 @@ pub struct TestApp {
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with some configuration variables set.
+pub async fn spawn_app_with_env(vars: &[(&'static str, &'static str)]) -> TestApp {
+    let database = TestDatabase::create().await;
+    let base = test_config(&database.url);
+    let url = database.url.clone();
+    let vars = vars.to_vec();
+    let config = Config::from_lookup(move |name| {
+        if let Some((_, v)) = vars.iter().find(|(k, _)| *k == name) {
+            return Some(v.to_string());
+        }
+        match name {
+            "DATABASE_URL" => Some(url.clone()),
+            "DANGJIAN_JWT_SECRET" => Some(TEST_JWT_SECRET.into()),
+            "DANGJIAN_LOGIN_RATE_PER_MINUTE" => Some(base.login_rate_per_minute.to_string()),
+            _ => None,
+        }
+    })
+    .expect("valid test configuration");
+    let db = dangjian::db::connect(&config).await.expect("connect to the test database");
+    dangjian::db::migrate(&db, &config.database_url).await.expect("migrations apply");
+    serve(database, db, config, |_| {})
 }
 
 /// Like [`spawn_app`], with extra services registered (test fixtures).
