@@ -34,7 +34,16 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
         }
     }
     let state = AppState::new(db.clone(), config).map_err(std::io::Error::other)?;
-    let (server, _) = start(state, |_| {})?;
+    let (server, addrs) = start(state, |_| {})?;
+    // The server installs its signal handlers and starts its workers on its first poll:
+    // let that happen before announcing readiness.
+    let running = actix_web::rt::spawn(server);
+    for _ in 0..3 {
+        tokio::task::yield_now().await;
+    }
+    for addr in &addrs {
+        tracing::info!("listening on http://{addr}  (Swagger UI: http://{addr}/swagger-ui/)");
+    }
     let purge = actix_web::rt::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
@@ -49,7 +58,7 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
             }
         }
     });
-    let result = server.await;
+    let result = running.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
     purge.abort();
     tracing::info!("stopped");
     result
@@ -71,8 +80,5 @@ where
     .bind(bind)?
     .shutdown_timeout(shutdown_timeout);
     let addrs = server.addrs();
-    for addr in &addrs {
-        tracing::info!("listening on http://{addr}  (Swagger UI: http://{addr}/swagger-ui/)");
-    }
     Ok((server.run(), addrs))
 }

@@ -13,18 +13,25 @@ use serde_json::{Value, json};
 
 #[test]
 fn every_documented_route_has_exactly_one_policy_rule() {
-    let documented: BTreeSet<(String, String)> = RouteTable::from_spec(&dangjian::openapi::spec()).all().into_iter().collect();
+    let documented: BTreeSet<(String, String)> = RouteTable::from_spec(&dangjian::openapi::spec())
+        .all()
+        .into_iter()
+        .collect();
     let ruled: Vec<(String, String)> = ROUTES.iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
     let ruled_set: BTreeSet<(String, String)> = ruled.iter().cloned().collect();
     assert_eq!(ruled.len(), ruled_set.len(), "a route is listed twice");
     let missing: Vec<_> = documented.difference(&ruled_set).collect();
-    assert!(missing.is_empty(), "routes without an authorisation rule in auth::policy::ROUTES: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "routes without an authorisation rule in auth::policy::ROUTES: {missing:?}"
+    );
     let stale: Vec<_> = ruled_set.difference(&documented).collect();
     assert!(stale.is_empty(), "rules for routes that do not exist: {stale:?}");
 }
 
 fn concrete(path: &str) -> String {
-    path.replace("{id}", "01a21954-5986-705a-9dda-29f2d55e5871").replace("{grant_id}", "01a21954-5986-705a-9dda-29f2d55e5872")
+    path.replace("{id}", "01a21954-5986-705a-9dda-29f2d55e5871")
+        .replace("{grant_id}", "01a21954-5986-705a-9dda-29f2d55e5872")
 }
 
 async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Reply {
@@ -69,65 +76,210 @@ fn cases(w: &World) -> Vec<Case> {
     let org_body = |parent: &str| Some(json!({"parent_id": parent, "kind": "group", "name": "新小组"}));
     vec![
         // Reading organisations: scoped by subtree; everyone may read their own.
-        Case { method: "GET", path: format!("/api/v1/orgs/{a}"), body: None,
-            expect: &[("admin", 200), ("inspector", 200), ("sec_a", 200), ("member_a", 200), ("leader_a", 404), ("sec_b", 404)] },
-        Case { method: "GET", path: format!("/api/v1/orgs/{ga}"), body: None,
-            expect: &[("leader_a", 200), ("sec_a", 200), ("sec_b", 404)] },
-        Case { method: "GET", path: format!("/api/v1/orgs/{b}/tree"), body: None,
-            expect: &[("admin", 200), ("inspector", 200), ("sec_a", 404), ("member_a", 404), ("sec_b", 200)] },
-        Case { method: "GET", path: format!("/api/v1/orgs/{b}/children"), body: None,
-            expect: &[("sec_a", 404), ("sec_b", 200)] },
-        Case { method: "GET", path: format!("/api/v1/orgs/{root}"), body: None,
-            expect: &[("admin", 200), ("sec_a", 404)] },
-        Case { method: "GET", path: "/api/v1/orgs".into(), body: None,
-            expect: &[("admin", 200), ("inspector", 200), ("sec_a", 200), ("leader_a", 200), ("member_a", 200)] },
+        Case {
+            method: "GET",
+            path: format!("/api/v1/orgs/{a}"),
+            body: None,
+            expect: &[
+                ("admin", 200),
+                ("inspector", 200),
+                ("sec_a", 200),
+                ("member_a", 200),
+                ("leader_a", 404),
+                ("sec_b", 404),
+            ],
+        },
+        Case {
+            method: "GET",
+            path: format!("/api/v1/orgs/{ga}"),
+            body: None,
+            expect: &[("leader_a", 200), ("sec_a", 200), ("sec_b", 404)],
+        },
+        Case {
+            method: "GET",
+            path: format!("/api/v1/orgs/{b}/tree"),
+            body: None,
+            expect: &[
+                ("admin", 200),
+                ("inspector", 200),
+                ("sec_a", 404),
+                ("member_a", 404),
+                ("sec_b", 200),
+            ],
+        },
+        Case {
+            method: "GET",
+            path: format!("/api/v1/orgs/{b}/children"),
+            body: None,
+            expect: &[("sec_a", 404), ("sec_b", 200)],
+        },
+        Case {
+            method: "GET",
+            path: format!("/api/v1/orgs/{root}"),
+            body: None,
+            expect: &[("admin", 200), ("sec_a", 404)],
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/orgs".into(),
+            body: None,
+            expect: &[
+                ("admin", 200),
+                ("inspector", 200),
+                ("sec_a", 200),
+                ("leader_a", 200),
+                ("member_a", 200),
+            ],
+        },
         // Writing organisations: secretaries and admins, inside their scope; never inspectors.
-        Case { method: "POST", path: "/api/v1/orgs".into(), body: org_body(b),
-            expect: &[("sec_a", 404), ("inspector", 403), ("member_a", 403), ("leader_a", 403)] },
-        Case { method: "PATCH", path: format!("/api/v1/orgs/{gb}"), body: Some(json!({"name": "改名"})),
-            expect: &[("sec_a", 404), ("inspector", 403), ("member_a", 403), ("leader_a", 403)] },
-        Case { method: "POST", path: format!("/api/v1/orgs/{gb}/move"), body: Some(json!({"parent_id": a})),
-            expect: &[("sec_a", 404), ("inspector", 403), ("member_a", 403)] },
-        Case { method: "POST", path: format!("/api/v1/orgs/{ga}/move"), body: Some(json!({"parent_id": b})),
-            expect: &[("sec_a", 404), ("sec_b", 404)] },
-        Case { method: "DELETE", path: format!("/api/v1/orgs/{gb}"), body: None,
-            expect: &[("sec_a", 404), ("inspector", 403), ("member_a", 403), ("leader_a", 403)] },
-        Case { method: "POST", path: "/api/v1/villages".into(), body: Some(json!({"kind": "village", "name": "村", "org_id": b})),
-            expect: &[("sec_a", 404), ("inspector", 403), ("member_a", 403)] },
+        Case {
+            method: "POST",
+            path: "/api/v1/orgs".into(),
+            body: org_body(b),
+            expect: &[("sec_a", 404), ("inspector", 403), ("member_a", 403), ("leader_a", 403)],
+        },
+        Case {
+            method: "PATCH",
+            path: format!("/api/v1/orgs/{gb}"),
+            body: Some(json!({"name": "改名"})),
+            expect: &[("sec_a", 404), ("inspector", 403), ("member_a", 403), ("leader_a", 403)],
+        },
+        Case {
+            method: "POST",
+            path: format!("/api/v1/orgs/{gb}/move"),
+            body: Some(json!({"parent_id": a})),
+            expect: &[("sec_a", 404), ("inspector", 403), ("member_a", 403)],
+        },
+        Case {
+            method: "POST",
+            path: format!("/api/v1/orgs/{ga}/move"),
+            body: Some(json!({"parent_id": b})),
+            expect: &[("sec_a", 404), ("sec_b", 404)],
+        },
+        Case {
+            method: "DELETE",
+            path: format!("/api/v1/orgs/{gb}"),
+            body: None,
+            expect: &[("sec_a", 404), ("inspector", 403), ("member_a", 403), ("leader_a", 403)],
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/villages".into(),
+            body: Some(json!({"kind": "village", "name": "村", "org_id": b})),
+            expect: &[("sec_a", 404), ("inspector", 403), ("member_a", 403)],
+        },
         // Accounts.
-        Case { method: "GET", path: format!("/api/v1/users/{sec_b}"), body: None,
-            expect: &[("admin", 200), ("inspector", 200), ("sec_b", 200), ("sec_a", 404), ("member_a", 403), ("leader_a", 403)] },
-        Case { method: "GET", path: "/api/v1/users".into(), body: None,
-            expect: &[("admin", 200), ("inspector", 200), ("sec_a", 200), ("member_a", 403)] },
-        Case { method: "PATCH", path: format!("/api/v1/users/{sec_b}"), body: Some(json!({"disabled": true})),
-            expect: &[("sec_a", 404), ("inspector", 403), ("member_a", 403)] },
-        Case { method: "POST", path: format!("/api/v1/users/{sec_b}/password"), body: Some(json!({"new_password": "Hijack-pass-1"})),
-            expect: &[("sec_a", 404), ("inspector", 403)] },
-        Case { method: "POST", path: format!("/api/v1/users/{sec_b}/grants"), body: Some(json!({"role": "member", "org_id": a})),
-            expect: &[("sec_a", 404), ("inspector", 403)] },
-        Case { method: "POST", path: "/api/v1/users".into(),
+        Case {
+            method: "GET",
+            path: format!("/api/v1/users/{sec_b}"),
+            body: None,
+            expect: &[
+                ("admin", 200),
+                ("inspector", 200),
+                ("sec_b", 200),
+                ("sec_a", 404),
+                ("member_a", 403),
+                ("leader_a", 403),
+            ],
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/users".into(),
+            body: None,
+            expect: &[("admin", 200), ("inspector", 200), ("sec_a", 200), ("member_a", 403)],
+        },
+        Case {
+            method: "PATCH",
+            path: format!("/api/v1/users/{sec_b}"),
+            body: Some(json!({"disabled": true})),
+            expect: &[("sec_a", 404), ("inspector", 403), ("member_a", 403)],
+        },
+        Case {
+            method: "POST",
+            path: format!("/api/v1/users/{sec_b}/password"),
+            body: Some(json!({"new_password": "Hijack-pass-1"})),
+            expect: &[("sec_a", 404), ("inspector", 403)],
+        },
+        Case {
+            method: "POST",
+            path: format!("/api/v1/users/{sec_b}/grants"),
+            body: Some(json!({"role": "member", "org_id": a})),
+            expect: &[("sec_a", 404), ("inspector", 403)],
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/users".into(),
             body: Some(json!({"username": "intruder", "password": "Intruder-pass-1", "org_id": b})),
-            expect: &[("sec_a", 404), ("inspector", 403), ("member_a", 403)] },
+            expect: &[("sec_a", 404), ("inspector", 403), ("member_a", 403)],
+        },
         // Rights: never your own, never up to your own level.
-        Case { method: "POST", path: format!("/api/v1/users/{}/grants", w.user("sec_a")),
-            body: Some(json!({"role": "town_admin", "org_id": root})), expect: &[("sec_a", 403)] },
-        Case { method: "POST", path: format!("/api/v1/users/{member_a}/grants"),
-            body: Some(json!({"role": "branch_secretary", "org_id": a})), expect: &[("sec_a", 403)] },
-        Case { method: "POST", path: format!("/api/v1/users/{member_a}/grants"),
-            body: Some(json!({"role": "inspector", "org_id": a})), expect: &[("sec_a", 403)] },
-        Case { method: "POST", path: format!("/api/v1/users/{member_a}/grants"),
-            body: Some(json!({"role": "group_leader", "org_id": b})), expect: &[("sec_a", 404)] },
-        Case { method: "POST", path: format!("/api/v1/users/{}/grants", w.user("admin")),
-            body: Some(json!({"role": "member", "org_id": a})), expect: &[("sec_a", 404)] },
-        Case { method: "POST", path: format!("/api/v1/users/{}/grants", w.user("inspector")),
-            body: Some(json!({"role": "town_admin", "org_id": root})), expect: &[("admin", 403)] },
+        Case {
+            method: "POST",
+            path: format!("/api/v1/users/{}/grants", w.user("sec_a")),
+            body: Some(json!({"role": "town_admin", "org_id": root})),
+            expect: &[("sec_a", 403)],
+        },
+        Case {
+            method: "POST",
+            path: format!("/api/v1/users/{member_a}/grants"),
+            body: Some(json!({"role": "branch_secretary", "org_id": a})),
+            expect: &[("sec_a", 403)],
+        },
+        Case {
+            method: "POST",
+            path: format!("/api/v1/users/{member_a}/grants"),
+            body: Some(json!({"role": "inspector", "org_id": a})),
+            expect: &[("sec_a", 403)],
+        },
+        Case {
+            method: "POST",
+            path: format!("/api/v1/users/{member_a}/grants"),
+            body: Some(json!({"role": "group_leader", "org_id": b})),
+            expect: &[("sec_a", 404)],
+        },
+        Case {
+            method: "POST",
+            path: format!("/api/v1/users/{}/grants", w.user("admin")),
+            body: Some(json!({"role": "member", "org_id": a})),
+            expect: &[("sec_a", 404)],
+        },
+        Case {
+            method: "POST",
+            path: format!("/api/v1/users/{}/grants", w.user("inspector")),
+            body: Some(json!({"role": "town_admin", "org_id": root})),
+            expect: &[("admin", 403)],
+        },
         // The audit trail: administrators and inspectors only.
-        Case { method: "GET", path: "/api/v1/audit-events".into(), body: None,
-            expect: &[("admin", 200), ("inspector", 200), ("sec_a", 403), ("leader_a", 403), ("member_a", 403)] },
-        Case { method: "GET", path: "/api/v1/audit-events/verify".into(), body: None,
-            expect: &[("admin", 200), ("inspector", 200), ("sec_a", 403), ("member_a", 403)] },
-        Case { method: "GET", path: "/api/v1/me".into(), body: None,
-            expect: &[("admin", 200), ("inspector", 200), ("sec_a", 200), ("leader_a", 200), ("member_a", 200)] },
+        Case {
+            method: "GET",
+            path: "/api/v1/audit-events".into(),
+            body: None,
+            expect: &[
+                ("admin", 200),
+                ("inspector", 200),
+                ("sec_a", 403),
+                ("leader_a", 403),
+                ("member_a", 403),
+            ],
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/audit-events/verify".into(),
+            body: None,
+            expect: &[("admin", 200), ("inspector", 200), ("sec_a", 403), ("member_a", 403)],
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/me".into(),
+            body: None,
+            expect: &[
+                ("admin", 200),
+                ("inspector", 200),
+                ("sec_a", 200),
+                ("leader_a", 200),
+                ("member_a", 200),
+            ],
+        },
     ]
 }
 
@@ -156,7 +308,14 @@ async fn role_route_scope_matrix() {
     for case in cases(&w) {
         for (who, status) in case.expect {
             let reply = call(&app, case.method, &case.path, Some(w.token(who)), case.body.as_ref()).await;
-            assert_eq!(reply.status.as_u16(), *status, "{who} {} {}: {}", case.method, case.path, reply.text());
+            assert_eq!(
+                reply.status.as_u16(),
+                *status,
+                "{who} {} {}: {}",
+                case.method,
+                case.path,
+                reply.text()
+            );
             if *status >= 400 {
                 reply.assert_problem(*status, reply.json()["code"].as_str().unwrap());
             }
@@ -181,7 +340,9 @@ async fn secretaries_manage_grants_inside_their_branch() {
     assert_eq!(granted["role"], "group_leader");
     assert_eq!(granted["org_name"], "小组A");
     let again = send_json(
-        app.server.post(format!("/api/v1/users/{member}/grants")).bearer_auth(w.token("sec_a")),
+        app.server
+            .post(format!("/api/v1/users/{member}/grants"))
+            .bearer_auth(w.token("sec_a")),
         &json!({"role": "group_leader", "org_id": w.group_a}),
     )
     .await;
@@ -193,7 +354,9 @@ async fn secretaries_manage_grants_inside_their_branch() {
 
     let grant_id = granted["id"].as_str().unwrap();
     let url = format!("/api/v1/users/{member}/grants/{grant_id}");
-    send(app.server.delete(&url).bearer_auth(w.token("sec_b"))).await.assert_problem(404, "not_found");
+    send(app.server.delete(&url).bearer_auth(w.token("sec_b")))
+        .await
+        .assert_problem(404, "not_found");
     let gone = send(app.server.delete(&url).bearer_auth(w.token("sec_a"))).await;
     assert_eq!(gone.status, 204);
     let me = world::get(&app, w.token("member_a"), "/api/v1/me").await.json();
@@ -204,11 +367,18 @@ async fn secretaries_manage_grants_inside_their_branch() {
 async fn users_are_validated_and_unique() {
     let app = spawn_app().await;
     let w = world::build(&app).await;
-    let post = async |body: Value| send_json(app.server.post("/api/v1/users").bearer_auth(w.token("sec_a")), &body).await;
+    let post =
+        async |body: Value| send_json(app.server.post("/api/v1/users").bearer_auth(w.token("sec_a")), &body).await;
     let weak = post(json!({"username": "newbie", "password": "password", "org_id": w.branch_a})).await;
-    assert_eq!(weak.assert_problem(422, "validation_failed")["errors"][0]["pointer"], "/password");
+    assert_eq!(
+        weak.assert_problem(422, "validation_failed")["errors"][0]["pointer"],
+        "/password"
+    );
     let bad = post(json!({"username": "a b", "password": "Good-pass-1", "org_id": w.branch_a})).await;
-    assert_eq!(bad.assert_problem(422, "validation_failed")["errors"][0]["pointer"], "/username");
+    assert_eq!(
+        bad.assert_problem(422, "validation_failed")["errors"][0]["pointer"],
+        "/username"
+    );
     let taken = post(json!({"username": "SEC_B", "password": "Good-pass-1", "org_id": w.branch_a})).await;
     taken.assert_problem(409, "conflict");
     let ok = post(json!({"username": "Newbie", "password": "Good-pass-1", "org_id": w.branch_a})).await;
@@ -216,8 +386,12 @@ async fn users_are_validated_and_unique() {
     assert_eq!(ok.json()["username"], "newbie");
     assert!(ok.json().get("password_hash").is_none());
     // sec_b does not see sec_a's new account.
-    let list = world::get(&app, w.token("sec_b"), "/api/v1/users?q=newbie").await.json();
+    let list = world::get(&app, w.token("sec_b"), "/api/v1/users?q=newbie")
+        .await
+        .json();
     assert_eq!(list["items"].as_array().unwrap().len(), 0);
-    let list = world::get(&app, w.token("sec_a"), "/api/v1/users?q=newbie").await.json();
+    let list = world::get(&app, w.token("sec_a"), "/api/v1/users?q=newbie")
+        .await
+        .json();
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 }

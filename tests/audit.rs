@@ -23,10 +23,15 @@ async fn a_write_appends_one_event_with_who_what_and_where() {
     let app = spawn_app().await;
     let w = world::build(&app).await;
     let admin = w.token("admin");
-    let before = events(&app, admin, "include_total=true").await["total"].as_u64().unwrap();
+    let before = events(&app, admin, "include_total=true").await["total"]
+        .as_u64()
+        .unwrap();
 
     let reply = send_json(
-        app.server.post("/api/v1/orgs").bearer_auth(w.token("sec_a")).insert_header(("X-Request-Id", "req-audit-1")),
+        app.server
+            .post("/api/v1/orgs")
+            .bearer_auth(w.token("sec_a"))
+            .insert_header(("X-Request-Id", "req-audit-1")),
         &json!({"parent_id": w.branch_a, "kind": "group", "name": "司山党小组"}),
     )
     .await;
@@ -53,11 +58,24 @@ async fn a_refused_write_leaves_no_event() {
     let app = spawn_app().await;
     let w = world::build(&app).await;
     let admin = w.token("admin");
-    let before = events(&app, admin, "include_total=true").await["total"].as_u64().unwrap();
+    let before = events(&app, admin, "include_total=true").await["total"]
+        .as_u64()
+        .unwrap();
     // Branch A still has a group: deleting it is refused.
-    let reply = send(app.server.delete(format!("/api/v1/orgs/{}", w.branch_a)).bearer_auth(admin).insert_header(("If-Match", "\"1\""))).await;
+    let reply = send(
+        app.server
+            .delete(format!("/api/v1/orgs/{}", w.branch_a))
+            .bearer_auth(admin)
+            .insert_header(("If-Match", "\"1\"")),
+    )
+    .await;
     reply.assert_problem(409, "conflict");
-    assert_eq!(events(&app, admin, "include_total=true").await["total"].as_u64().unwrap(), before);
+    assert_eq!(
+        events(&app, admin, "include_total=true").await["total"]
+            .as_u64()
+            .unwrap(),
+        before
+    );
 }
 
 #[actix_web::test]
@@ -67,10 +85,18 @@ async fn logins_are_recorded_success_and_failure() {
     login(&app, "sec_a", "Wrong-pass-1").await;
     login(&app, "sec_a", PASSWORD).await;
     let page = events(&app, w.token("admin"), &format!("entity_id={}", w.user("sec_a"))).await;
-    let logins: Vec<&Value> = page["items"].as_array().unwrap().iter().filter(|e| e["action"] == "auth.login").collect();
+    let logins: Vec<&Value> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "auth.login")
+        .collect();
     assert_eq!(logins[0]["outcome"], "success");
     assert_eq!(logins[1]["outcome"], "failure");
-    assert!(!page.to_string().contains("Wrong-pass-1"), "passwords are never recorded");
+    assert!(
+        !page.to_string().contains("Wrong-pass-1"),
+        "passwords are never recorded"
+    );
 }
 
 #[actix_web::test]
@@ -79,12 +105,20 @@ async fn renames_record_before_and_after_of_the_changed_fields_only() {
     let w = world::build(&app).await;
     let url = format!("/api/v1/orgs/{}", w.group_a);
     let reply = send_json(
-        app.server.patch(&url).bearer_auth(w.token("sec_a")).insert_header(("If-Match", "\"1\"")),
+        app.server
+            .patch(&url)
+            .bearer_auth(w.token("sec_a"))
+            .insert_header(("If-Match", "\"1\"")),
         &json!({"name": "司山网格党小组"}),
     )
     .await;
     assert_eq!(reply.status, 200);
-    let page = events(&app, w.token("admin"), &format!("entity_id={}&entity_type=org", w.group_a)).await;
+    let page = events(
+        &app,
+        w.token("admin"),
+        &format!("entity_id={}&entity_type=org", w.group_a),
+    )
+    .await;
     let changes = &page["items"][0]["changes"];
     assert_eq!(page["items"][0]["action"], "org.rename");
     assert_eq!(changes["before"]["name"], "小组A");
@@ -139,12 +173,20 @@ async fn concurrent_writes_keep_one_unbroken_chain() {
     let app = spawn_app().await;
     let w = world::build(&app).await;
     let admin = w.token("admin").to_owned();
-    let bodies: Vec<Value> = (0..8).map(|i| json!({"parent_id": w.branch_b, "kind": "group", "name": format!("并发小组{i}")})).collect();
+    let bodies: Vec<Value> = (0..8)
+        .map(|i| json!({"parent_id": w.branch_b, "kind": "group", "name": format!("并发小组{i}")}))
+        .collect();
     let replies = futures_util::future::join_all(
-        bodies.iter().map(|body| send_json(app.server.post("/api/v1/orgs").bearer_auth(&admin), body)),
+        bodies
+            .iter()
+            .map(|body| send_json(app.server.post("/api/v1/orgs").bearer_auth(&admin), body)),
     )
     .await;
-    assert!(replies.iter().all(|r| r.status == 201), "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert!(
+        replies.iter().all(|r| r.status == 201),
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
     let report = verify(&app, &admin).await;
     assert_eq!(report["ok"], true, "{report}");
 }
@@ -156,7 +198,12 @@ async fn the_trail_is_paged_filtered_and_scoped() {
     let admin = w.token("admin");
     let all = events(&app, admin, "include_total=true&limit=100").await;
     let total = all["total"].as_u64().unwrap();
-    let seqs: Vec<i64> = all["items"].as_array().unwrap().iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    let seqs: Vec<i64> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
     assert!(seqs.windows(2).all(|p| p[0] > p[1]), "newest first");
 
     let mut seen = 0;
@@ -172,11 +219,21 @@ async fn the_trail_is_paged_filtered_and_scoped() {
     assert_eq!(seen, total);
 
     let by_actor = events(&app, admin, &format!("actor_id={}", w.user("admin"))).await;
-    assert!(by_actor["items"].as_array().unwrap().iter().all(|e| e["actor_user_id"] == w.user("admin")));
+    assert!(
+        by_actor["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["actor_user_id"] == w.user("admin"))
+    );
     let future = events(&app, admin, "from=2999-01-01T00:00:00Z").await;
     assert_eq!(future["items"].as_array().unwrap().len(), 0);
     let past = events(&app, admin, "to=2000-01-01T00:00:00Z").await;
     assert_eq!(past["items"].as_array().unwrap().len(), 0);
-    world::get(&app, admin, "/api/v1/audit-events?from=yesterday").await.assert_problem(400, "invalid_query");
-    world::get(&app, w.token("sec_a"), "/api/v1/audit-events").await.assert_problem(403, "forbidden");
+    world::get(&app, admin, "/api/v1/audit-events?from=yesterday")
+        .await
+        .assert_problem(400, "invalid_query");
+    world::get(&app, w.token("sec_a"), "/api/v1/audit-events")
+        .await
+        .assert_problem(403, "forbidden");
 }

@@ -47,7 +47,10 @@ async fn bad_tokens_are_401() {
     let app = spawn_app().await;
     let token = world::admin_token(&app).await;
     let user_id = me(&app, &token).await.json()["id"].as_str().unwrap().to_owned();
-    let refresh = login(&app, "admin", PASSWORD).await.json()["refresh_token"].as_str().unwrap().to_owned();
+    let refresh = login(&app, "admin", PASSWORD).await.json()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let header_none = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
     let body = URL_SAFE_NO_PAD.encode(claims(&user_id).to_string());
@@ -64,7 +67,10 @@ async fn bad_tokens_are_401() {
 
     let cases = [
         ("alg none", alg_none),
-        ("wrong key", sign(&claims(&user_id), "another-secret-another-secret-another-secret")),
+        (
+            "wrong key",
+            sign(&claims(&user_id), "another-secret-another-secret-another-secret"),
+        ),
         ("expired", sign(&expired, TEST_JWT_SECRET)),
         ("wrong aud", sign(&wrong_aud, TEST_JWT_SECRET)),
         ("wrong iss", sign(&wrong_iss, TEST_JWT_SECRET)),
@@ -77,7 +83,9 @@ async fn bad_tokens_are_401() {
         reply.assert_problem(401, "unauthorized");
         assert_eq!(reply.header("www-authenticate"), Some("Bearer"), "{name}");
     }
-    send(app.server.get("/api/v1/me")).await.assert_problem(401, "unauthorized");
+    send(app.server.get("/api/v1/me"))
+        .await
+        .assert_problem(401, "unauthorized");
     // The right key and claims do work: the cases above fail for their own reason.
     assert_eq!(me(&app, &sign(&claims(&user_id), TEST_JWT_SECRET)).await.status, 200);
 }
@@ -104,7 +112,11 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
 
     // Another sign-in's family is untouched.
     let other = login(&app, "admin", PASSWORD).await.json();
-    let ok = send_json(app.server.post("/api/v1/auth/refresh"), &json!({"refresh_token": other["refresh_token"]})).await;
+    let ok = send_json(
+        app.server.post("/api/v1/auth/refresh"),
+        &json!({"refresh_token": other["refresh_token"]}),
+    )
+    .await;
     assert_eq!(ok.status, 200);
 }
 
@@ -116,8 +128,14 @@ async fn logout_revokes_the_refresh_token() {
     let body = json!({"refresh_token": tokens["refresh_token"]});
     let out = send_json(app.server.post("/api/v1/auth/logout"), &body).await;
     assert_eq!(out.status, 204);
-    send_json(app.server.post("/api/v1/auth/refresh"), &body).await.assert_problem(401, "unauthorized");
-    let unknown = send_json(app.server.post("/api/v1/auth/logout"), &json!({"refresh_token": "rt_unknown"})).await;
+    send_json(app.server.post("/api/v1/auth/refresh"), &body)
+        .await
+        .assert_problem(401, "unauthorized");
+    let unknown = send_json(
+        app.server.post("/api/v1/auth/logout"),
+        &json!({"refresh_token": "rt_unknown"}),
+    )
+    .await;
     assert_eq!(unknown.status, 204, "no hint whether a token existed");
 }
 
@@ -126,13 +144,23 @@ async fn disabling_a_user_invalidates_their_tokens_at_once() {
     let app = spawn_app().await;
     let w = world::build(&app).await;
     let member = w.token("member_a").to_owned();
-    let refresh = login(&app, "member_a", PASSWORD).await.json()["refresh_token"].as_str().unwrap().to_owned();
+    let refresh = login(&app, "member_a", PASSWORD).await.json()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(me(&app, &member).await.status, 200);
 
     let url = format!("/api/v1/users/{}", w.user("member_a"));
-    let etag = send(app.server.get(&url).bearer_auth(w.token("sec_a"))).await.header("etag").unwrap().to_owned();
+    let etag = send(app.server.get(&url).bearer_auth(w.token("sec_a")))
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
     let reply = send_json(
-        app.server.patch(&url).bearer_auth(w.token("sec_a")).insert_header(("If-Match", etag.as_str())),
+        app.server
+            .patch(&url)
+            .bearer_auth(w.token("sec_a"))
+            .insert_header(("If-Match", etag.as_str())),
         &json!({"disabled": true}),
     )
     .await;
@@ -140,10 +168,15 @@ async fn disabling_a_user_invalidates_their_tokens_at_once() {
     assert_eq!(reply.json()["disabled"], true);
 
     me(&app, &member).await.assert_problem(401, "unauthorized");
-    send_json(app.server.post("/api/v1/auth/refresh"), &json!({"refresh_token": refresh}))
+    send_json(
+        app.server.post("/api/v1/auth/refresh"),
+        &json!({"refresh_token": refresh}),
+    )
+    .await
+    .assert_problem(401, "unauthorized");
+    login(&app, "member_a", PASSWORD)
         .await
-        .assert_problem(401, "unauthorized");
-    login(&app, "member_a", PASSWORD).await.assert_problem(401, "invalid_credentials");
+        .assert_problem(401, "invalid_credentials");
 }
 
 #[actix_web::test]
@@ -151,20 +184,29 @@ async fn changing_a_password_invalidates_old_tokens() {
     let app = spawn_app().await;
     let w = world::build(&app).await;
     let old = w.token("member_a").to_owned();
-    let old_refresh = login(&app, "member_a", PASSWORD).await.json()["refresh_token"].as_str().unwrap().to_owned();
+    let old_refresh = login(&app, "member_a", PASSWORD).await.json()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let weak = send_json(
         app.server.post("/api/v1/me/password").bearer_auth(&old),
         &json!({"current_password": PASSWORD, "new_password": "short"}),
     )
     .await;
-    assert_eq!(weak.assert_problem(422, "validation_failed")["errors"][0]["pointer"], "/new_password");
+    assert_eq!(
+        weak.assert_problem(422, "validation_failed")["errors"][0]["pointer"],
+        "/new_password"
+    );
     let wrong = send_json(
         app.server.post("/api/v1/me/password").bearer_auth(&old),
         &json!({"current_password": "Wrong-pass-1", "new_password": "New-pass-2018"}),
     )
     .await;
-    assert_eq!(wrong.assert_problem(422, "validation_failed")["errors"][0]["pointer"], "/current_password");
+    assert_eq!(
+        wrong.assert_problem(422, "validation_failed")["errors"][0]["pointer"],
+        "/current_password"
+    );
     assert_eq!(me(&app, &old).await.status, 200, "failed attempts change nothing");
 
     let changed = send_json(
@@ -174,10 +216,15 @@ async fn changing_a_password_invalidates_old_tokens() {
     .await;
     assert_eq!(changed.status, 204, "{}", changed.text());
     me(&app, &old).await.assert_problem(401, "unauthorized");
-    send_json(app.server.post("/api/v1/auth/refresh"), &json!({"refresh_token": old_refresh}))
+    send_json(
+        app.server.post("/api/v1/auth/refresh"),
+        &json!({"refresh_token": old_refresh}),
+    )
+    .await
+    .assert_problem(401, "unauthorized");
+    login(&app, "member_a", PASSWORD)
         .await
-        .assert_problem(401, "unauthorized");
-    login(&app, "member_a", PASSWORD).await.assert_problem(401, "invalid_credentials");
+        .assert_problem(401, "invalid_credentials");
     assert_eq!(login(&app, "member_a", "New-pass-2018").await.status, 200);
 }
 
@@ -192,7 +239,9 @@ async fn five_failures_lock_a_username_and_every_refusal_looks_the_same() {
     let b = wrong.assert_problem(401, "invalid_credentials");
     assert_eq!(a["detail"], b["detail"]);
     for _ in 0..4 {
-        login(&app, "sec_a", "Wrong-pass-1").await.assert_problem(401, "invalid_credentials");
+        login(&app, "sec_a", "Wrong-pass-1")
+            .await
+            .assert_problem(401, "invalid_credentials");
     }
     // Locked now: even the right password is refused, with the same answer.
     let locked = login(&app, "sec_a", PASSWORD).await;
@@ -205,7 +254,9 @@ async fn five_failures_lock_a_username_and_every_refusal_looks_the_same() {
 async fn logins_are_rate_limited_per_address() {
     let app = spawn_app_with_env(&[("DANGJIAN_LOGIN_RATE_PER_MINUTE", "3")]).await;
     for _ in 0..3 {
-        login(&app, "nobody", PASSWORD).await.assert_problem(401, "invalid_credentials");
+        login(&app, "nobody", PASSWORD)
+            .await
+            .assert_problem(401, "invalid_credentials");
     }
     let limited = login(&app, "nobody", PASSWORD).await;
     limited.assert_problem(429, "rate_limited");
@@ -217,8 +268,15 @@ async fn logins_are_rate_limited_per_address() {
 async fn login_validates_its_body() {
     let app = spawn_app().await;
     let reply = send_json(app.server.post("/api/v1/auth/login"), &json!({"username": "a"})).await;
-    assert_eq!(reply.assert_problem(422, "validation_failed")["errors"][0]["pointer"], "/password");
-    let reply = send_json(app.server.post("/api/v1/auth/login"), &json!({"username": "a", "password": "b", "x": 1})).await;
+    assert_eq!(
+        reply.assert_problem(422, "validation_failed")["errors"][0]["pointer"],
+        "/password"
+    );
+    let reply = send_json(
+        app.server.post("/api/v1/auth/login"),
+        &json!({"username": "a", "password": "b", "x": 1}),
+    )
+    .await;
     reply.assert_problem(422, "validation_failed");
 }
 
@@ -226,9 +284,16 @@ async fn login_validates_its_body() {
 async fn create_admin_resets_password_and_rights() {
     let app = spawn_app().await;
     world::admin_token(&app).await;
-    dangjian::users::admin::create_or_reset_admin(&app.db, "admin", "Another-pass-1").await.unwrap();
-    login(&app, "admin", PASSWORD).await.assert_problem(401, "invalid_credentials");
-    let token = login(&app, "admin", "Another-pass-1").await.json()["access_token"].as_str().unwrap().to_owned();
+    dangjian::users::admin::create_or_reset_admin(&app.db, "admin", "Another-pass-1")
+        .await
+        .unwrap();
+    login(&app, "admin", PASSWORD)
+        .await
+        .assert_problem(401, "invalid_credentials");
+    let token = login(&app, "admin", "Another-pass-1").await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let me = me(&app, &token).await.json();
     assert_eq!(me["grants"].as_array().unwrap().len(), 1, "grant not duplicated");
     let weak = dangjian::users::admin::create_or_reset_admin(&app.db, "admin", "weak").await;

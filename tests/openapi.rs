@@ -50,10 +50,15 @@ fn every_protected_operation_declares_the_bearer_scheme() {
     for (method, path, allow) in ROUTES {
         let op = &spec["paths"][path][method.to_lowercase()];
         assert!(op.is_object(), "{method} {path} is documented");
-        let secured = op["security"].as_array().is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+        let secured = op["security"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
         match allow {
             Allow::Public => assert!(!secured, "{method} {path} is public but asks for a token"),
-            _ => assert!(secured, "{method} {path} needs a token: add security((\"bearer\" = [])) so Authorize works"),
+            _ => assert!(
+                secured,
+                "{method} {path} needs a token: add security((\"bearer\" = [])) so Authorize works"
+            ),
         }
     }
 }

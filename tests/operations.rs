@@ -3,9 +3,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{TestDatabase, send, send_json, spawn_app, test_config};
@@ -178,47 +176,6 @@ async fn database_outage_gives_503_and_the_service_recovers_by_itself() {
     assert_eq!(created.status, 201, "{}", created.text());
 }
 
-/// Starts the real binary, reads the bound address from its log, and returns both.
-fn start_binary(database_url: &str, data_dir: &std::path::Path) -> (std::process::Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dangjian"))
-        .arg("serve")
-        .env("DATABASE_URL", database_url)
-        .env("DANGJIAN_BIND", "127.0.0.1:0")
-        .env("DANGJIAN_DATA_DIR", data_dir)
-        .env("DANGJIAN_SHUTDOWN_TIMEOUT_SECS", "10")
-        .env("RUST_LOG", "info")
-        .env_remove("DANGJIAN_LOG_FORMAT")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("server logs its address");
-    (child, addr)
-}
-
-fn http_get(addr: &str, path: &str) -> String {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-}
-
 #[actix_web::test]
 async fn graceful_stop_finishes_in_flight_requests_and_refuses_new_ones() {
     let database = TestDatabase::create().await;
@@ -251,31 +208,18 @@ async fn graceful_stop_finishes_in_flight_requests_and_refuses_new_ones() {
 
 #[actix_web::test]
 async fn sigterm_stops_the_binary_with_exit_code_0() {
-    let dir = std::env::temp_dir().join(format!("dangjian-shutdown-{}", uuid::Uuid::now_v7()));
+    let dir = common::binary::TempDir::new("shutdown");
     let database = TestDatabase::create().await;
     let url = if database.is_postgres() {
         database.url.clone()
     } else {
-        format!("sqlite://{}/test.db?mode=rwc", dir.display())
+        dir.sqlite_url()
     };
-    std::fs::create_dir_all(&dir).unwrap();
-    let (mut child, addr) = start_binary(&url, &dir);
-    assert!(http_get(&addr, "/readyz").starts_with("HTTP/1.1 200"));
-
-    let started = Instant::now();
-    // SAFETY: sending a signal to our own child process.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "did not exit within the shutdown timeout"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let secret = ("DANGJIAN_JWT_SECRET", common::TEST_JWT_SECRET);
+    let server = common::binary::Server::start(&url, &dir.0, &[secret]);
+    assert!(server.request("GET", "/readyz", None, None).starts_with("HTTP/1.1 200"));
+    let addr = server.addr.clone();
+    let status = server.terminate();
     assert!(status.success(), "exit status {status:?}");
     assert!(TcpStream::connect(&addr).is_err(), "no longer accepting");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -13,6 +13,7 @@ use dangjian::config::Config;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::Value;
 
+pub mod binary;
 pub mod notes;
 pub mod proxy;
 pub mod world;
@@ -150,8 +151,12 @@ pub async fn spawn_app_with_env(vars: &[(&'static str, &'static str)]) -> TestAp
         }
     })
     .expect("valid test configuration");
-    let db = dangjian::db::connect(&config).await.expect("connect to the test database");
-    dangjian::db::migrate(&db, &config.database_url).await.expect("migrations apply");
+    let db = dangjian::db::connect(&config)
+        .await
+        .expect("connect to the test database");
+    dangjian::db::migrate(&db, &config.database_url)
+        .await
+        .expect("migrations apply");
     serve(database, db, config, |_| {})
 }
 
