@@ -1,7 +1,7 @@
 //! Queries on the organisation tree. Every function that reads or changes organisations
 //! takes the caller's [`Scope`]: an organisation outside it is simply not found.
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{BinOper, Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -160,15 +160,11 @@ pub async fn move_subtree<C: ConnectionTrait>(db: &C, org: &Model, new_parent: &
     let old_prefix = org.path.clone();
     let new_prefix = format!("{}{}/", new_parent.path, org.id);
     update_versioned(db, org, vec![(Column::ParentId, Expr::value(new_parent.id))]).await?;
+    // new_prefix || substr(path, len(old_prefix) + 1), the same SQL on both databases.
     let start = old_prefix.chars().count() as i32 + 1;
+    let rest = Func::cust("substr").arg(Expr::col(Column::Path)).arg(Expr::val(start));
     Entity::update_many()
-        .col_expr(
-            Column::Path,
-            Expr::cust_with_values(
-                "? || substr(path, CAST(? AS INTEGER))",
-                [sea_orm::Value::from(new_prefix), start.into()],
-            ),
-        )
+        .col_expr(Column::Path, Expr::val(new_prefix).binary(BinOper::Custom("||"), rest))
         .filter(Column::Path.starts_with(old_prefix.as_str()))
         .exec(db)
         .await?;

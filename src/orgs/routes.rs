@@ -69,15 +69,26 @@ async fn create_org(
                 "only groups serve a villager group",
             ));
         }
-        crate::places::find_villager_group(&state.db, &user.scope(Access::READ), vg)
+        let not_found = || {
+            ApiError::invalid_field(
+                "/villager_group_id",
+                "not_found",
+                "no such villager group in your scope",
+            )
+        };
+        let group = crate::places::find_villager_group(&state.db, &user.scope(Access::READ), vg)
             .await
-            .map_err(|_| {
-                ApiError::invalid_field(
-                    "/villager_group_id",
-                    "not_found",
-                    "no such villager group in your scope",
-                )
-            })?;
+            .map_err(|_| not_found())?;
+        let village = crate::places::find_village(&state.db, &user.scope(Access::READ), group.village_id)
+            .await
+            .map_err(|_| not_found())?;
+        if village.org_id != parent.id {
+            return Err(ApiError::invalid_field(
+                "/villager_group_id",
+                "other_branch",
+                "a grid group serves a villager group of a village its branch serves",
+            ));
+        }
     }
     let ticket = match key.claim(&state.db, &user.id().to_string()).await? {
         Claim::Replay(stored) => return Ok(stored),

@@ -32,7 +32,9 @@ pub struct World {
 
 impl World {
     pub fn token(&self, username: &str) -> &str {
-        self.tokens.get(username).unwrap_or_else(|| panic!("no token for {username}"))
+        self.tokens
+            .get(username)
+            .unwrap_or_else(|| panic!("no token for {username}"))
     }
 
     pub fn user(&self, username: &str) -> &str {
@@ -42,12 +44,18 @@ impl World {
 
 /// Signs in through the API.
 pub async fn login(app: &TestApp, username: &str, password: &str) -> Reply {
-    send_json(app.server.post("/api/v1/auth/login"), &json!({"username": username, "password": password})).await
+    send_json(
+        app.server.post("/api/v1/auth/login"),
+        &json!({"username": username, "password": password}),
+    )
+    .await
 }
 
 /// Creates the administrator (as `dangjian create-admin` does) and returns its token.
 pub async fn admin_token(app: &TestApp) -> String {
-    dangjian::users::admin::create_or_reset_admin(&app.db, "admin", PASSWORD).await.expect("admin created");
+    dangjian::users::admin::create_or_reset_admin(&app.db, "admin", PASSWORD)
+        .await
+        .expect("admin created");
     let reply = login(app, "admin", PASSWORD).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     reply.json()["access_token"].as_str().unwrap().to_owned()
@@ -69,10 +77,22 @@ pub async fn build(app: &TestApp) -> World {
     let me = get(app, &admin, "/api/v1/me").await.json();
     let root = me["grants"][0]["org_id"].as_str().unwrap().to_owned();
     let org = |parent: &str, kind: &str, name: &str| json!({"parent_id": parent, "kind": kind, "name": name});
-    let branch_a = create(app, &admin, "/api/v1/orgs", org(&root, "branch", "支部A")).await["id"].as_str().unwrap().to_owned();
-    let group_a = create(app, &admin, "/api/v1/orgs", org(&branch_a, "group", "小组A")).await["id"].as_str().unwrap().to_owned();
-    let branch_b = create(app, &admin, "/api/v1/orgs", org(&root, "branch", "支部B")).await["id"].as_str().unwrap().to_owned();
-    let group_b = create(app, &admin, "/api/v1/orgs", org(&branch_b, "group", "小组B")).await["id"].as_str().unwrap().to_owned();
+    let branch_a = create(app, &admin, "/api/v1/orgs", org(&root, "branch", "支部A")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let group_a = create(app, &admin, "/api/v1/orgs", org(&branch_a, "group", "小组A")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let branch_b = create(app, &admin, "/api/v1/orgs", org(&root, "branch", "支部B")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let group_b = create(app, &admin, "/api/v1/orgs", org(&branch_b, "group", "小组B")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let mut tokens = HashMap::from([("admin".to_string(), admin.clone())]);
     let mut users = HashMap::from([("admin".to_string(), me["id"].as_str().unwrap().to_owned())]);
@@ -83,13 +103,36 @@ pub async fn build(app: &TestApp) -> World {
         ("leader_a", "group_leader", &group_a),
         ("sec_b", "branch_secretary", &branch_b),
     ] {
-        let user = create(app, &admin, "/api/v1/users", json!({"username": username, "password": PASSWORD, "org_id": org_id})).await;
+        let user = create(
+            app,
+            &admin,
+            "/api/v1/users",
+            json!({"username": username, "password": PASSWORD, "org_id": org_id}),
+        )
+        .await;
         let id = user["id"].as_str().unwrap().to_owned();
-        create(app, &admin, &format!("/api/v1/users/{id}/grants"), json!({"role": role, "org_id": org_id})).await;
+        create(
+            app,
+            &admin,
+            &format!("/api/v1/users/{id}/grants"),
+            json!({"role": role, "org_id": org_id}),
+        )
+        .await;
         let reply = login(app, username, PASSWORD).await;
         assert_eq!(reply.status, 200, "{}", reply.text());
-        tokens.insert(username.to_string(), reply.json()["access_token"].as_str().unwrap().to_owned());
+        tokens.insert(
+            username.to_string(),
+            reply.json()["access_token"].as_str().unwrap().to_owned(),
+        );
         users.insert(username.to_string(), id);
     }
-    World { root, branch_a, group_a, branch_b, group_b, tokens, users }
+    World {
+        root,
+        branch_a,
+        group_a,
+        branch_b,
+        group_b,
+        tokens,
+        users,
+    }
 }
