@@ -21,7 +21,8 @@ use crate::error::{ApiError, ErrorCode};
 use crate::http::metrics::Metrics;
 use crate::http::middleware::{X_REQUEST_ID, finish_problems, not_found_or_method_not_allowed, observe};
 use crate::http::routes::RouteTable;
-use crate::{audit, auth, dictionaries, openapi, ops, orgs, places, users};
+use crate::members::pii::DataKeys;
+use crate::{audit, auth, dictionaries, members, openapi, ops, orgs, places, users};
 
 /// Everything a handler may need, built once at start-up and shared by all workers.
 pub struct AppState {
@@ -33,6 +34,8 @@ pub struct AppState {
     pub spec_json: String,
     pub routes: Arc<RouteTable>,
     pub auth: AuthState,
+    /// Keys protecting members' personal data.
+    pub data_keys: DataKeys,
 }
 
 impl AppState {
@@ -41,9 +44,11 @@ impl AppState {
         let spec = openapi::spec();
         let keys = JwtKeys::resolve(&config)?;
         let auth = AuthState::new(keys, config.login_rate_per_minute, config.trust_forwarded_for);
+        let data_keys = DataKeys::resolve(&config)?;
         Ok(web::Data::new(AppState {
             db,
             auth,
+            data_keys,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
             dictionaries: dictionaries::render(),
@@ -62,6 +67,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     orgs::configure(cfg);
     places::configure(cfg);
     users::configure(cfg);
+    members::configure(cfg);
     audit::configure(cfg);
 }
 

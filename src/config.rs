@@ -23,6 +23,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ),
     ("DANGJIAN_LOGIN_RATE_PER_MINUTE", "10"),
     ("DANGJIAN_TRUST_FORWARDED_FOR", "false"),
+    (
+        "DANGJIAN_DATA_KEY",
+        "generated in DANGJIAN_DATA_DIR on SQLite; required on PostgreSQL",
+    ),
 ];
 
 /// How log lines are written: readable in a terminal, or one JSON object per line.
@@ -58,6 +62,8 @@ pub struct Config {
     pub login_rate_per_minute: u32,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// Key protecting personal data (64 hex characters); see `members::pii::DataKeys::resolve`.
+    pub data_key: Option<String>,
 }
 
 /// A configuration value that cannot be used; the message names the variable.
@@ -167,6 +173,11 @@ impl Config {
             Some(_) => return Err(bad("DANGJIAN_TRUST_FORWARDED_FOR", "must be `true` or `false`")),
         };
 
+        let data_key = get("DANGJIAN_DATA_KEY");
+        if let Some(key) = &data_key {
+            crate::members::pii::parse_key(key).map_err(|reason| bad("DANGJIAN_DATA_KEY", reason))?;
+        }
+
         Ok(Config {
             database_url,
             data_dir,
@@ -178,6 +189,7 @@ impl Config {
             jwt_secret,
             login_rate_per_minute,
             trust_forwarded_for,
+            data_key,
         })
     }
 
@@ -230,6 +242,7 @@ mod tests {
             ("DANGJIAN_SHUTDOWN_TIMEOUT_SECS", "-1"),
             ("DANGJIAN_JWT_SECRET", "too short"),
             ("DANGJIAN_TRUST_FORWARDED_FOR", "maybe"),
+            ("DANGJIAN_DATA_KEY", "not-hex"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var);

@@ -94,6 +94,12 @@ pub struct FieldError {
     pub code: Cow<'static, str>,
     #[schema(example = "must be 11 digits")]
     pub message: String,
+    /// For uploaded files (CSV): the 1-based line, the header being line 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// For uploaded files (CSV): the column, as named in the header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
 }
 
 impl FieldError {
@@ -104,6 +110,8 @@ impl FieldError {
             parameter: None,
             code: code.into(),
             message: message.into(),
+            line: None,
+            column: None,
         }
     }
 
@@ -114,6 +122,8 @@ impl FieldError {
             parameter: Some(parameter.into()),
             code: code.into(),
             message: message.into(),
+            line: None,
+            column: None,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod db;
 pub mod dictionaries;
 pub mod error;
 pub mod http;
+pub mod members;
 pub mod openapi;
 pub mod ops;
 pub mod orgs;

@@ -29,6 +29,7 @@ with a stable `code`; enum labels in Chinese come from `GET /api/v1/dictionaries
         (name = "orgs", description = "The organisation tree (党组织)"),
         (name = "places", description = "Villages, communities and villager groups (村/社区, 村民组)"),
         (name = "users", description = "Accounts and role grants"),
+        (name = "members", description = "Party members (党员), their posts and moves; CSV import and export"),
         (name = "audit", description = "The tamper-evident audit trail (审计日志)"),
     )
 )]

@@ -18,6 +18,7 @@ const STARTUP_PATIENCE: Duration = Duration::from_secs(60);
 pub async fn serve(config: Config) -> std::io::Result<()> {
     // Refuse to start without a usable signing secret before waiting for the database.
     crate::auth::tokens::JwtKeys::resolve(&config).map_err(std::io::Error::other)?;
+    crate::members::pii::DataKeys::resolve(&config).map_err(std::io::Error::other)?;
     let db = db::connect_and_migrate(&config, STARTUP_PATIENCE)
         .await
         .map_err(|e| std::io::Error::other(format!("database: {e}")))?;

@@ -19,8 +19,9 @@ async fn first_start_creates_admin_once_and_the_printed_password_works() {
         dir.sqlite_url()
     };
     let secret = ("DANGJIAN_JWT_SECRET", common::TEST_JWT_SECRET);
+    let data_key = ("DANGJIAN_DATA_KEY", common::TEST_DATA_KEY);
 
-    let server = Server::start(&url, &dir.0, &[secret]);
+    let server = Server::start(&url, &dir.0, &[secret, data_key]);
     let output = server.output();
     let password = output
         .lines()
@@ -41,7 +42,7 @@ async fn first_start_creates_admin_once_and_the_printed_password_works() {
     assert!(server.terminate().success());
 
     // A second start finds an account and prints no new password.
-    let again = Server::start(&url, &dir.0, &[secret]);
+    let again = Server::start(&url, &dir.0, &[secret, data_key]);
     assert!(!again.output().contains("password:"), "{}", again.output());
     // Tokens signed before the restart still verify (same secret).
     assert!(
@@ -62,12 +63,13 @@ async fn create_admin_reads_the_password_from_stdin() {
         dir.sqlite_url()
     };
     let secret = ("DANGJIAN_JWT_SECRET", common::TEST_JWT_SECRET);
+    let data_key = ("DANGJIAN_DATA_KEY", common::TEST_DATA_KEY);
 
     let out = run(
         &["create-admin", "--username", "Wang", "--password-stdin"],
         &url,
         &dir.0,
-        &[secret],
+        &[secret, data_key],
         "Town-admin-2017\n",
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -77,7 +79,7 @@ async fn create_admin_reads_the_password_from_stdin() {
         &["create-admin", "--username", "wang", "--password-stdin"],
         &url,
         &dir.0,
-        &[secret],
+        &[secret, data_key],
         "weak\n",
     );
     assert!(!weak.status.success());
@@ -87,7 +89,7 @@ async fn create_admin_reads_the_password_from_stdin() {
         String::from_utf8_lossy(&weak.stderr)
     );
 
-    let server = Server::start(&url, &dir.0, &[secret]);
+    let server = Server::start(&url, &dir.0, &[secret, data_key]);
     assert!(
         !server.output().contains("password:"),
         "an admin exists: no bootstrap account"
@@ -109,6 +111,17 @@ fn postgres_without_a_signing_secret_refuses_to_start() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("DANGJIAN_JWT_SECRET"), "{stderr}");
+    let secret = ("DANGJIAN_JWT_SECRET", common::TEST_JWT_SECRET);
+    let out = run(
+        &["serve"],
+        "postgres://postgres@127.0.0.1:9/nowhere",
+        &dir.0,
+        &[secret],
+        "",
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("DANGJIAN_DATA_KEY"), "{stderr}");
 
     let short = run(
         &["serve"],
@@ -126,6 +139,8 @@ fn sqlite_without_a_secret_generates_one_in_the_data_dir_and_keeps_it() {
     let dir = TempDir::new("gen-secret");
     let url = dir.sqlite_url();
     let server = Server::start(&url, &dir.0, &[]);
+    let key = std::fs::read_to_string(dir.0.join("data-key")).expect("data key file written");
+    assert_eq!(key.trim().len(), 64);
     let file = dir.0.join("jwt-secret");
     let secret = std::fs::read_to_string(&file).expect("secret file written");
     assert!(secret.len() >= 32);

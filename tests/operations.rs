@@ -216,7 +216,8 @@ async fn sigterm_stops_the_binary_with_exit_code_0() {
         dir.sqlite_url()
     };
     let secret = ("DANGJIAN_JWT_SECRET", common::TEST_JWT_SECRET);
-    let server = common::binary::Server::start(&url, &dir.0, &[secret]);
+    let data_key = ("DANGJIAN_DATA_KEY", common::TEST_DATA_KEY);
+    let server = common::binary::Server::start(&url, &dir.0, &[secret, data_key]);
     assert!(server.request("GET", "/readyz", None, None).starts_with("HTTP/1.1 200"));
     let addr = server.addr.clone();
     let status = server.terminate();

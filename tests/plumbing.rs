@@ -271,6 +271,7 @@ async fn cors_allows_only_configured_origins() {
         "DATABASE_URL" => Some(url.clone()),
         "DANGJIAN_CORS_ORIGINS" => Some("https://app.example.cn".into()),
         "DANGJIAN_JWT_SECRET" => Some(common::TEST_JWT_SECRET.into()),
+        "DANGJIAN_DATA_KEY" => Some(common::TEST_DATA_KEY.into()),
         _ => None,
     })
     .unwrap();

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_idempotency_keys;
 mod m20261126_000002_orgs_accounts_audit;
+mod m20261126_000003_members;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_idempotency_keys::Migration),
             Box::new(m20261126_000002_orgs_accounts_audit::Migration),
+            Box::new(m20261126_000003_members::Migration),
         ]
     }
 }

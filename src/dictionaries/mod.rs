@@ -92,3 +92,46 @@ async fn list_dictionaries(req: HttpRequest, state: web::Data<AppState>) -> Http
         .content_type("application/json")
         .body(rendered.body.clone())
 }
+
+/// Declares an API enum: English snake_case values in JSON, a Chinese label for the
+/// dictionaries endpoint, and parsing from either (CSV files may hold either).
+///
+/// ```text
+/// labelled_enum! {
+///     /// 性别.
+///     Gender { Male => ("male", "男"), Female => ("female", "女") }
+/// }
+/// ```
+#[macro_export]
+macro_rules! labelled_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => ($value:literal, $label:literal)),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $value)] $variant),*
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $value),* }
+            }
+
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),* }
+            }
+
+            /// From the English value or the Chinese label.
+            pub fn parse(s: &str) -> Option<$name> {
+                let s = s.trim();
+                $name::ALL.iter().copied().find(|v| v.as_str() == s || v.label() == s)
+            }
+
+            /// `(value, label)` pairs, for the dictionaries endpoint.
+            pub fn entries() -> impl Iterator<Item = (&'static str, &'static str)> {
+                $name::ALL.iter().map(|v| (v.as_str(), v.label()))
+            }
+        }
+    };
+}

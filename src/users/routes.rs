@@ -252,10 +252,15 @@ async fn get_user(
 #[schema(example = json!({"disabled": true}))]
 pub struct UserPatch {
     /// Disabling signs the account out everywhere within seconds.
-    pub disabled: bool,
+    pub disabled: Option<bool>,
+    /// Link the account to a member record in your scope (the member then sees and edits
+    /// their own contact details), or `null` to unlink.
+    #[serde(default, deserialize_with = "crate::members::types::nullable")]
+    #[schema(value_type = Option<Uuid>)]
+    pub member_id: Option<Option<Uuid>>,
 }
 
-/// Disable or enable an account. Requires `If-Match`.
+/// Disable or enable an account, or link it to a member record. Requires `If-Match`.
 #[utoipa::path(tag = "users", security(("bearer" = [])), request_body = UserPatch,
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
     responses(
@@ -278,11 +283,28 @@ async fn update_user(
     let account = find_managed(&txn, &caller, *id).await?;
     if_match.check(account.version)?;
     let before = view(&txn, &account).await?;
+    let disabled = body.disabled.unwrap_or(account.disabled);
     let mut update = user::Entity::update_many()
-        .col_expr(user::Column::Disabled, Expr::value(body.disabled))
+        .col_expr(user::Column::Disabled, Expr::value(disabled))
         .col_expr(user::Column::Version, Expr::value(account.version + 1))
         .col_expr(user::Column::UpdatedAt, Expr::value(crate::db::now()));
-    if body.disabled && !account.disabled {
+    if let Some(member_id) = body.member_id {
+        if let Some(member_id) = member_id {
+            let access = crate::members::MemberAccess::of(&caller);
+            crate::members::find(&txn, &access, member_id)
+                .await
+                .map_err(|_| ApiError::invalid_field("/member_id", "not_found", "no such member in your scope"))?;
+            if !crate::members::manages(&txn, &access, member_id).await? {
+                return Err(ApiError::invalid_field(
+                    "/member_id",
+                    "not_found",
+                    "no such member in your scope",
+                ));
+            }
+        }
+        update = update.col_expr(user::Column::MemberId, Expr::value(member_id));
+    }
+    if disabled && !account.disabled {
         update = update.col_expr(
             user::Column::TokenGeneration,
             Expr::col(user::Column::TokenGeneration).add(1),
@@ -301,7 +323,11 @@ async fn update_user(
     }
     let updated = find(&txn, &caller.scope(Access::MANAGE), account.id).await?;
     let after = view(&txn, &updated).await?;
-    let action = if body.disabled { "user.disable" } else { "user.enable" };
+    let action = match body.disabled {
+        Some(true) if !account.disabled => "user.disable",
+        Some(false) if account.disabled => "user.enable",
+        _ => "user.update",
+    };
     let event = Event::new(action, "user", account.id)
         .org(account.org_id)
         .before(&before)

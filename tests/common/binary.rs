@@ -37,7 +37,8 @@ fn command(database_url: &str, data_dir: &Path, env: &[(&str, &str)]) -> Command
         .env("DANGJIAN_SHUTDOWN_TIMEOUT_SECS", "10")
         .env("RUST_LOG", "info")
         .env_remove("DANGJIAN_LOG_FORMAT")
-        .env_remove("DANGJIAN_JWT_SECRET");
+        .env_remove("DANGJIAN_JWT_SECRET")
+        .env_remove("DANGJIAN_DATA_KEY");
     for (k, v) in env {
         cmd.env(k, v);
     }

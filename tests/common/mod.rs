@@ -107,6 +107,9 @@ pub fn with_database_name(url: &str, name: &str) -> String {
 /// The signing secret of test apps, so tests can forge tokens with the right key.
 pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 
+/// The personal-data key of test apps (64 hex characters).
+pub const TEST_DATA_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
 /// Configuration for a test app on `database_url`, everything else at its default.
 pub fn test_config(database_url: &str) -> Config {
     let url = database_url.to_owned();
@@ -114,6 +117,7 @@ pub fn test_config(database_url: &str) -> Config {
         "DATABASE_URL" => Some(url.clone()),
         "DANGJIAN_BIND" => Some("127.0.0.1:0".into()),
         "DANGJIAN_JWT_SECRET" => Some(TEST_JWT_SECRET.into()),
+        "DANGJIAN_DATA_KEY" => Some(TEST_DATA_KEY.into()),
         // Tests sign in often from 127.0.0.1; the rate-limit test sets its own.
         "DANGJIAN_LOGIN_RATE_PER_MINUTE" => Some("100000".into()),
         _ => None,
@@ -146,6 +150,7 @@ pub async fn spawn_app_with_env(vars: &[(&'static str, &'static str)]) -> TestAp
         match name {
             "DATABASE_URL" => Some(url.clone()),
             "DANGJIAN_JWT_SECRET" => Some(TEST_JWT_SECRET.into()),
+            "DANGJIAN_DATA_KEY" => Some(TEST_DATA_KEY.into()),
             "DANGJIAN_LOGIN_RATE_PER_MINUTE" => Some(base.login_rate_per_minute.to_string()),
             _ => None,
         }

@@ -1,0 +1,498 @@
+//! Members as CSV: streamed export (UTF-8 with BOM, so Excel opens Chinese correctly) and
+//! all-or-nothing import.
+
+use std::collections::HashMap;
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
+use sea_orm::sea_query::Condition;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use uuid::Uuid;
+
+use super::entity::member;
+use super::routes::{cursor_key, page_rows};
+use super::types::{Education, Gender, ImportReport, MemberSort, MemberStatus, NewMember};
+use super::{MemberAccess, build, insert_all, validate, view};
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::AuthUser;
+use crate::error::{ApiError, FieldError};
+use crate::http::extract::{RawBody, read_body, require_content_type};
+use crate::http::{Claim, IdempotencyKey, StoredResponse};
+use crate::orgs::{OrgKind, entity as org};
+
+pub const IMPORT_LIMIT_BYTES: usize = 2 * 1024 * 1024;
+pub const IMPORT_MAX_ROWS: usize = 5000;
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+const EXPORT_BATCH: u64 = 500;
+
+/// The import columns: English name (as in JSON) and Chinese name, and whether required.
+const COLUMNS: &[(&str, &str, bool)] = &[
+    ("name", "姓名", true),
+    ("gender", "性别", true),
+    ("birth_date", "出生日期", true),
+    ("ethnicity", "民族", false),
+    ("education", "学历", false),
+    ("id_number", "身份证号", true),
+    ("phone", "手机号", false),
+    ("address", "住址", false),
+    ("joined_on", "入党日期", true),
+    ("status", "党员状态", true),
+    ("org_id", "所在支部", true),
+    ("group_id", "党小组", false),
+    ("rural", "是否农村", true),
+    ("specialty", "特长", false),
+    ("note", "备注", false),
+];
+
+const EXPORT_HEADER: &[&str] = &[
+    "编号",
+    "姓名",
+    "性别",
+    "出生日期",
+    "民族",
+    "学历",
+    "身份证号",
+    "手机号",
+    "住址",
+    "入党日期",
+    "党员状态",
+    "所在支部",
+    "党小组",
+    "是否农村",
+    "特长",
+    "备注",
+    "在册",
+    "离开原因",
+    "离开日期",
+];
+
+/// Streams every member matching `condition` as CSV, batch by batch (memory stays flat
+/// whatever the size).
+pub fn export(state: web::Data<AppState>, condition: Condition, sort: MemberSort, reveal: bool) -> HttpResponse {
+    type Cursor = Option<(String, String, Uuid)>;
+    // State: Some(cursor) while there is more to send; the flag marks the first chunk.
+    let stream = futures_util::stream::unfold((Some(None::<(String, String, Uuid)>), true), move |(next, first)| {
+        let state = state.clone();
+        let condition = condition.clone();
+        async move {
+            let after: Cursor = next?;
+            let mut out = Vec::new();
+            if first {
+                out.extend_from_slice(BOM);
+                write_record(&mut out, EXPORT_HEADER.iter().map(|s| s.to_string()));
+            }
+            match page_rows(&state.db, condition, sort, after, EXPORT_BATCH).await {
+                Ok(mut rows) => {
+                    let more = rows.len() as u64 > EXPORT_BATCH;
+                    rows.truncate(EXPORT_BATCH as usize);
+                    for m in &rows {
+                        write_record(&mut out, export_row(&view(m, &state.data_keys, reveal)));
+                    }
+                    let following = if more {
+                        rows.last()
+                            .map(|m| Some(cursor_key(sort, m.name.clone(), m.joined_on, m.id)))
+                    } else {
+                        None
+                    };
+                    Some((Ok::<_, actix_web::Error>(Bytes::from(out)), (following, false)))
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "member export failed midway");
+                    Some((
+                        Err(actix_web::error::ErrorInternalServerError("export failed")),
+                        (None, false),
+                    ))
+                }
+            }
+        }
+    });
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", "attachment; filename=\"members.csv\""))
+        .streaming(stream)
+}
+
+fn export_row(v: &super::types::MemberView) -> Vec<String> {
+    let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+    vec![
+        v.id.to_string(),
+        v.name.clone(),
+        v.gender.label().into(),
+        v.birth_date.to_string(),
+        opt(&v.ethnicity),
+        v.education.map(|e| e.label().to_string()).unwrap_or_default(),
+        v.id_number.clone(),
+        opt(&v.phone),
+        opt(&v.address),
+        v.joined_on.to_string(),
+        v.status.label().into(),
+        v.org_id.to_string(),
+        v.group_id.map(|g| g.to_string()).unwrap_or_default(),
+        if v.rural { "是" } else { "否" }.into(),
+        opt(&v.specialty),
+        opt(&v.note),
+        if v.active { "是" } else { "否" }.into(),
+        v.left_reason.map(|r| r.label().to_string()).unwrap_or_default(),
+        v.left_on.map(|d| d.to_string()).unwrap_or_default(),
+    ]
+}
+
+/// Writes one CSV record. Text that a spreadsheet would run as a formula (`=`, `+`, `-`,
+/// `@` first) is prefixed with `'`.
+fn write_record(out: &mut Vec<u8>, cells: impl IntoIterator<Item = String>) {
+    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
+    let cells: Vec<String> = cells
+        .into_iter()
+        .map(|c| {
+            if c.starts_with(['=', '+', '-', '@']) && c.parse::<f64>().is_err() {
+                format!("'{c}")
+            } else {
+                c
+            }
+        })
+        .collect();
+    if writer.write_record(&cells).is_ok()
+        && let Ok(bytes) = writer.into_inner()
+    {
+        out.extend(bytes);
+    }
+}
+
+/// `POST /api/v1/members/import`.
+pub async fn import(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    dry_run: bool,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    require_content_type(&req, "text/csv")?;
+    let bytes = read_body(&req, payload, IMPORT_LIMIT_BYTES).await?;
+    req.extensions_mut().insert(RawBody(bytes.clone()));
+    let access = MemberAccess::of(&user);
+    if access.manage.is_empty() {
+        return Err(ApiError::Forbidden {
+            detail: "Only secretaries and administrators import members.".into(),
+        });
+    }
+    let parsed = parse(&state, &access, &bytes).await?;
+    let report = ImportReport {
+        imported: if dry_run { 0 } else { parsed.len() },
+        valid: parsed.len(),
+        dry_run,
+    };
+    if dry_run {
+        return Ok(HttpResponse::Ok().json(report));
+    }
+    let ticket = match key.claim(&state.db, &user.id().to_string()).await? {
+        Claim::Replay(stored) => return Ok(stored),
+        Claim::Proceed(ticket) => ticket,
+    };
+    let rows: Vec<member::Model> = parsed.into_iter().map(|f| build(&state.data_keys, f)).collect();
+    let txn = state.db.begin().await?;
+    insert_all(&txn, &rows).await?;
+    let event = Event {
+        entity_id: None,
+        ..Event::new("member.import", "member", "")
+    }
+    .after(serde_json::json!({"imported": rows.len()}));
+    audit::record(&txn, &user.audit, event).await?;
+    ticket
+        .commit(txn, StoredResponse::json(StatusCode::CREATED, &report)?)
+        .await
+}
+
+fn cell_error(line: u64, column: &str, code: &'static str, message: impl Into<String>) -> FieldError {
+    let mut e = FieldError::body(format!("/{column}"), code, message);
+    e.pointer = None;
+    e.line = Some(line);
+    e.column = Some(column.to_owned());
+    e
+}
+
+/// Reads, checks and returns every row, or a 422 listing every problem in the file.
+async fn parse(state: &AppState, access: &MemberAccess, bytes: &[u8]) -> Result<Vec<super::MemberFields>, ApiError> {
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| ApiError::Validation(vec![cell_error(1, "", "encoding", "the file must be UTF-8")]))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| ApiError::Validation(vec![cell_error(1, "", "csv", e.to_string())]))?
+        .clone();
+
+    // Map each column of the file to a field; unknown and missing columns are errors.
+    let mut errors = Vec::new();
+    let mut field_of = Vec::new();
+    for header in headers.iter() {
+        match COLUMNS.iter().find(|(en, zh, _)| header == *en || header == *zh) {
+            Some((en, _, _)) => field_of.push(Some(*en)),
+            None => {
+                errors.push(cell_error(1, header, "unknown_column", "is not a member column"));
+                field_of.push(None);
+            }
+        }
+    }
+    for (en, zh, required) in COLUMNS {
+        if *required && !field_of.contains(&Some(*en)) {
+            errors.push(cell_error(
+                1,
+                en,
+                "missing_column",
+                format!("the file needs a `{en}` (or `{zh}`) column"),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let header_name: HashMap<&str, String> = field_of
+        .iter()
+        .zip(headers.iter())
+        .filter_map(|(f, h)| f.map(|f| (f, h.to_owned())))
+        .collect();
+
+    // Organisations the caller may place members in.
+    let placeable: HashMap<Uuid, org::Model> = org::Entity::find()
+        .filter(org::Column::DeletedAt.is_null())
+        .filter(access.manage.path_condition(org::Column::Path))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
+
+    let mut rows = Vec::new();
+    let mut lines = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                errors.push(cell_error(line, "", "csv", e.to_string()));
+                continue;
+            }
+        };
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        if rows.len() + errors.len() >= IMPORT_MAX_ROWS {
+            return Err(ApiError::Validation(vec![cell_error(
+                line,
+                "",
+                "too_many_rows",
+                format!("at most {IMPORT_MAX_ROWS} members per file"),
+            )]));
+        }
+        let cells: HashMap<&str, &str> = field_of
+            .iter()
+            .zip(record.iter())
+            .filter_map(|(f, v)| f.map(|f| (f, v)))
+            .collect();
+        let column = |field: &str| header_name.get(field).cloned().unwrap_or_else(|| field.to_owned());
+        match row(&cells, line, &column) {
+            Err(mut e) => errors.append(&mut e),
+            Ok(input) => match validate(input) {
+                Err(e) => errors.extend(e.into_iter().map(|fe| {
+                    let field = fe.pointer.as_deref().unwrap_or("/").trim_start_matches('/').to_owned();
+                    cell_error(line, &column(&field), "invalid", fe.message).with_code(fe.code)
+                })),
+                Ok(fields) => {
+                    let mut bad = false;
+                    match placeable.get(&fields.org_id) {
+                        Some(o) if o.kind == OrgKind::Branch.as_str() => {}
+                        _ => {
+                            errors.push(cell_error(
+                                line,
+                                &column("org_id"),
+                                "not_found",
+                                "no such branch in your scope",
+                            ));
+                            bad = true;
+                        }
+                    }
+                    if let Some(g) = fields.group_id
+                        && !placeable
+                            .get(&g)
+                            .is_some_and(|o| o.kind == OrgKind::Group.as_str() && o.parent_id == Some(fields.org_id))
+                    {
+                        errors.push(cell_error(
+                            line,
+                            &column("group_id"),
+                            "not_in_branch",
+                            "must be a party group inside the branch",
+                        ));
+                        bad = true;
+                    }
+                    let hash = state.data_keys.lookup_hash(&fields.id_number);
+                    if let Some(first) = seen.get(&hash) {
+                        errors.push(cell_error(
+                            line,
+                            &column("id_number"),
+                            "duplicate",
+                            format!("the same ID number is on line {first}"),
+                        ));
+                        bad = true;
+                    } else {
+                        seen.insert(hash, line);
+                    }
+                    if !bad {
+                        rows.push(fields);
+                        lines.push(line);
+                    }
+                }
+            },
+        }
+    }
+    if rows.is_empty() && errors.is_empty() {
+        errors.push(cell_error(2, "", "empty", "the file has no member rows"));
+    }
+
+    // ID numbers that already belong to active members.
+    let hashes: Vec<String> = seen.keys().cloned().collect();
+    let by_hash: HashMap<String, u64> = seen;
+    for chunk in hashes.chunks(500) {
+        let taken = member::Entity::find()
+            .filter(member::Column::Active.eq(true))
+            .filter(member::Column::IdNumberHash.is_in(chunk.to_vec()))
+            .all(&state.db)
+            .await?;
+        for m in taken {
+            let line = by_hash.get(&m.id_number_hash).copied().unwrap_or(0);
+            errors.push(cell_error(
+                line,
+                &header_name.get("id_number").cloned().unwrap_or_default(),
+                "duplicate",
+                "an active member already has this ID number",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line);
+        return Err(ApiError::Validation(errors));
+    }
+    Ok(rows)
+}
+
+trait WithCode {
+    fn with_code(self, code: std::borrow::Cow<'static, str>) -> Self;
+}
+
+impl WithCode for FieldError {
+    fn with_code(mut self, code: std::borrow::Cow<'static, str>) -> Self {
+        self.code = code;
+        self
+    }
+}
+
+/// One CSV row as a [`NewMember`], or the cells that could not be read.
+fn row(cells: &HashMap<&str, &str>, line: u64, column: &dyn Fn(&str) -> String) -> Result<NewMember, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let text = |f: &str| cells.get(f).map(|v| v.to_string()).filter(|v| !v.is_empty());
+    let mut required = |f: &str| {
+        let v = text(f);
+        if v.is_none() {
+            errors.push(cell_error(line, &column(f), "required", "is required"));
+        }
+        v.unwrap_or_default()
+    };
+    let name = required("name");
+    let gender_cell = required("gender");
+    let birth_cell = required("birth_date");
+    let id_number = required("id_number");
+    let joined_cell = required("joined_on");
+    let status_cell = required("status");
+    let org_cell = required("org_id");
+    let rural_cell = required("rural");
+    let mut bad = |f: &str, message: &str| errors.push(cell_error(line, &column(f), "invalid", message.to_string()));
+
+    let date = |s: &str| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .or_else(|_| NaiveDate::parse_from_str(s, "%Y/%m/%d"))
+            .ok()
+    };
+    let gender = Gender::parse(&gender_cell);
+    if gender.is_none() && !gender_cell.is_empty() {
+        bad("gender", "must be male/female or 男/女");
+    }
+    let birth_date = date(&birth_cell);
+    if birth_date.is_none() && !birth_cell.is_empty() {
+        bad("birth_date", "must be a real date, YYYY-MM-DD");
+    }
+    let joined_on = date(&joined_cell);
+    if joined_on.is_none() && !joined_cell.is_empty() {
+        bad("joined_on", "must be a real date, YYYY-MM-DD");
+    }
+    let status = match status_cell.as_str() {
+        "正式" => Some(MemberStatus::Full),
+        "预备" => Some(MemberStatus::Probationary),
+        other => MemberStatus::parse(other),
+    };
+    if status.is_none() && !status_cell.is_empty() {
+        bad("status", "must be full/probationary or 正式/预备");
+    }
+    let org_id = Uuid::parse_str(&org_cell).ok();
+    if org_id.is_none() && !org_cell.is_empty() {
+        bad("org_id", "must be the branch's id (a UUID)");
+    }
+    let rural = match rural_cell.as_str() {
+        "true" | "1" | "是" | "yes" => Some(true),
+        "false" | "0" | "否" | "no" => Some(false),
+        "" => None,
+        _ => {
+            bad("rural", "must be true/false or 是/否");
+            None
+        }
+    };
+    let education = match text("education") {
+        Some(e) => match Education::parse(&e) {
+            Some(e) => Some(e),
+            None => {
+                bad("education", "is not a known level (see the education dictionary)");
+                None
+            }
+        },
+        None => None,
+    };
+    let group_id = match text("group_id") {
+        Some(g) => match Uuid::parse_str(&g) {
+            Ok(g) => Some(g),
+            Err(_) => {
+                bad("group_id", "must be the group's id (a UUID)");
+                None
+            }
+        },
+        None => None,
+    };
+    match (gender, birth_date, joined_on, status, org_id, rural) {
+        (Some(gender), Some(birth_date), Some(joined_on), Some(status), Some(org_id), Some(rural))
+            if errors.is_empty() =>
+        {
+            Ok(NewMember {
+                name,
+                gender,
+                birth_date,
+                id_number,
+                joined_on,
+                status,
+                org_id,
+                rural,
+                ethnicity: text("ethnicity"),
+                education,
+                phone: text("phone"),
+                address: text("address"),
+                group_id,
+                specialty: text("specialty"),
+                note: text("note"),
+            })
+        }
+        _ => Err(errors),
+    }
+}

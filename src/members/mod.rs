@@ -1,0 +1,450 @@
+//! Party members (党员): the programme's core records, with their posts (岗位) and branch
+//! moves. Personal data (ID number, phone) is encrypted at rest and masked in responses.
+
+pub mod checks;
+mod csv;
+pub mod entity;
+pub mod pii;
+mod routes;
+pub mod types;
+
+use chrono::{Datelike, NaiveDate};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::auth::{Access, AuthUser, Role, Scope};
+use crate::error::{ApiError, FieldError};
+use crate::orgs::{OrgKind, entity as org, queries as orgs};
+use checks::{IdNumberError, parse_id_number, pinyin_of, valid_mobile};
+use entity::member::{self, Column, Entity, Model};
+use pii::{DataKeys, mask_id_number, mask_phone};
+pub use routes::configure;
+use types::{Education, Gender, LeftReason, MemberStatus, MemberView, NewMember};
+
+/// Roles that may read member records of their subtree (members see only themselves).
+pub const READERS: Access = Access(&[
+    Role::TownAdmin,
+    Role::Inspector,
+    Role::BranchSecretary,
+    Role::GroupLeader,
+]);
+
+/// What a caller may do with member records.
+pub struct MemberAccess {
+    /// Subtrees whose members (by branch or by group) the caller may read.
+    pub read: Scope,
+    /// Subtrees whose members the caller may change and reveal.
+    pub manage: Scope,
+    /// The caller's own member record, if their account is linked to one.
+    pub own: Option<Uuid>,
+}
+
+impl MemberAccess {
+    pub fn of(user: &AuthUser) -> MemberAccess {
+        MemberAccess {
+            read: user.scope(READERS),
+            manage: user.scope(Access::MANAGE),
+            own: user.principal.member_id,
+        }
+    }
+
+    /// SQL: the member rows this caller may read.
+    pub fn visible(&self) -> Condition {
+        let mut any = Condition::any()
+            .add(self.read.org_condition(Column::OrgId))
+            .add(self.read.org_condition(Column::GroupId));
+        if let Some(own) = self.own {
+            any = any.add(Column::Id.eq(own));
+        }
+        any
+    }
+
+    /// SQL: the member rows this caller may change.
+    pub fn managed(&self) -> Condition {
+        Condition::all().add(self.manage.org_condition(Column::OrgId))
+    }
+}
+
+/// A member the caller may read, else 404.
+pub async fn find<C: ConnectionTrait>(db: &C, access: &MemberAccess, id: Uuid) -> Result<Model, ApiError> {
+    Entity::find_by_id(id)
+        .filter(access.visible())
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// True when the caller manages the member's branch.
+pub async fn manages<C: ConnectionTrait>(db: &C, access: &MemberAccess, id: Uuid) -> Result<bool, ApiError> {
+    Ok(Entity::find_by_id(id).filter(access.managed()).count(db).await? > 0)
+}
+
+/// The member for a write by a manager: 404 when invisible, 403 when visible but not managed.
+pub async fn find_managed<C: ConnectionTrait>(db: &C, access: &MemberAccess, id: Uuid) -> Result<Model, ApiError> {
+    let member = find(db, access, id).await?;
+    if !manages(db, access, id).await? {
+        return Err(ApiError::Forbidden {
+            detail: "Only the branch secretary or an administrator may do this.".into(),
+        });
+    }
+    Ok(member)
+}
+
+/// The response view: personal data decrypted, then masked unless `reveal`.
+pub fn view(m: &Model, keys: &DataKeys, reveal: bool) -> MemberView {
+    let id_number = keys
+        .decrypt(&m.id_number_enc, &context(m.id, "id_number"))
+        .unwrap_or_default();
+    let phone = m
+        .phone_enc
+        .as_ref()
+        .and_then(|p| keys.decrypt(p, &context(m.id, "phone")));
+    MemberView {
+        id: m.id,
+        name: m.name.clone(),
+        gender: Gender::parse(&m.gender).unwrap_or(Gender::Male),
+        birth_date: m.birth_date,
+        ethnicity: m.ethnicity.clone(),
+        education: m.education.as_deref().and_then(Education::parse),
+        id_number: if reveal { id_number } else { mask_id_number(&id_number) },
+        phone: phone.map(|p| if reveal { p } else { mask_phone(&p) }),
+        address: m.address.clone(),
+        joined_on: m.joined_on,
+        status: MemberStatus::parse(&m.status).unwrap_or(MemberStatus::Full),
+        org_id: m.org_id,
+        group_id: m.group_id,
+        rural: m.rural,
+        specialty: m.specialty.clone(),
+        note: m.note.clone(),
+        active: m.active,
+        left_reason: m.left_reason.as_deref().and_then(LeftReason::parse),
+        left_on: m.left_on,
+        pii_revealed: reveal,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
+}
+
+/// Associated data binding an encrypted value to its record and field.
+fn context(id: Uuid, field: &str) -> String {
+    format!("member:{id}:{field}")
+}
+
+/// A member's fields after validation, ready to store.
+#[derive(Debug, Clone)]
+pub struct MemberFields {
+    pub name: String,
+    pub gender: Gender,
+    pub birth_date: NaiveDate,
+    pub id_number: String,
+    pub joined_on: NaiveDate,
+    pub status: MemberStatus,
+    pub org_id: Uuid,
+    pub group_id: Option<Uuid>,
+    pub rural: bool,
+    pub ethnicity: Option<String>,
+    pub education: Option<Education>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub specialty: Option<String>,
+    pub note: Option<String>,
+}
+
+fn optional_text(value: Option<String>, pointer: &str, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+    let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())?;
+    match crate::http::validate::short_text(&value, pointer, max) {
+        Ok(v) => Some(v),
+        Err(ApiError::Validation(mut e)) => {
+            errors.append(&mut e);
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// Field-by-field checks that need no database; every problem is reported at once.
+pub fn validate(input: NewMember) -> Result<MemberFields, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let name = match crate::http::validate::short_text(&input.name, "/name", 50) {
+        Ok(n) => n,
+        Err(ApiError::Validation(mut e)) => {
+            errors.append(&mut e);
+            String::new()
+        }
+        Err(_) => String::new(),
+    };
+    let id_number = match parse_id_number(&input.id_number) {
+        Ok((id, birth)) => {
+            if birth != input.birth_date {
+                errors.push(FieldError::body(
+                    "/birth_date",
+                    "mismatch",
+                    format!("does not match the birth date in the ID number ({birth})"),
+                ));
+            }
+            id
+        }
+        Err(e) => {
+            let (code, message) = match e {
+                IdNumberError::Format => ("format", "must be 17 digits followed by a digit or X"),
+                IdNumberError::Checksum => ("checksum", "the check character is wrong (GB 11643)"),
+                IdNumberError::BirthDate => ("birth_date", "characters 7–14 are not a real date"),
+            };
+            errors.push(FieldError::body("/id_number", code, message));
+            String::new()
+        }
+    };
+    let today = crate::db::now().date_naive();
+    if input.birth_date > today {
+        errors.push(FieldError::body("/birth_date", "future", "is in the future"));
+    }
+    if input.joined_on > today {
+        errors.push(FieldError::body("/joined_on", "future", "is in the future"));
+    }
+    let adult = input
+        .birth_date
+        .with_year(input.birth_date.year() + 18)
+        .unwrap_or(input.birth_date);
+    if input.joined_on < adult {
+        errors.push(FieldError::body(
+            "/joined_on",
+            "too_early",
+            "members join the Party at 18 or older",
+        ));
+    }
+    let phone = input.phone.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
+    if let Some(p) = &phone
+        && !valid_mobile(p)
+    {
+        errors.push(FieldError::body(
+            "/phone",
+            "format",
+            "must be 11 digits starting with 1",
+        ));
+    }
+    let ethnicity = optional_text(input.ethnicity, "/ethnicity", 20, &mut errors);
+    let address = optional_text(input.address, "/address", 200, &mut errors);
+    let specialty = optional_text(input.specialty, "/specialty", 200, &mut errors);
+    let note = optional_text(input.note, "/note", 1000, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(MemberFields {
+        name,
+        gender: input.gender,
+        birth_date: input.birth_date,
+        id_number,
+        joined_on: input.joined_on,
+        status: input.status,
+        org_id: input.org_id,
+        group_id: input.group_id,
+        rural: input.rural,
+        ethnicity,
+        education: input.education,
+        phone,
+        address,
+        specialty,
+        note,
+    })
+}
+
+/// Checks that `org_id` is a branch in `scope` and `group_id` a group inside it.
+pub async fn check_placement<C: ConnectionTrait>(
+    db: &C,
+    scope: &Scope,
+    org_id: Uuid,
+    group_id: Option<Uuid>,
+) -> Result<(), ApiError> {
+    let branch = orgs::find(db, scope, org_id).await?;
+    if branch.kind != OrgKind::Branch.as_str() {
+        return Err(ApiError::invalid_field(
+            "/org_id",
+            "not_a_branch",
+            "members belong to a party branch",
+        ));
+    }
+    if let Some(group_id) = group_id {
+        let group = org::Entity::find_by_id(group_id)
+            .filter(org::Column::DeletedAt.is_null())
+            .one(db)
+            .await?
+            .filter(|g| g.kind == OrgKind::Group.as_str() && g.parent_id == Some(branch.id));
+        if group.is_none() {
+            return Err(ApiError::invalid_field(
+                "/group_id",
+                "not_in_branch",
+                "must be a party group inside the branch",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// 409 when another active member has this ID number.
+pub async fn ensure_unique<C: ConnectionTrait>(
+    db: &C,
+    keys: &DataKeys,
+    id_number: &str,
+    except: Option<Uuid>,
+) -> Result<(), ApiError> {
+    let mut select = Entity::find()
+        .filter(Column::IdNumberHash.eq(keys.lookup_hash(id_number)))
+        .filter(Column::Active.eq(true));
+    if let Some(except) = except {
+        select = select.filter(Column::Id.ne(except));
+    }
+    if select.count(db).await? > 0 {
+        return Err(ApiError::conflict(
+            "An active member with this ID number already exists.",
+        ));
+    }
+    Ok(())
+}
+
+/// Inserts a validated member.
+pub async fn insert<C: ConnectionTrait>(db: &C, keys: &DataKeys, f: MemberFields) -> Result<Model, ApiError> {
+    let model = build(keys, f);
+    Entity::insert(active_model(&model)).exec_without_returning(db).await?;
+    Ok(model)
+}
+
+/// A new member row; the id is chosen first so encryption can bind to it.
+pub fn build(keys: &DataKeys, f: MemberFields) -> Model {
+    let id = Uuid::now_v7();
+    let now = crate::db::now();
+    let (pinyin, initials) = pinyin_of(&f.name);
+    Model {
+        id,
+        org_id: f.org_id,
+        group_id: f.group_id,
+        name: f.name,
+        name_pinyin: pinyin,
+        name_initials: initials,
+        gender: f.gender.as_str().into(),
+        birth_date: f.birth_date,
+        ethnicity: f.ethnicity,
+        education: f.education.map(|e| e.as_str().into()),
+        id_number_enc: keys.encrypt(&f.id_number, &context(id, "id_number")),
+        id_number_hash: keys.lookup_hash(&f.id_number),
+        phone_enc: f.phone.map(|p| keys.encrypt(&p, &context(id, "phone"))),
+        address: f.address,
+        joined_on: f.joined_on,
+        status: f.status.as_str().into(),
+        rural: f.rural,
+        specialty: f.specialty,
+        note: f.note,
+        active: true,
+        left_reason: None,
+        left_on: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Inserts many new rows at once (500 per statement).
+pub async fn insert_all<C: ConnectionTrait>(db: &C, rows: &[Model]) -> Result<(), ApiError> {
+    for chunk in rows.chunks(500) {
+        Entity::insert_many(chunk.iter().map(active_model))
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+fn active_model(m: &Model) -> member::ActiveModel {
+    member::ActiveModel {
+        id: Set(m.id),
+        org_id: Set(m.org_id),
+        group_id: Set(m.group_id),
+        name: Set(m.name.clone()),
+        name_pinyin: Set(m.name_pinyin.clone()),
+        name_initials: Set(m.name_initials.clone()),
+        gender: Set(m.gender.clone()),
+        birth_date: Set(m.birth_date),
+        ethnicity: Set(m.ethnicity.clone()),
+        education: Set(m.education.clone()),
+        id_number_enc: Set(m.id_number_enc.clone()),
+        id_number_hash: Set(m.id_number_hash.clone()),
+        phone_enc: Set(m.phone_enc.clone()),
+        address: Set(m.address.clone()),
+        joined_on: Set(m.joined_on),
+        status: Set(m.status.clone()),
+        rural: Set(m.rural),
+        specialty: Set(m.specialty.clone()),
+        note: Set(m.note.clone()),
+        active: Set(m.active),
+        left_reason: Set(m.left_reason.clone()),
+        left_on: Set(m.left_on),
+        version: Set(m.version),
+        created_at: Set(m.created_at),
+        updated_at: Set(m.updated_at),
+    }
+}
+
+/// Stores `updated` (a changed copy of `current`) if nobody changed it meanwhile; 412 otherwise.
+pub async fn save<C: ConnectionTrait>(db: &C, current: &Model, mut updated: Model) -> Result<Model, ApiError> {
+    updated.version = current.version + 1;
+    updated.updated_at = crate::db::now();
+    let mut active = active_model(&updated);
+    active.id = sea_orm::ActiveValue::Unchanged(updated.id);
+    let res = Entity::update_many()
+        .set(active)
+        .filter(Column::Id.eq(current.id))
+        .filter(Column::Version.eq(current.version))
+        .exec(db)
+        .await?;
+    if res.rows_affected != 1 {
+        return Err(ApiError::PreconditionFailed {
+            current_version: current.version + 1,
+        });
+    }
+    Ok(updated)
+}
+
+/// Re-encrypts and re-hashes personal data after a change.
+pub fn set_pii(m: &mut Model, keys: &DataKeys, id_number: Option<&str>, phone: Option<Option<&str>>) {
+    if let Some(id_number) = id_number {
+        m.id_number_enc = keys.encrypt(id_number, &context(m.id, "id_number"));
+        m.id_number_hash = keys.lookup_hash(id_number);
+    }
+    if let Some(phone) = phone {
+        m.phone_enc = phone.map(|p| keys.encrypt(p, &context(m.id, "phone")));
+    }
+}
+
+/// Members and posts attached to an organisation (it cannot be deleted while any exist).
+pub async fn count_attached_to<C: ConnectionTrait>(db: &C, org_id: Uuid) -> Result<u64, sea_orm::DbErr> {
+    let members = Entity::find()
+        .filter(
+            Condition::any()
+                .add(Column::OrgId.eq(org_id))
+                .add(Column::GroupId.eq(org_id)),
+        )
+        .count(db)
+        .await?;
+    let posts = entity::post::Entity::find()
+        .filter(entity::post::Column::OrgId.eq(org_id))
+        .count(db)
+        .await?;
+    Ok(members + posts)
+}
+
+/// SQL: members who hold a post of `kind` on `today`.
+pub fn holding_post(kind: types::PostKind, today: NaiveDate) -> Condition {
+    use entity::post;
+    let holders = sea_orm::sea_query::Query::select()
+        .column(post::Column::MemberId)
+        .from(post::Entity)
+        .and_where(Expr::col(post::Column::Kind).eq(kind.as_str()))
+        .and_where(Expr::col(post::Column::StartOn).lte(today))
+        .cond_where(
+            Condition::any()
+                .add(Expr::col(post::Column::EndOn).is_null())
+                .add(Expr::col(post::Column::EndOn).gte(today)),
+        )
+        .to_owned();
+    Condition::all().add(Expr::col(Column::Id).in_subquery(holders))
+}

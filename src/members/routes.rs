@@ -1,0 +1,790 @@
+//! `/api/v1/members`: records, branch moves, leaving, posts, CSV import and export.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use sea_orm::sea_query::Condition;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::entity::{member, post, transfer};
+use super::types::*;
+use super::{
+    MemberAccess, check_placement, ensure_unique, find, find_managed, holding_post, insert, manages, save, set_pii,
+    validate, view,
+};
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::{Access, AuthUser};
+use crate::error::{ApiError, FieldError, Problem};
+use crate::http::conditional::etag;
+use crate::http::pagination::keyset_after;
+use crate::http::{
+    Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, Query, StoredResponse, Versioned,
+};
+use crate::orgs::queries as orgs;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_member)
+        .service(list_members)
+        .service(import_members)
+        .service(get_member)
+        .service(update_member)
+        .service(transfer_member)
+        .service(member_history)
+        .service(leave)
+        .service(create_post)
+        .service(list_posts)
+        .service(end_post)
+        .service(org_posts);
+}
+
+/// Register a member (新增党员) in a branch in your scope. Accepts `Idempotency-Key`.
+#[utoipa::path(tag = "members", security(("bearer" = [])), request_body = NewMember,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    responses(
+        (status = 201, description = "Created (personal data masked)", body = MemberView, headers(("Location" = String), ("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not manage members", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Branch not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An active member has this ID number", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not valid; every bad field listed", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/members")]
+async fn create_member(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    key: IdempotencyKey,
+    Json(body): Json<NewMember>,
+) -> Result<HttpResponse, ApiError> {
+    let fields = validate(body).map_err(ApiError::Validation)?;
+    let scope = user.scope(Access::MANAGE);
+    check_placement(&state.db, &scope, fields.org_id, fields.group_id).await?;
+    let ticket = match key.claim(&state.db, &user.id().to_string()).await? {
+        Claim::Replay(stored) => return Ok(stored),
+        Claim::Proceed(ticket) => ticket,
+    };
+    let txn = state.db.begin().await?;
+    ensure_unique(&txn, &state.data_keys, &fields.id_number, None).await?;
+    let m = insert(&txn, &state.data_keys, fields).await?;
+    let masked = view(&m, &state.data_keys, false);
+    audit::record(
+        &txn,
+        &user.audit,
+        Event::new("member.create", "member", m.id).org(m.org_id).after(&masked),
+    )
+    .await?;
+    let response = StoredResponse::json(StatusCode::CREATED, &masked)?
+        .location(format!("/api/v1/members/{}", m.id))
+        .header(header::ETAG, etag(m.version));
+    ticket.commit(txn, response).await
+}
+
+/// Members in your scope (党员名册), one page, or the whole filtered list as CSV with
+/// `Accept: text/csv` (UTF-8 with BOM, streamed). Personal data masked unless `reveal=pii`.
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(MemberFilters, PageParams), responses(
+    (status = 200, description = "One page (JSON) or the whole list (CSV)",
+        content((Page<MemberView> = "application/json"), (String = "text/csv"))),
+    (status = 400, description = "Unknown parameter or bad cursor", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "reveal=pii without the right", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/api/v1/members")]
+async fn list_members(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    query: ListQuery<MemberFilters>,
+) -> Result<HttpResponse, ApiError> {
+    let access = MemberAccess::of(&user);
+    let filters = query.filters;
+    let reveal = filters.reveal == Some(Reveal::Pii);
+    let condition = list_condition(&state, &access, &filters, reveal).await?;
+    let wants_csv = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/csv"));
+    if reveal {
+        let event = Event {
+            entity_id: None,
+            ..Event::new("member.reveal_pii", "member", "")
+        }
+        .after(serde_json::json!({"list": true, "csv": wants_csv}));
+        let txn = state.db.begin().await?;
+        audit::record(&txn, &user.audit, event).await?;
+        txn.commit().await?;
+    }
+    let sort = filters.sort.unwrap_or_default();
+    if wants_csv {
+        return Ok(super::csv::export(state.clone(), condition, sort, reveal));
+    }
+    let limit = query.page.limit()?;
+    let total = if query.page.include_total() {
+        Some(sea_orm::PaginatorTrait::count(member::Entity::find().filter(condition.clone()), &state.db).await?)
+    } else {
+        None
+    };
+    let after = query.page.after::<(String, String, Uuid)>()?;
+    let rows = page_rows(&state.db, condition, sort, after, limit).await?;
+    let views: Vec<MemberView> = rows.iter().map(|m| view(m, &state.data_keys, reveal)).collect();
+    let page = Page::from_rows(views, limit, |m| cursor_key(sort, m.name.clone(), m.joined_on, m.id)).with_total(total);
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// The rows a list shows: visible (or, when revealing, managed) members matching the filters.
+async fn list_condition(
+    state: &AppState,
+    access: &MemberAccess,
+    f: &MemberFilters,
+    reveal: bool,
+) -> Result<Condition, ApiError> {
+    let mut all = Condition::all().add(if reveal { access.managed() } else { access.visible() });
+    if reveal && access.manage.is_empty() {
+        return Err(ApiError::Forbidden {
+            detail: "Only secretaries and administrators may reveal personal data.".into(),
+        });
+    }
+    if let Some(org_id) = f.org_id {
+        let root = orgs::find(&state.db, &access.read, org_id).await?;
+        let subtree = crate::auth::Scope::new([root.path]);
+        all = all.add(
+            Condition::any()
+                .add(subtree.org_condition(member::Column::OrgId))
+                .add(subtree.org_condition(member::Column::GroupId)),
+        );
+    }
+    if let Some(status) = f.status {
+        all = all.add(member::Column::Status.eq(status.as_str()));
+    }
+    if let Some(group_id) = f.group_id {
+        all = all.add(member::Column::GroupId.eq(group_id));
+    }
+    if let Some(active) = f.active {
+        all = all.add(member::Column::Active.eq(active));
+    }
+    if let Some(rural) = f.rural {
+        all = all.add(member::Column::Rural.eq(rural));
+    }
+    if let Some(kind) = f.post {
+        all = all.add(holding_post(kind, crate::db::now().date_naive()));
+    }
+    if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let ascii = q.to_lowercase().replace(' ', "");
+        all = all.add(
+            Condition::any()
+                .add(member::Column::Name.contains(q))
+                .add(member::Column::NamePinyin.starts_with(ascii.as_str()))
+                .add(member::Column::NameInitials.starts_with(ascii.as_str())),
+        );
+    }
+    Ok(all)
+}
+
+/// The cursor of a row: the sort, its key, and the id that breaks ties.
+pub(super) fn cursor_key(
+    sort: MemberSort,
+    name: String,
+    joined_on: chrono::NaiveDate,
+    id: Uuid,
+) -> (String, String, Uuid) {
+    match sort {
+        MemberSort::Name | MemberSort::NameDesc => (format!("{sort:?}"), name, id),
+        MemberSort::JoinedOn | MemberSort::JoinedOnDesc => (format!("{sort:?}"), joined_on.to_string(), id),
+    }
+}
+
+/// One keyset page of members in `sort` order after `after`.
+pub(super) async fn page_rows<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    condition: Condition,
+    sort: MemberSort,
+    after: Option<(String, String, Uuid)>,
+    limit: u64,
+) -> Result<Vec<member::Model>, ApiError> {
+    use sea_orm::sea_query::Expr;
+    let (column, order) = match sort {
+        MemberSort::Name => (member::Column::Name, Order::Asc),
+        MemberSort::NameDesc => (member::Column::Name, Order::Desc),
+        MemberSort::JoinedOn => (member::Column::JoinedOn, Order::Asc),
+        MemberSort::JoinedOnDesc => (member::Column::JoinedOn, Order::Desc),
+    };
+    let mut select = member::Entity::find().filter(condition);
+    if let Some((tag, key, id)) = after {
+        let invalid = || {
+            ApiError::bad_request(
+                crate::error::ErrorCode::InvalidCursor,
+                "cursor belongs to another sort order",
+            )
+        };
+        if tag != format!("{sort:?}") {
+            return Err(invalid());
+        }
+        let value: sea_orm::Value = match sort {
+            MemberSort::Name | MemberSort::NameDesc => key.into(),
+            _ => chrono::NaiveDate::parse_from_str(&key, "%Y-%m-%d")
+                .map_err(|_| invalid())?
+                .into(),
+        };
+        select = select.filter(keyset_after(vec![
+            (Expr::col(column), order.clone(), value),
+            (Expr::col(member::Column::Id), order.clone(), id.into()),
+        ]));
+    }
+    Ok(select
+        .order_by(column, order.clone())
+        .order_by(member::Column::Id, order)
+        .limit(limit + 1)
+        .all(db)
+        .await?)
+}
+
+/// One member. With `reveal=pii` the ID number and phone are shown in full, to the member
+/// themself and to secretaries and administrators above them; each reveal is audited.
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = Uuid, Path), RevealParams), responses(
+    (status = 200, description = "The member", body = MemberView, headers(("ETag" = String))),
+    (status = 304, description = "Unchanged since If-None-Match"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "reveal=pii without the right", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/api/v1/members/{id}")]
+async fn get_member(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    Query(params): Query<RevealParams>,
+) -> Result<Versioned<MemberView>, ApiError> {
+    let access = MemberAccess::of(&user);
+    let m = find(&state.db, &access, *id).await?;
+    let reveal = params.reveal == Some(Reveal::Pii);
+    if reveal {
+        if access.own != Some(m.id) && !manages(&state.db, &access, m.id).await? {
+            return Err(ApiError::Forbidden {
+                detail: "Only the member and the secretaries or administrators above them may reveal personal data."
+                    .into(),
+            });
+        }
+        let txn = state.db.begin().await?;
+        audit::record(
+            &txn,
+            &user.audit,
+            Event::new("member.reveal_pii", "member", m.id).org(m.org_id),
+        )
+        .await?;
+        txn.commit().await?;
+    }
+    Ok(Versioned::ok(m.version, view(&m, &state.data_keys, reveal)))
+}
+
+/// Change a member. Secretaries and administrators may change every field; the member
+/// themself only `phone` and `address`. Requires `If-Match`.
+#[utoipa::path(tag = "members", security(("bearer" = [])), request_body = MemberPatch,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
+    responses(
+        (status = 200, description = "Changed", body = MemberView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not yours to change (or not these fields)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An active member has this ID number", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/api/v1/members/{id}")]
+async fn update_member(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    Json(patch): Json<MemberPatch>,
+) -> Result<Versioned<MemberView>, ApiError> {
+    let access = MemberAccess::of(&user);
+    let keys = &state.data_keys;
+    let txn = state.db.begin().await?;
+    let current = find(&txn, &access, *id).await?;
+    let manager = manages(&txn, &access, current.id).await?;
+    let own = access.own == Some(current.id);
+    let allowed = manager || (own && patch.only_contact_fields());
+    if !allowed {
+        return Err(ApiError::Forbidden {
+            detail: "Members may change only their own phone and address; other changes are the branch's.".into(),
+        });
+    }
+    if_match.check(current.version)?;
+    let before = view(&current, keys, false);
+    let revealed = view(&current, keys, true);
+    // Re-validate the whole record with the changes applied, so cross-field rules hold.
+    let input = NewMember {
+        name: patch.name.clone().unwrap_or(current.name.clone()),
+        gender: patch.gender.unwrap_or(before.gender),
+        birth_date: patch.birth_date.unwrap_or(current.birth_date),
+        id_number: patch.id_number.clone().unwrap_or(revealed.id_number.clone()),
+        joined_on: patch.joined_on.unwrap_or(current.joined_on),
+        status: patch.status.unwrap_or(before.status),
+        org_id: current.org_id,
+        rural: patch.rural.unwrap_or(current.rural),
+        ethnicity: patch.ethnicity.clone().unwrap_or(current.ethnicity.clone()),
+        education: patch.education.unwrap_or(before.education),
+        phone: patch.phone.clone().unwrap_or(revealed.phone.clone()),
+        address: patch.address.clone().unwrap_or(current.address.clone()),
+        group_id: patch.group_id.unwrap_or(current.group_id),
+        specialty: patch.specialty.clone().unwrap_or(current.specialty.clone()),
+        note: patch.note.clone().unwrap_or(current.note.clone()),
+    };
+    let f = validate(input).map_err(ApiError::Validation)?;
+    if f.group_id != current.group_id {
+        check_placement(&txn, &access.manage, current.org_id, f.group_id).await?;
+    }
+    if f.id_number != revealed.id_number && current.active {
+        ensure_unique(&txn, keys, &f.id_number, Some(current.id)).await?;
+    }
+    let mut updated = current.clone();
+    let (pinyin, initials) = super::checks::pinyin_of(&f.name);
+    updated.name = f.name;
+    updated.name_pinyin = pinyin;
+    updated.name_initials = initials;
+    updated.gender = f.gender.as_str().into();
+    updated.birth_date = f.birth_date;
+    updated.joined_on = f.joined_on;
+    updated.status = f.status.as_str().into();
+    updated.rural = f.rural;
+    updated.ethnicity = f.ethnicity;
+    updated.education = f.education.map(|e| e.as_str().into());
+    updated.address = f.address;
+    updated.group_id = f.group_id;
+    updated.specialty = f.specialty;
+    updated.note = f.note;
+    let new_id = (f.id_number != revealed.id_number).then_some(f.id_number.as_str());
+    let new_phone = (f.phone != revealed.phone).then_some(f.phone.as_deref());
+    set_pii(&mut updated, keys, new_id, new_phone);
+    let saved = save(&txn, &current, updated).await?;
+    let after = view(&saved, keys, false);
+    let event = Event::new("member.update", "member", saved.id)
+        .org(saved.org_id)
+        .before(&before)
+        .after(&after);
+    audit::record(&txn, &user.audit, event).await?;
+    txn.commit().await?;
+    Ok(Versioned::ok(saved.version, after))
+}
+
+/// Move a member to another branch (组织关系转接); the move is kept in the member's history.
+/// Both branches must be in your scope. Requires `If-Match`.
+#[utoipa::path(tag = "members", security(("bearer" = [])), request_body = TransferRequest,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
+    responses(
+        (status = 200, description = "Moved", body = MemberView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not manage members", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Member or branch not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The member has left", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Same branch, or group not in the branch", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/members/{id}/transfer")]
+async fn transfer_member(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    Json(body): Json<TransferRequest>,
+) -> Result<Versioned<MemberView>, ApiError> {
+    let access = MemberAccess::of(&user);
+    let txn = state.db.begin().await?;
+    let current = find_managed(&txn, &access, *id).await?;
+    if_match.check(current.version)?;
+    if !current.active {
+        return Err(ApiError::conflict("This member has left; register them again instead."));
+    }
+    if body.org_id == current.org_id {
+        return Err(ApiError::invalid_field(
+            "/org_id",
+            "same_branch",
+            "the member is already in this branch; change group_id with PATCH",
+        ));
+    }
+    check_placement(&txn, &access.manage, body.org_id, body.group_id).await?;
+    let mut updated = current.clone();
+    updated.org_id = body.org_id;
+    updated.group_id = body.group_id;
+    let saved = save(&txn, &current, updated).await?;
+    transfer::Entity::insert(transfer::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        member_id: Set(current.id),
+        from_org_id: Set(current.org_id),
+        to_org_id: Set(body.org_id),
+        from_group_id: Set(current.group_id),
+        to_group_id: Set(body.group_id),
+        moved_at: Set(crate::db::now()),
+        actor_user_id: Set(Some(user.id())),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    let (before, after) = (
+        view(&current, &state.data_keys, false),
+        view(&saved, &state.data_keys, false),
+    );
+    let event = Event::new("member.transfer", "member", saved.id)
+        .org(saved.org_id)
+        .before(&before)
+        .after(&after);
+    audit::record(&txn, &user.audit, event).await?;
+    txn.commit().await?;
+    Ok(Versioned::ok(saved.version, after))
+}
+
+/// A member's branch moves, oldest first.
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    (status = 200, description = "The moves", body = Items<TransferView>),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/api/v1/members/{id}/history")]
+async fn member_history(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<Json<Items<TransferView>>, ApiError> {
+    let m = find(&state.db, &MemberAccess::of(&user), *id).await?;
+    let rows = transfer::Entity::find()
+        .filter(transfer::Column::MemberId.eq(m.id))
+        .order_by_asc(transfer::Column::MovedAt)
+        .order_by_asc(transfer::Column::Id)
+        .all(&state.db)
+        .await?;
+    Ok(Json(Items {
+        items: rows
+            .into_iter()
+            .map(|t| TransferView {
+                id: t.id,
+                from_org_id: t.from_org_id,
+                to_org_id: t.to_org_id,
+                from_group_id: t.from_group_id,
+                to_group_id: t.to_group_id,
+                moved_at: t.moved_at,
+                actor_user_id: t.actor_user_id,
+            })
+            .collect(),
+    }))
+}
+
+/// Record that a member left (转出, 去世 …). The record stays, inactive. Requires `If-Match`.
+#[utoipa::path(tag = "members", security(("bearer" = [])), request_body = LeaveRequest,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
+    responses(
+        (status = 200, description = "Left", body = MemberView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not manage members", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already left", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/members/{id}/leave")]
+async fn leave(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    Json(body): Json<LeaveRequest>,
+) -> Result<Versioned<MemberView>, ApiError> {
+    let access = MemberAccess::of(&user);
+    let txn = state.db.begin().await?;
+    let current = find_managed(&txn, &access, *id).await?;
+    if_match.check(current.version)?;
+    if !current.active {
+        return Err(ApiError::conflict("This member has already left."));
+    }
+    if body.left_on < current.joined_on || body.left_on > crate::db::now().date_naive() {
+        return Err(ApiError::invalid_field(
+            "/left_on",
+            "out_of_range",
+            "must be between joining and today",
+        ));
+    }
+    let mut updated = current.clone();
+    updated.active = false;
+    updated.left_reason = Some(body.reason.as_str().into());
+    updated.left_on = Some(body.left_on);
+    if let Some(note) = body.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        let note = crate::http::validate::short_text(note, "/note", 1000)?;
+        updated.note = Some(match &current.note {
+            Some(old) => format!("{old}\n{note}"),
+            None => note,
+        })
+        .map(|n| n.chars().take(1000).collect());
+    }
+    let saved = save(&txn, &current, updated).await?;
+    let (before, after) = (
+        view(&current, &state.data_keys, false),
+        view(&saved, &state.data_keys, false),
+    );
+    let event = Event::new("member.leave", "member", saved.id)
+        .org(saved.org_id)
+        .before(&before)
+        .after(&after);
+    audit::record(&txn, &user.audit, event).await?;
+    txn.commit().await?;
+    Ok(Versioned::ok(saved.version, after))
+}
+
+fn post_view(p: post::Model, member_name: String) -> PostView {
+    PostView {
+        id: p.id,
+        member_id: p.member_id,
+        member_name,
+        kind: PostKind::parse(&p.kind).unwrap_or(PostKind::Other),
+        title: p.title,
+        duty: p.duty,
+        org_id: p.org_id,
+        start_on: p.start_on,
+        end_on: p.end_on,
+    }
+}
+
+/// Give a member a post (设岗定责): a pioneer post with its duty, group leader, first secretary …
+#[utoipa::path(tag = "members", security(("bearer" = [])), request_body = NewPost, params(("id" = Uuid, Path)),
+    responses(
+        (status = 201, description = "Created", body = PostView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not manage members", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Member or organisation not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/members/{id}/posts")]
+async fn create_post(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    Json(body): Json<NewPost>,
+) -> Result<HttpResponse, ApiError> {
+    let access = MemberAccess::of(&user);
+    let m = find_managed(&state.db, &access, *id).await?;
+    let org = orgs::find(&state.db, &access.manage, body.org_id).await?;
+    let mut errors = Vec::new();
+    let title = body
+        .title
+        .as_deref()
+        .map(|t| crate::http::validate::short_text(t, "/title", 100))
+        .transpose()?;
+    let duty = body
+        .duty
+        .as_deref()
+        .map(|d| crate::http::validate::short_text(d, "/duty", 500))
+        .transpose()?;
+    if body.kind == PostKind::Other && title.is_none() {
+        errors.push(FieldError::body(
+            "/title",
+            "required",
+            "name the post when kind is other",
+        ));
+    }
+    if body.end_on.is_some_and(|end| end < body.start_on) {
+        errors.push(FieldError::body(
+            "/end_on",
+            "before_start",
+            "must not be before start_on",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let row = post::Model {
+        id: Uuid::now_v7(),
+        member_id: m.id,
+        kind: body.kind.as_str().into(),
+        title,
+        duty,
+        org_id: org.id,
+        start_on: body.start_on,
+        end_on: body.end_on,
+        created_at: crate::db::now(),
+    };
+    let txn = state.db.begin().await?;
+    post::Entity::insert(post::ActiveModel {
+        id: Set(row.id),
+        member_id: Set(row.member_id),
+        kind: Set(row.kind.clone()),
+        title: Set(row.title.clone()),
+        duty: Set(row.duty.clone()),
+        org_id: Set(row.org_id),
+        start_on: Set(row.start_on),
+        end_on: Set(row.end_on),
+        created_at: Set(row.created_at),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    let view = post_view(row, m.name.clone());
+    audit::record(
+        &txn,
+        &user.audit,
+        Event::new("member.post_create", "member_post", view.id)
+            .org(org.id)
+            .after(&view),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// A member's posts, current and past, newest first.
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    (status = 200, description = "The posts", body = Items<PostView>),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/api/v1/members/{id}/posts")]
+async fn list_posts(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<Json<Items<PostView>>, ApiError> {
+    let m = find(&state.db, &MemberAccess::of(&user), *id).await?;
+    let rows = post::Entity::find()
+        .filter(post::Column::MemberId.eq(m.id))
+        .order_by_desc(post::Column::StartOn)
+        .order_by_desc(post::Column::Id)
+        .all(&state.db)
+        .await?;
+    Ok(Json(Items {
+        items: rows.into_iter().map(|p| post_view(p, m.name.clone())).collect(),
+    }))
+}
+
+/// End a post.
+#[utoipa::path(tag = "members", security(("bearer" = [])), request_body = EndPost,
+    params(("id" = Uuid, Path), ("post_id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "Ended", body = PostView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not manage members", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already ended", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "End before start", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/members/{id}/posts/{post_id}/end")]
+async fn end_post(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<(Uuid, Uuid)>,
+    Json(body): Json<EndPost>,
+) -> Result<Json<PostView>, ApiError> {
+    let (member_id, post_id) = path.into_inner();
+    let access = MemberAccess::of(&user);
+    let txn = state.db.begin().await?;
+    let m = find_managed(&txn, &access, member_id).await?;
+    let p = post::Entity::find_by_id(post_id)
+        .filter(post::Column::MemberId.eq(m.id))
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if p.end_on.is_some() {
+        return Err(ApiError::conflict("This post has already ended."));
+    }
+    if body.end_on < p.start_on {
+        return Err(ApiError::invalid_field(
+            "/end_on",
+            "before_start",
+            "must not be before the post's start",
+        ));
+    }
+    post::Entity::update_many()
+        .col_expr(post::Column::EndOn, sea_orm::sea_query::Expr::value(body.end_on))
+        .filter(post::Column::Id.eq(p.id))
+        .exec(&txn)
+        .await?;
+    let before = post_view(p.clone(), m.name.clone());
+    let mut ended = p;
+    ended.end_on = Some(body.end_on);
+    let after = post_view(ended, m.name.clone());
+    let event = Event::new("member.post_end", "member_post", after.id)
+        .org(after.org_id)
+        .before(&before)
+        .after(&after);
+    audit::record(&txn, &user.audit, event).await?;
+    txn.commit().await?;
+    Ok(Json(after))
+}
+
+/// Who holds which post in an organisation today (现任岗位).
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    (status = 200, description = "Current posts", body = Items<PostView>),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "Organisation not found in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/api/v1/orgs/{id}/posts")]
+async fn org_posts(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<Json<Items<PostView>>, ApiError> {
+    let org = orgs::find(&state.db, &user.scope(Access::READ), *id).await?;
+    let today = crate::db::now().date_naive();
+    let rows = post::Entity::find()
+        .filter(post::Column::OrgId.eq(org.id))
+        .filter(post::Column::StartOn.lte(today))
+        .filter(
+            Condition::any()
+                .add(post::Column::EndOn.is_null())
+                .add(post::Column::EndOn.gte(today)),
+        )
+        .order_by_asc(post::Column::Kind)
+        .order_by_asc(post::Column::StartOn)
+        .all(&state.db)
+        .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|p| p.member_id).collect();
+    let members = member::Entity::find()
+        .filter(member::Column::Id.is_in(ids))
+        .filter(member::Column::Active.eq(true))
+        .all(&state.db)
+        .await?;
+    let items = rows
+        .into_iter()
+        .filter_map(|p| {
+            let name = members.iter().find(|m| m.id == p.member_id)?.name.clone();
+            Some(post_view(p, name))
+        })
+        .collect();
+    Ok(Json(Items { items }))
+}
+
+/// Import members from CSV (批量导入): all rows or none. Up to 5,000 rows and 2 MiB, UTF-8
+/// (BOM optional); English or Chinese column names. `dry_run=true` only validates. A 422
+/// lists every bad row with its line and column. Accepts `Idempotency-Key`.
+#[utoipa::path(tag = "members", security(("bearer" = [])),
+    request_body(content = String, content_type = "text/csv", description = "Header row, then one member per line",
+        example = "name,gender,birth_date,id_number,joined_on,status,org_id,rural,phone\n程军,male,1990-03-07,110101199003074514,2012-07-01,full,0192f3a4-7c1e-7b2a-9f00-3c5d2e1f0a11,true,13812345678\n"),
+    params(ImportParams, ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    responses(
+        (status = 200, description = "Dry run: valid, nothing written", body = ImportReport),
+        (status = 201, description = "Imported", body = ImportReport),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not manage members", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An ID number is already an active member's", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over 2 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not text/csv", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad rows, each listed", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/members/import")]
+async fn import_members(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    Query(params): Query<ImportParams>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    super::csv::import(
+        state,
+        user,
+        req,
+        key,
+        params.dry_run.unwrap_or(false),
+        payload.into_inner(),
+    )
+    .await
+}
