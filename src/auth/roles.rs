@@ -111,6 +111,11 @@ impl Scope {
         Scope { prefixes }
     }
 
+    /// The path prefixes of the subtrees.
+    pub fn prefixes(&self) -> &[String] {
+        &self.prefixes
+    }
+
     pub fn is_empty(&self) -> bool {
         self.prefixes.is_empty()
     }

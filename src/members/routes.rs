@@ -147,7 +147,12 @@ async fn list_condition(
         });
     }
     if let Some(org_id) = f.org_id {
-        let root = orgs::find(&state.db, &access.read, org_id).await?;
+        let readable = crate::auth::Scope::new(
+            [&access.read, &access.groups]
+                .into_iter()
+                .flat_map(|s| s.prefixes().to_vec()),
+        );
+        let root = orgs::find(&state.db, &readable, org_id).await?;
         let subtree = crate::auth::Scope::new([root.path]);
         all = all.add(
             Condition::any()
