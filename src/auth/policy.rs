@@ -64,6 +64,7 @@ pub const ROUTES: &[(&str, &str, Allow)] = &[
     ("POST", "/api/v1/members", Allow::Roles(Access::MANAGE)),
     ("GET", "/api/v1/members", Allow::Roles(Access::READ)),
     ("POST", "/api/v1/members/import", Allow::Roles(Access::MANAGE)),
+    ("POST", "/api/v1/members/lookup", Allow::Roles(Access::READ)),
     ("GET", "/api/v1/members/{id}", Allow::Roles(Access::READ)),
     ("PATCH", "/api/v1/members/{id}", Allow::Roles(Access::READ)),
     ("POST", "/api/v1/members/{id}/transfer", Allow::Roles(Access::MANAGE)),

@@ -29,6 +29,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_member)
         .service(list_members)
         .service(import_members)
+        .service(lookup_member)
         .service(get_member)
         .service(update_member)
         .service(transfer_member)
@@ -243,6 +244,34 @@ pub(super) async fn page_rows<C: sea_orm::ConnectionTrait>(
         .limit(limit + 1)
         .all(db)
         .await?)
+}
+
+/// Find members by exact ID number (身份证号查询), in your scope; the number travels in the
+/// body so it never lands in URLs or access logs. Results are masked.
+#[utoipa::path(tag = "members", security(("bearer" = [])), request_body = IdNumberLookup, responses(
+    (status = 200, description = "Matching members (active first)", body = Items<MemberView>),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Not a valid ID number", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/members/lookup")]
+async fn lookup_member(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    Json(body): Json<IdNumberLookup>,
+) -> Result<Json<Items<MemberView>>, ApiError> {
+    let (id_number, _) = super::checks::parse_id_number(&body.id_number)
+        .map_err(|_| ApiError::invalid_field("/id_number", "format", "is not a valid ID number"))?;
+    let rows = member::Entity::find()
+        .filter(MemberAccess::of(&user).visible())
+        .filter(member::Column::IdNumberHash.eq(state.data_keys.lookup_hash(&id_number)))
+        .order_by_desc(member::Column::Active)
+        .order_by_asc(member::Column::Id)
+        .limit(20)
+        .all(&state.db)
+        .await?;
+    Ok(Json(Items {
+        items: rows.iter().map(|m| view(m, &state.data_keys, false)).collect(),
+    }))
 }
 
 /// One member. With `reveal=pii` the ID number and phone are shown in full, to the member

@@ -251,6 +251,14 @@ pub struct PostView {
     pub end_on: Option<NaiveDate>,
 }
 
+/// `POST /api/v1/members/lookup`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"id_number": "110101199003074514"}))]
+pub struct IdNumberLookup {
+    pub id_number: String,
+}
+
 /// A list without paging (a member's posts or moves are few).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Items<T> {
