@@ -22,7 +22,7 @@ use crate::http::metrics::Metrics;
 use crate::http::middleware::{X_REQUEST_ID, finish_problems, not_found_or_method_not_allowed, observe};
 use crate::http::routes::RouteTable;
 use crate::members::pii::DataKeys;
-use crate::{audit, auth, dictionaries, members, openapi, ops, orgs, places, users};
+use crate::{audit, auth, dictionaries, members, openapi, ops, orgs, places, pledges, users};
 
 /// Everything a handler may need, built once at start-up and shared by all workers.
 pub struct AppState {
@@ -43,7 +43,12 @@ impl AppState {
     pub fn new(db: DatabaseConnection, config: Config) -> Result<web::Data<AppState>, ConfigError> {
         let spec = openapi::spec();
         let keys = JwtKeys::resolve(&config)?;
-        let auth = AuthState::new(keys, config.login_rate_per_minute, config.trust_forwarded_for);
+        let auth = AuthState::new(
+            keys,
+            config.login_rate_per_minute,
+            config.feedback_rate_per_hour,
+            config.trust_forwarded_for,
+        );
         let data_keys = DataKeys::resolve(&config)?;
         Ok(web::Data::new(AppState {
             db,
@@ -68,6 +73,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     places::configure(cfg);
     users::configure(cfg);
     members::configure(cfg);
+    pledges::configure(cfg);
     audit::configure(cfg);
 }
 

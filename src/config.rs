@@ -23,6 +23,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ),
     ("DANGJIAN_LOGIN_RATE_PER_MINUTE", "10"),
     ("DANGJIAN_TRUST_FORWARDED_FOR", "false"),
+    ("DANGJIAN_FEEDBACK_RATE_PER_HOUR", "20"),
     (
         "DANGJIAN_DATA_KEY",
         "generated in DANGJIAN_DATA_DIR on SQLite; required on PostgreSQL",
@@ -60,6 +61,8 @@ pub struct Config {
     pub jwt_secret: Option<String>,
     /// Login attempts allowed per client IP per minute.
     pub login_rate_per_minute: u32,
+    /// Public feedback messages allowed per client IP per hour.
+    pub feedback_rate_per_hour: u32,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
     /// Key protecting personal data (64 hex characters); see `members::pii::DataKeys::resolve`.
@@ -167,6 +170,13 @@ impl Config {
             1,
             100_000,
         )?;
+        let feedback_rate_per_hour = parse_number(
+            "DANGJIAN_FEEDBACK_RATE_PER_HOUR",
+            get("DANGJIAN_FEEDBACK_RATE_PER_HOUR"),
+            20,
+            1,
+            100_000,
+        )?;
         let trust_forwarded_for = match get("DANGJIAN_TRUST_FORWARDED_FOR").as_deref() {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
@@ -188,6 +198,7 @@ impl Config {
             shutdown_timeout: Duration::from_secs(shutdown_secs.into()),
             jwt_secret,
             login_rate_per_minute,
+            feedback_rate_per_hour,
             trust_forwarded_for,
             data_key,
         })

@@ -49,6 +49,7 @@ error_codes! {
     MethodNotAllowed => ("method_not_allowed", 405, "Method not allowed on this resource", "不支持该请求方法"),
     NotAcceptable => ("not_acceptable", 406, "Requested representation is not available", "不支持请求的格式"),
     Conflict => ("conflict", 409, "Request conflicts with the current state", "与当前状态冲突"),
+    InvalidTransition => ("invalid_transition", 409, "Not allowed from the current state", "当前状态不允许此操作"),
     IdempotencyKeyInUse => ("idempotency_key_in_use", 409, "A request with this Idempotency-Key is still running", "相同幂等键的请求正在处理"),
     PreconditionFailed => ("precondition_failed", 412, "Resource has changed (stale If-Match)", "资源已被修改，请刷新后重试"),
     PayloadTooLarge => ("payload_too_large", 413, "Request body is too large", "请求内容过大"),
@@ -148,6 +149,9 @@ pub struct Problem {
     pub request_id: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// With `invalid_transition`: the transitions allowed from the current state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<String>>,
 }
 
 /// Everything that can go wrong in a request, each mapped to one status and code.
@@ -170,10 +174,19 @@ pub enum ApiError {
     NotAcceptable { detail: String },
     #[error("{detail}")]
     Conflict { code: ErrorCode, detail: String },
+    /// A lifecycle step not allowed from the current state.
+    #[error("invalid transition from {from}")]
+    InvalidTransition {
+        from: &'static str,
+        allowed: Vec<&'static str>,
+    },
     #[error("precondition failed")]
     PreconditionFailed { current_version: i64 },
     #[error("payload too large")]
     PayloadTooLarge { limit_bytes: usize },
+    /// An upload with more rows than an import takes.
+    #[error("too many rows")]
+    TooManyRows { max: usize },
     #[error("unsupported media type")]
     UnsupportedMediaType { expected: &'static str },
     #[error("validation failed")]
@@ -222,10 +235,11 @@ impl ApiError {
             ApiError::InvalidCredentials => ErrorCode::InvalidCredentials,
             ApiError::Forbidden { .. } => ErrorCode::Forbidden,
             ApiError::NotFound => ErrorCode::NotFound,
+            ApiError::InvalidTransition { .. } => ErrorCode::InvalidTransition,
             ApiError::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
             ApiError::NotAcceptable { .. } => ErrorCode::NotAcceptable,
             ApiError::PreconditionFailed { .. } => ErrorCode::PreconditionFailed,
-            ApiError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            ApiError::PayloadTooLarge { .. } | ApiError::TooManyRows { .. } => ErrorCode::PayloadTooLarge,
             ApiError::UnsupportedMediaType { .. } => ErrorCode::UnsupportedMediaType,
             ApiError::Validation(_) => ErrorCode::ValidationFailed,
             ApiError::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
@@ -245,6 +259,17 @@ impl ApiError {
             | ApiError::Unauthorized { detail }
             | ApiError::Forbidden { detail }
             | ApiError::NotAcceptable { detail } => (detail.clone(), vec![]),
+            ApiError::InvalidTransition { from, allowed } => (
+                format!(
+                    "Not allowed while the pledge is `{from}`; allowed now: {}.",
+                    if allowed.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        allowed.join(", ")
+                    }
+                ),
+                vec![],
+            ),
             ApiError::InvalidCredentials => (
                 "The username or password is wrong, or the account is locked or disabled.".into(),
                 vec![],
@@ -258,6 +283,7 @@ impl ApiError {
                 format!("If-Match does not match the current version \"{current_version}\"; fetch the resource again."),
                 vec![],
             ),
+            ApiError::TooManyRows { max } => (format!("The file may hold at most {max} rows; split it."), vec![]),
             ApiError::PayloadTooLarge { limit_bytes } => {
                 (format!("The body may be at most {limit_bytes} bytes."), vec![])
             }
@@ -287,7 +313,12 @@ impl ApiError {
                 vec![],
             ),
         };
+        let allowed = match self {
+            ApiError::InvalidTransition { allowed, .. } => Some(allowed.iter().map(|a| a.to_string()).collect()),
+            _ => None,
+        };
         Problem {
+            allowed,
             type_uri: code.type_uri(),
             title: code.title().into(),
             status: code.status().as_u16(),

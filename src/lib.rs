@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod ops;
 pub mod orgs;
 pub mod places;
+pub mod pledges;
 pub mod server;
 pub mod telemetry;
 pub mod users;

@@ -30,6 +30,8 @@ with a stable `code`; enum labels in Chinese come from `GET /api/v1/dictionaries
         (name = "places", description = "Villages, communities and villager groups (村/社区, 村民组)"),
         (name = "users", description = "Accounts and role grants"),
         (name = "members", description = "Party members (党员), their posts and moves; CSV import and export"),
+        (name = "pledges", description = "Pledges (承诺): writing, review, keeping, evaluation, statistics"),
+        (name = "public", description = "No token: the public board (公示) and supervision feedback (群众监督)"),
         (name = "audit", description = "The tamper-evident audit trail (审计日志)"),
     )
 )]

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_idempotency_keys;
 mod m20261126_000002_orgs_accounts_audit;
 mod m20261126_000003_members;
+mod m20261126_000004_pledges;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_idempotency_keys::Migration),
             Box::new(m20261126_000002_orgs_accounts_audit::Migration),
             Box::new(m20261126_000003_members::Migration),
+            Box::new(m20261126_000004_pledges::Migration),
         ]
     }
 }

@@ -40,17 +40,21 @@ pub struct AuthState {
     pub policy: Policy,
     /// Login attempts per client IP.
     pub login_limiter: DefaultKeyedRateLimiter<String>,
+    /// Public feedback messages per client IP.
+    pub feedback_limiter: DefaultKeyedRateLimiter<String>,
     pub trust_forwarded_for: bool,
 }
 
 impl AuthState {
-    pub fn new(keys: JwtKeys, login_per_minute: u32, trust_forwarded_for: bool) -> AuthState {
+    pub fn new(keys: JwtKeys, login_per_minute: u32, feedback_per_hour: u32, trust_forwarded_for: bool) -> AuthState {
         let per_minute = NonZeroU32::new(login_per_minute).unwrap_or(NonZeroU32::MIN);
+        let per_hour = NonZeroU32::new(feedback_per_hour).unwrap_or(NonZeroU32::MIN);
         AuthState {
             keys,
             principals: PrincipalCache::default(),
             policy: Policy::new(),
             login_limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            feedback_limiter: RateLimiter::keyed(Quota::per_hour(per_hour)),
             trust_forwarded_for,
         }
     }

@@ -247,3 +247,42 @@ impl<T: serde::Serialize> actix_web::Responder for Json<T> {
         actix_web::HttpResponse::Ok().json(self.0)
     }
 }
+
+/// A JSON body that may be left out entirely (no body, or `Content-Length: 0`): then it is
+/// `T::default()`. For actions such as `POST /pledges/{id}/submit` whose body is optional.
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            let declared_empty = req
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim() == "0");
+            if declared_empty || !req.headers().contains_key(header::CONTENT_TYPE) {
+                let bytes = read_body(&req, payload, JSON_LIMIT_BYTES).await?;
+                if bytes.iter().all(u8::is_ascii_whitespace) {
+                    return Ok(OptionalJson(T::default()));
+                }
+                return Err(ApiError::UnsupportedMediaType {
+                    expected: "application/json",
+                });
+            }
+            require_content_type(&req, "application/json")?;
+            let bytes = read_body(&req, payload, JSON_LIMIT_BYTES).await?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(OptionalJson(T::default()));
+            }
+            let value = parse_json(&bytes)?;
+            let parsed = deserialize_value::<T>(value)?;
+            req.extensions_mut().insert(RawBody(bytes));
+            Ok(OptionalJson(parsed))
+        })
+    }
+}

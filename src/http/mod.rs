@@ -2,6 +2,7 @@
 //! idempotency, conditional requests, metrics and the route table.
 
 pub mod conditional;
+pub mod csv;
 pub mod extract;
 pub mod idempotency;
 pub mod metrics;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::web::{self, Bytes};
+use actix_web::web;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use sea_orm::sea_query::Condition;
@@ -70,50 +70,28 @@ const EXPORT_HEADER: &[&str] = &[
     "离开日期",
 ];
 
-/// Streams every member matching `condition` as CSV, batch by batch (memory stays flat
-/// whatever the size).
+/// Streams every member matching `condition` as CSV, batch by batch.
 pub fn export(state: web::Data<AppState>, condition: Condition, sort: MemberSort, reveal: bool) -> HttpResponse {
-    type Cursor = Option<(String, String, Uuid)>;
-    // State: Some(cursor) while there is more to send; the flag marks the first chunk.
-    let stream = futures_util::stream::unfold((Some(None::<(String, String, Uuid)>), true), move |(next, first)| {
+    crate::http::csv::stream("members.csv", EXPORT_HEADER, move |after| {
         let state = state.clone();
         let condition = condition.clone();
         async move {
-            let after: Cursor = next?;
-            let mut out = Vec::new();
-            if first {
-                out.extend_from_slice(BOM);
-                write_record(&mut out, EXPORT_HEADER.iter().map(|s| s.to_string()));
-            }
-            match page_rows(&state.db, condition, sort, after, EXPORT_BATCH).await {
-                Ok(mut rows) => {
-                    let more = rows.len() as u64 > EXPORT_BATCH;
-                    rows.truncate(EXPORT_BATCH as usize);
-                    for m in &rows {
-                        write_record(&mut out, export_row(&view(m, &state.data_keys, reveal)));
-                    }
-                    let following = if more {
-                        rows.last()
-                            .map(|m| Some(cursor_key(sort, m.name.clone(), m.joined_on, m.id)))
-                    } else {
-                        None
-                    };
-                    Some((Ok::<_, actix_web::Error>(Bytes::from(out)), (following, false)))
-                }
-                Err(err) => {
-                    tracing::error!(error = %err, "member export failed midway");
-                    Some((
-                        Err(actix_web::error::ErrorInternalServerError("export failed")),
-                        (None, false),
-                    ))
-                }
-            }
+            let mut rows = page_rows(&state.db, condition, sort, after, EXPORT_BATCH).await?;
+            let more = rows.len() as u64 > EXPORT_BATCH;
+            rows.truncate(EXPORT_BATCH as usize);
+            let next = if more {
+                rows.last().map(|m| cursor_key(sort, m.name.clone(), m.joined_on, m.id))
+            } else {
+                None
+            };
+            Ok((
+                rows.iter()
+                    .map(|m| export_row(&view(m, &state.data_keys, reveal)))
+                    .collect(),
+                next,
+            ))
         }
-    });
-    HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", "attachment; filename=\"members.csv\""))
-        .streaming(stream)
+    })
 }
 
 fn export_row(v: &super::types::MemberView) -> Vec<String> {
@@ -139,27 +117,6 @@ fn export_row(v: &super::types::MemberView) -> Vec<String> {
         v.left_reason.map(|r| r.label().to_string()).unwrap_or_default(),
         v.left_on.map(|d| d.to_string()).unwrap_or_default(),
     ]
-}
-
-/// Writes one CSV record. Text that a spreadsheet would run as a formula (`=`, `+`, `-`,
-/// `@` first) is prefixed with `'`.
-fn write_record(out: &mut Vec<u8>, cells: impl IntoIterator<Item = String>) {
-    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
-    let cells: Vec<String> = cells
-        .into_iter()
-        .map(|c| {
-            if c.starts_with(['=', '+', '-', '@']) && c.parse::<f64>().is_err() {
-                format!("'{c}")
-            } else {
-                c
-            }
-        })
-        .collect();
-    if writer.write_record(&cells).is_ok()
-        && let Ok(bytes) = writer.into_inner()
-    {
-        out.extend(bytes);
-    }
 }
 
 /// `POST /api/v1/members/import`.
@@ -283,13 +240,8 @@ async fn parse(state: &AppState, access: &MemberAccess, bytes: &[u8]) -> Result<
             }
         };
         let line = record.position().map(|p| p.line()).unwrap_or(0);
-        if rows.len() + errors.len() >= IMPORT_MAX_ROWS {
-            return Err(ApiError::Validation(vec![cell_error(
-                line,
-                "",
-                "too_many_rows",
-                format!("at most {IMPORT_MAX_ROWS} members per file"),
-            )]));
+        if line > IMPORT_MAX_ROWS as u64 + 1 {
+            return Err(ApiError::TooManyRows { max: IMPORT_MAX_ROWS });
         }
         let cells: HashMap<&str, &str> = field_of
             .iter()

@@ -185,6 +185,9 @@ pub async fn blocking_dependents<C: ConnectionTrait>(db: &C, org: &Model) -> Res
     if crate::places::count_villages_of(db, org.id).await? > 0 {
         return Ok(Some("it still serves villages"));
     }
+    if crate::pledges::count_attached_to(db, org.id).await? > 0 {
+        return Ok(Some("pledges still belong to it"));
+    }
     if crate::members::count_attached_to(db, org.id).await? > 0 {
         return Ok(Some("members or posts still belong to it"));
     }

@@ -52,3 +52,8 @@ pub async fn count_villages_of<C: ConnectionTrait>(db: &C, org_id: Uuid) -> Resu
         .count(db)
         .await
 }
+
+/// Whether a villager group exists (its name is public information).
+pub async fn villager_group_exists<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<bool, sea_orm::DbErr> {
+    Ok(villager_group::Entity::find_by_id(id).count(db).await? > 0)
+}

@@ -1,0 +1,464 @@
+//! The public side of pledges (no token): the board (公示栏), the categories, and
+//! supervision feedback (群众监督). Nothing here carries personal data.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use governor::clock::{Clock, DefaultClock};
+use sea_orm::sea_query::Condition;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::entity::{category, event, feedback, pledge};
+use super::lifecycle::PledgeState;
+use super::types::{CategoryView, NewFeedback, PledgeKind};
+use super::{is_overdue, state_of, view};
+use crate::app::AppState;
+use crate::audit::{self, AuditContext, Event};
+use crate::error::{ApiError, Problem};
+use crate::http::Json;
+use crate::http::validate::short_text;
+use crate::members::entity::{member, post};
+use crate::members::types::{Items, PostKind};
+use crate::orgs::entity as org;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(board).service(list_categories).service(give_feedback);
+}
+
+/// A pledge as the public sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicPledge {
+    pub id: Uuid,
+    pub title: String,
+    pub content: String,
+    /// The category's label, e.g. 基础设施.
+    pub category: String,
+    pub state: PledgeState,
+    /// Chinese label of the state.
+    pub state_label: String,
+    pub due_on: Option<NaiveDate>,
+    pub overdue: bool,
+    pub progress_percent: Option<i32>,
+    pub latest_progress: Option<PublicProgress>,
+    /// The villager group (村民组) it is made to.
+    pub villager_group: Option<String>,
+    /// Replied feedback from the public, with the branch's answers.
+    pub feedback: Vec<PublicFeedback>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicProgress {
+    pub note: Option<String>,
+    pub percentage: Option<i32>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicFeedback {
+    pub message: String,
+    pub reply: Option<String>,
+    pub replied_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicMember {
+    /// The member's name (the board shows who pledged); nothing else about them.
+    #[schema(example = "程军")]
+    pub name: String,
+    /// Posts held now, e.g. `党小组长`, `党员先锋岗：负责环境卫生`.
+    pub posts: Vec<String>,
+    pub pledges: Vec<PublicPledge>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BoardSection {
+    pub org_id: Uuid,
+    pub org_name: String,
+    /// Collective pledges of this organisation.
+    pub collective: Vec<PublicPledge>,
+    /// Its members and their individual pledges.
+    pub members: Vec<PublicMember>,
+}
+
+/// `GET /api/v1/public/orgs/{id}/board`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Board {
+    pub org_id: Uuid,
+    pub org_name: String,
+    pub year: i32,
+    pub sections: Vec<BoardSection>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BoardParams {
+    /// Default: the current year.
+    pub year: Option<i32>,
+}
+
+/// The public board (承诺公示栏) of an organisation's subtree for a year: approved pledges and
+/// later, grouped by organisation and member, with progress and answered feedback. No token.
+/// Cacheable for a minute; `If-None-Match` gives 304.
+#[utoipa::path(tag = "public", params(("id" = Uuid, Path), BoardParams), responses(
+    (status = 200, description = "The board", body = Board, headers(("ETag" = String), ("Cache-Control" = String))),
+    (status = 304, description = "Unchanged since If-None-Match"),
+    (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/api/v1/public/orgs/{id}/board")]
+async fn board(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    crate::http::Query(params): crate::http::Query<BoardParams>,
+) -> Result<HttpResponse, ApiError> {
+    let db = &state.db;
+    let root = org::Entity::find_by_id(*id)
+        .filter(org::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let year = params
+        .year
+        .unwrap_or_else(|| chrono::Datelike::year(&crate::db::now().date_naive()));
+    let orgs = org::Entity::find()
+        .filter(org::Column::DeletedAt.is_null())
+        .filter(org::Column::Path.starts_with(root.path.as_str()))
+        .order_by_asc(org::Column::Path)
+        .all(db)
+        .await?;
+    let public: Vec<&str> = PledgeState::ALL
+        .iter()
+        .filter(|s| s.is_public())
+        .map(|s| s.as_str())
+        .collect();
+    let pledges = pledge::Entity::find()
+        .filter(pledge::Column::OrgId.is_in(orgs.iter().map(|o| o.id).collect::<Vec<_>>()))
+        .filter(pledge::Column::Year.eq(year))
+        .filter(pledge::Column::State.is_in(public))
+        .order_by_asc(pledge::Column::Id)
+        .all(db)
+        .await?;
+    let ids: Vec<Uuid> = pledges.iter().map(|p| p.id).collect();
+    let member_ids: Vec<Uuid> = pledges.iter().filter_map(|p| p.member_id).collect();
+    let members = member::Entity::find()
+        .filter(member::Column::Id.is_in(member_ids.clone()))
+        .all(db)
+        .await?;
+    let today = crate::db::now().date_naive();
+    let posts = post::Entity::find()
+        .filter(post::Column::MemberId.is_in(member_ids))
+        .filter(post::Column::StartOn.lte(today))
+        .filter(
+            Condition::any()
+                .add(post::Column::EndOn.is_null())
+                .add(post::Column::EndOn.gte(today)),
+        )
+        .all(db)
+        .await?;
+    let progress = event::Entity::find()
+        .filter(event::Column::PledgeId.is_in(ids.clone()))
+        .filter(event::Column::Kind.eq("progress"))
+        .order_by_desc(event::Column::OccurredAt)
+        .all(db)
+        .await?;
+    let answered = feedback::Entity::find()
+        .filter(feedback::Column::PledgeId.is_in(ids))
+        .filter(feedback::Column::Hidden.eq(false))
+        .filter(feedback::Column::Reply.is_not_null())
+        .order_by_asc(feedback::Column::CreatedAt)
+        .all(db)
+        .await?;
+    let category_rows = category::Entity::find().all(db).await?;
+    let vg_ids: Vec<Uuid> = pledges.iter().filter_map(|p| p.villager_group_id).collect();
+    let villager_groups = crate::places::entity::villager_group::Entity::find()
+        .filter(crate::places::entity::villager_group::Column::Id.is_in(vg_ids))
+        .all(db)
+        .await?;
+
+    let public_pledge = |p: &pledge::Model| {
+        let st = state_of(p);
+        PublicPledge {
+            id: p.id,
+            title: p.title.clone(),
+            content: p.content.clone(),
+            category: category_rows
+                .iter()
+                .find(|c| c.code == p.category_code)
+                .map(|c| c.label.clone())
+                .unwrap_or_default(),
+            state: st,
+            state_label: st.label().into(),
+            due_on: p.due_on,
+            overdue: is_overdue(p, today),
+            progress_percent: p.progress_percent,
+            latest_progress: progress.iter().find(|e| e.pledge_id == p.id).map(|e| PublicProgress {
+                note: e.note.clone(),
+                percentage: e.percentage,
+                at: e.occurred_at,
+            }),
+            villager_group: p
+                .villager_group_id
+                .and_then(|vg| villager_groups.iter().find(|g| g.id == vg).map(|g| g.name.clone())),
+            feedback: answered
+                .iter()
+                .filter(|f| f.pledge_id == p.id)
+                .map(|f| PublicFeedback {
+                    message: f.message.clone(),
+                    reply: f.reply.clone(),
+                    replied_at: f.replied_at,
+                })
+                .collect(),
+        }
+    };
+    let mut sections = Vec::new();
+    for o in &orgs {
+        let collective: Vec<PublicPledge> = pledges
+            .iter()
+            .filter(|p| p.org_id == o.id && p.kind == PledgeKind::Collective.as_str())
+            .map(&public_pledge)
+            .collect();
+        let mut people: Vec<PublicMember> = Vec::new();
+        for m in members.iter().filter(|m| m.org_id == o.id) {
+            let theirs: Vec<PublicPledge> = pledges
+                .iter()
+                .filter(|p| p.member_id == Some(m.id))
+                .map(&public_pledge)
+                .collect();
+            if theirs.is_empty() {
+                continue;
+            }
+            let held = posts
+                .iter()
+                .filter(|p| p.member_id == m.id)
+                .map(|p| {
+                    let kind = PostKind::parse(&p.kind).unwrap_or(PostKind::Other);
+                    let name = if kind == PostKind::Other {
+                        p.title.clone().unwrap_or_default()
+                    } else {
+                        kind.label().to_string()
+                    };
+                    match &p.duty {
+                        Some(duty) => format!("{name}：{duty}"),
+                        None => name,
+                    }
+                })
+                .collect();
+            people.push(PublicMember {
+                name: m.name.clone(),
+                posts: held,
+                pledges: theirs,
+            });
+        }
+        people.sort_by(|a, b| a.name.cmp(&b.name));
+        if !collective.is_empty() || !people.is_empty() {
+            sections.push(BoardSection {
+                org_id: o.id,
+                org_name: o.name.clone(),
+                collective,
+                members: people,
+            });
+        }
+    }
+    let board = Board {
+        org_id: root.id,
+        org_name: root.name.clone(),
+        year,
+        sections,
+    };
+    let body = serde_json::to_vec(&board).map_err(ApiError::internal)?;
+    let tag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..20]);
+    let cache = (header::CACHE_CONTROL, "public, max-age=60");
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+    if matches {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(cache)
+            .insert_header((header::ETAG, tag))
+            .finish());
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header(cache)
+        .insert_header((header::ETAG, tag))
+        .content_type("application/json")
+        .body(body))
+}
+
+/// The pledge categories (承诺类别), in display order. No token.
+#[utoipa::path(tag = "public", responses((status = 200, description = "Categories", body = Items<CategoryView>)))]
+#[get("/api/v1/public/pledge-categories")]
+async fn list_categories(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let rows = category::Entity::find()
+        .order_by_asc(category::Column::SortOrder)
+        .order_by_asc(category::Column::Code)
+        .all(&state.db)
+        .await?;
+    let items: Vec<CategoryView> = rows
+        .into_iter()
+        .map(|c| CategoryView {
+            code: c.code,
+            label: c.label,
+            sort_order: c.sort_order,
+            active: c.active,
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(Items { items }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedbackReceipt {
+    pub id: Uuid,
+    /// What happens next, for the sender.
+    #[schema(example = "Thank you. The branch will read your message; answered messages appear on the board.")]
+    pub message: String,
+}
+
+/// Leave feedback on a pledge on the board (群众监督). No token; rate-limited per address.
+/// Name and phone are optional and never shown publicly.
+#[utoipa::path(tag = "public", request_body = NewFeedback, params(("id" = Uuid, Path)), responses(
+    (status = 201, description = "Received", body = FeedbackReceipt),
+    (status = 404, description = "No such pledge on the board", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
+    (status = 429, description = "Too many messages from this address", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/public/pledges/{id}/feedback")]
+async fn give_feedback(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    Json(body): Json<NewFeedback>,
+) -> Result<HttpResponse, ApiError> {
+    let message = short_text(&body.message, "/message", 500)?;
+    let name = body
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| short_text(n, "/name", 50))
+        .transpose()?;
+    let phone = body
+        .phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned);
+    if let Some(p) = &phone
+        && !crate::members::checks::valid_mobile(p)
+    {
+        return Err(ApiError::invalid_field(
+            "/phone",
+            "format",
+            "must be 11 digits starting with 1",
+        ));
+    }
+    let p = pledge::Entity::find_by_id(*id)
+        .one(&state.db)
+        .await?
+        .filter(|p| state_of(p).is_public())
+        .ok_or(ApiError::NotFound)?;
+    let ip = crate::auth::client_ip(&req).unwrap_or_else(|| "unknown".into());
+    if let Err(not_until) = state.auth.feedback_limiter.check_key(&ip) {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        return Err(ApiError::RateLimited {
+            retry_after_secs: Ord::max(wait.as_secs(), 1),
+        });
+    }
+    let fid = Uuid::now_v7();
+    let txn = state.db.begin().await?;
+    feedback::Entity::insert(feedback::ActiveModel {
+        id: Set(fid),
+        pledge_id: Set(p.id),
+        message: Set(message),
+        sender_name: Set(name),
+        phone_enc: Set(phone.map(|ph| state.data_keys.encrypt(&ph, &format!("feedback:{fid}:phone")))),
+        hidden: Set(false),
+        reply: Set(None),
+        replied_at: Set(None),
+        replied_by: Set(None),
+        created_at: Set(crate::db::now()),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    let ctx = AuditContext {
+        client_ip: Some(ip),
+        ..crate::auth::request_audit_context(&req)
+    };
+    audit::record(
+        &txn,
+        &ctx,
+        Event::new("feedback.create", "pledge_feedback", fid).org(p.org_id),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Created().json(FeedbackReceipt {
+        id: fid,
+        message: "Thank you. The branch will read your message; answered messages appear on the board.".into(),
+    }))
+}
+
+const EXPORT_HEADER: &[&str] = &[
+    "编号",
+    "年度",
+    "类型",
+    "党员编号",
+    "组织编号",
+    "标题",
+    "内容",
+    "类别",
+    "截止日期",
+    "状态",
+    "逾期",
+    "进度",
+];
+
+/// Streams the filtered pledges as CSV.
+pub fn export_csv(state: web::Data<AppState>, condition: Condition) -> HttpResponse {
+    const BATCH: u64 = 500;
+    crate::http::csv::stream("pledges.csv", EXPORT_HEADER, move |after: Option<Uuid>| {
+        let state = state.clone();
+        let condition = condition.clone();
+        async move {
+            let mut select = pledge::Entity::find().filter(condition);
+            if let Some(after) = after {
+                select = select.filter(pledge::Column::Id.lt(after));
+            }
+            let mut rows = select
+                .order_by_desc(pledge::Column::Id)
+                .limit(BATCH + 1)
+                .all(&state.db)
+                .await?;
+            let more = rows.len() as u64 > BATCH;
+            rows.truncate(BATCH as usize);
+            let next = if more { rows.last().map(|p| p.id) } else { None };
+            let cells = rows
+                .iter()
+                .map(|p| {
+                    let v = view(p);
+                    vec![
+                        v.id.to_string(),
+                        v.year.to_string(),
+                        v.kind.label().into(),
+                        v.member_id.map(|m| m.to_string()).unwrap_or_default(),
+                        v.org_id.to_string(),
+                        v.title,
+                        v.content,
+                        v.category,
+                        v.due_on.map(|d| d.to_string()).unwrap_or_default(),
+                        v.state.label().into(),
+                        if v.overdue { "是" } else { "否" }.into(),
+                        v.progress_percent.map(|p| p.to_string()).unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            Ok((cells, next))
+        }
+    })
+}
