@@ -137,19 +137,17 @@ pub async fn import(
             detail: "Only secretaries and administrators import members.".into(),
         });
     }
-    let parsed = parse(&state, &access, &bytes).await?;
-    let report = ImportReport {
-        imported: if dry_run { 0 } else { parsed.len() },
-        valid: parsed.len(),
-        dry_run,
-    };
     if dry_run {
-        return Ok(HttpResponse::Ok().json(report));
+        let parsed = parse(&state, &access, &bytes).await?;
+        return Ok(HttpResponse::Ok().json(ImportReport { imported: 0, valid: parsed.len(), dry_run }));
     }
+    // Claim the key first: a replay must not be re-validated against the rows it created.
     let ticket = match key.claim(&state.db, &user.id().to_string()).await? {
         Claim::Replay(stored) => return Ok(stored),
         Claim::Proceed(ticket) => ticket,
     };
+    let parsed = parse(&state, &access, &bytes).await?;
+    let report = ImportReport { imported: parsed.len(), valid: parsed.len(), dry_run };
     let rows: Vec<member::Model> = parsed.into_iter().map(|f| build(&state.data_keys, f)).collect();
     let txn = state.db.begin().await?;
     insert_all(&txn, &rows).await?;
@@ -177,6 +175,8 @@ async fn parse(state: &AppState, access: &MemberAccess, bytes: &[u8]) -> Result<
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     let text = std::str::from_utf8(bytes)
         .map_err(|_| ApiError::Validation(vec![cell_error(1, "", "encoding", "the file must be UTF-8")]))?;
+    // Excel and WPS save CRLF line ends; with plain LF the reader's line numbers are exact.
+    let text = text.replace("\r\n", "\n");
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)

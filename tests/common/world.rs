@@ -136,3 +136,209 @@ pub async fn build(app: &TestApp) -> World {
         users,
     }
 }
+
+/// GB 11643 weights of the first 17 digits of a resident ID number.
+const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+
+/// A resident ID number (身份证号) with the correct GB 11643 check character:
+/// `region` (6 digits) + `birth` (YYYYMMDD) + `seq` (3 digits) + check.
+pub fn id_number(region: &str, birth: &str, seq: &str) -> String {
+    let body = format!("{region}{birth}{seq}");
+    assert_eq!(body.len(), 17, "region 6 + birth 8 + seq 3 digits: {body}");
+    let sum: u32 = body
+        .chars()
+        .zip(ID_WEIGHTS)
+        .map(|(c, w)| c.to_digit(10).expect("digits only") * w)
+        .sum();
+    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    format!("{body}{check}")
+}
+
+/// The birth date an ID number encodes (digits 7–14), as `YYYY-MM-DD`.
+pub fn birth_of(id_number: &str) -> String {
+    format!("{}-{}-{}", &id_number[6..10], &id_number[10..12], &id_number[12..14])
+}
+
+/// The gender an ID number encodes: the 17th digit is odd for men, even for women.
+pub fn gender_of(id_number: &str) -> &'static str {
+    let digit = id_number[16..17].parse::<u32>().expect("17th character is a digit");
+    if digit % 2 == 1 { "male" } else { "female" }
+}
+
+/// A valid body for `POST /api/v1/members`: a full, rural member of `org_id` whose birth date
+/// and gender agree with `id_number`.
+pub fn member_body(name: &str, org_id: &str, id_number: &str) -> Value {
+    json!({
+        "name": name,
+        "gender": gender_of(id_number),
+        "birth_date": birth_of(id_number),
+        "id_number": id_number,
+        "joined_on": "2015-07-01",
+        "status": "full",
+        "org_id": org_id,
+        "rural": true,
+    })
+}
+
+/// Creates a party member and returns its view (expects 201).
+pub async fn create_member(app: &TestApp, token: &str, body: Value) -> Value {
+    create(app, token, "/api/v1/members", body).await
+}
+
+/// Links an account to a party member record (`PATCH /api/v1/users/{id}` with the account's
+/// current ETag), as `token`.
+pub async fn link_member(app: &TestApp, token: &str, user_id: &str, member_id: &str) -> Reply {
+    let path = format!("/api/v1/users/{user_id}");
+    let current = get(app, token, &path).await;
+    assert_eq!(current.status, 200, "GET {path}: {}", current.text());
+    let tag = current.header("etag").expect("ETag on a user").to_owned();
+    send_json(
+        app.server
+            .patch(&path)
+            .bearer_auth(token)
+            .insert_header(("If-Match", tag)),
+        &json!({"member_id": member_id}),
+    )
+    .await
+}
+
+/// How many party members `token` sees (`GET /api/v1/members?include_total=true`).
+pub async fn member_count(app: &TestApp, token: &str) -> u64 {
+    let reply = get(app, token, "/api/v1/members?include_total=true").await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    reply.json()["total"].as_u64().expect("total")
+}
+
+// ── Pledges (承诺) ──────────────────────────────────────────────────────────────────────────
+
+/// 程军's phone and address, to look for where they must not appear.
+pub const CHENG_PHONE: &str = "13812345678";
+pub const CHENG_ADDRESS: &str = "司山村十二号";
+
+/// The member records behind the pledge tests, as `POST /api/v1/members` returned them.
+pub struct PledgeMembers {
+    /// 程军: 支部A, 小组A, with a phone and an address; member_a's account is linked to him.
+    pub cheng: Value,
+    /// 王书记: 支部A, no group; sec_a's own record (sec_a's account is linked to it).
+    pub wang: Value,
+}
+
+impl PledgeMembers {
+    pub fn cheng_id(&self) -> &str {
+        self.cheng["id"].as_str().expect("member id")
+    }
+
+    pub fn wang_id(&self) -> &str {
+        self.wang["id"].as_str().expect("member id")
+    }
+}
+
+/// 程军's and 王书记's ID numbers.
+pub fn cheng_id_number() -> String {
+    id_number("340822", "19790315", "013")
+}
+
+pub fn wang_id_number() -> String {
+    id_number("340822", "19700101", "021")
+}
+
+/// Creates 程军 and 王书记 as sec_a; sec_a links member_a's account to 程军 and the
+/// administrator links sec_a's own account to 王书记 (nobody changes their own account); both
+/// accounts sign in again so `w.token("member_a")` and `w.token("sec_a")` carry the links.
+pub async fn pledge_members(app: &TestApp, w: &mut World) -> PledgeMembers {
+    let sec = w.token("sec_a").to_owned();
+    let admin = w.token("admin").to_owned();
+    let mut body = member_body("程军", &w.branch_a, &cheng_id_number());
+    body["group_id"] = json!(w.group_a);
+    body["phone"] = json!(CHENG_PHONE);
+    body["address"] = json!(CHENG_ADDRESS);
+    let cheng = create_member(app, &sec, body).await;
+    let wang = create_member(app, &sec, member_body("王书记", &w.branch_a, &wang_id_number())).await;
+    for (username, member, by) in [("member_a", &cheng, &sec), ("sec_a", &wang, &admin)] {
+        let reply = link_member(app, by, w.user(username), member["id"].as_str().unwrap()).await;
+        assert_eq!(reply.status, 200, "link {username}: {}", reply.text());
+        let reply = login(app, username, PASSWORD).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let token = reply.json()["access_token"].as_str().unwrap().to_owned();
+        w.tokens.insert(username.to_string(), token);
+    }
+    PledgeMembers { cheng, wang }
+}
+
+/// A valid pledge body for 2017 (an individual pledge of the caller's own member record).
+pub fn pledge_body(title: &str) -> Value {
+    json!({
+        "year": 2017,
+        "title": title,
+        "content": format!("{title}：年内完成"),
+        "category": "infrastructure",
+    })
+}
+
+/// Writes a pledge as `token` (expects 201); returns its view.
+pub async fn create_pledge(app: &TestApp, token: &str, body: Value) -> Value {
+    create(app, token, "/api/v1/pledges", body).await
+}
+
+/// `POST /api/v1/pledges/{id}/{transition}` as `token`, with a body if given.
+pub async fn pledge_step(app: &TestApp, token: &str, id: &str, transition: &str, body: Option<Value>) -> Reply {
+    let req = app
+        .server
+        .post(format!("/api/v1/pledges/{id}/{transition}"))
+        .bearer_auth(token);
+    match body {
+        Some(body) => send_json(req, &body).await,
+        None => send(req).await,
+    }
+}
+
+/// The body a transition needs: a reason to return, a result to evaluate.
+pub fn step_body(transition: &str) -> Option<Value> {
+    match transition {
+        "return" => Some(json!({"reason": "请写明完成时限"})),
+        "evaluate" => Some(json!({"result": "satisfied", "comment": "群众满意"})),
+        _ => None,
+    }
+}
+
+/// The transitions that take a new draft to `state`.
+pub fn steps_to(state: &str) -> &'static [&'static str] {
+    match state {
+        "draft" => &[],
+        "submitted" => &["submit"],
+        "returned" => &["submit", "return"],
+        "withdrawn" => &["withdraw"],
+        "approved" => &["submit", "approve"],
+        "in_progress" => &["submit", "approve", "start"],
+        "fulfilled" => &["submit", "approve", "start", "fulfil"],
+        "evaluated" => &["submit", "approve", "start", "fulfil", "evaluate"],
+        other => panic!("no such pledge state: {other}"),
+    }
+}
+
+/// Moves pledge `id` from draft to `state`: `author` submits, starts, fulfils and withdraws,
+/// `reviewer` approves, returns and evaluates; every step must succeed. Returns the view.
+pub async fn advance(app: &TestApp, id: &str, state: &str, author: &str, reviewer: &str) -> Value {
+    let mut view = Value::Null;
+    for t in steps_to(state) {
+        let token = if matches!(*t, "approve" | "return" | "evaluate") {
+            reviewer
+        } else {
+            author
+        };
+        let reply = pledge_step(app, token, id, t, step_body(t)).await;
+        assert_eq!(reply.status, 200, "{t} on {id}: {}", reply.text());
+        view = reply.json();
+    }
+    if view.is_null() {
+        view = get(app, author, &format!("/api/v1/pledges/{id}")).await.json();
+    }
+    assert_eq!(view["state"], state, "{view}");
+    view
+}
+
+/// Writes a pledge as `author` and moves it to `state` (see [`advance`]); returns the view.
+pub async fn pledge_in_state(app: &TestApp, author: &str, reviewer: &str, body: Value, state: &str) -> Value {
+    let created = create_pledge(app, author, body).await;
+    advance(app, created["id"].as_str().unwrap(), state, author, reviewer).await
+}
