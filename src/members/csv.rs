@@ -139,7 +139,11 @@ pub async fn import(
     }
     if dry_run {
         let parsed = parse(&state, &access, &bytes).await?;
-        return Ok(HttpResponse::Ok().json(ImportReport { imported: 0, valid: parsed.len(), dry_run }));
+        return Ok(HttpResponse::Ok().json(ImportReport {
+            imported: 0,
+            valid: parsed.len(),
+            dry_run,
+        }));
     }
     // Claim the key first: a replay must not be re-validated against the rows it created.
     let ticket = match key.claim(&state.db, &user.id().to_string()).await? {
@@ -147,7 +151,11 @@ pub async fn import(
         Claim::Proceed(ticket) => ticket,
     };
     let parsed = parse(&state, &access, &bytes).await?;
-    let report = ImportReport { imported: parsed.len(), valid: parsed.len(), dry_run };
+    let report = ImportReport {
+        imported: parsed.len(),
+        valid: parsed.len(),
+        dry_run,
+    };
     let rows: Vec<member::Model> = parsed.into_iter().map(|f| build(&state.data_keys, f)).collect();
     let txn = state.db.begin().await?;
     insert_all(&txn, &rows).await?;
