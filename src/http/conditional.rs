@@ -82,6 +82,18 @@ fn parse_if_match(req: &HttpRequest) -> Result<IfMatch, ApiError> {
     })
 }
 
+/// After `UPDATE … WHERE version = <current_version>`: one row changed means the write
+/// applied; none means someone else changed the resource first (412).
+pub fn applied(rows_affected: u64, current_version: i64) -> Result<(), ApiError> {
+    if rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(ApiError::PreconditionFailed {
+            current_version: current_version + 1,
+        })
+    }
+}
+
 /// A JSON response for a versioned resource: sets `ETag`, and answers `304 Not Modified`
 /// when the request's `If-None-Match` already names this version.
 pub struct Versioned<T> {

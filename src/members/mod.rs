@@ -398,11 +398,7 @@ pub async fn save<C: ConnectionTrait>(db: &C, current: &Model, mut updated: Mode
         .filter(Column::Version.eq(current.version))
         .exec(db)
         .await?;
-    if res.rows_affected != 1 {
-        return Err(ApiError::PreconditionFailed {
-            current_version: current.version + 1,
-        });
-    }
+    crate::http::conditional::applied(res.rows_affected, current.version)?;
     Ok(updated)
 }
 

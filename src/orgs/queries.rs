@@ -147,11 +147,7 @@ pub async fn update_versioned<C: ConnectionTrait>(
         .filter(Column::Version.eq(org.version))
         .exec(db)
         .await?;
-    if res.rows_affected == 0 {
-        return Err(ApiError::PreconditionFailed {
-            current_version: org.version + 1,
-        });
-    }
+    crate::http::conditional::applied(res.rows_affected, org.version)?;
     Ok(())
 }
 

@@ -18,7 +18,7 @@ use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{Access, AuthUser};
 use crate::error::{ApiError, Problem};
-use crate::http::conditional::etag;
+use crate::http::conditional::{applied, etag};
 use crate::http::pagination::keyset_after;
 use crate::http::validate::short_text;
 use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, StoredResponse, Versioned};
@@ -281,7 +281,7 @@ async fn rename_village(
         .filter(village::Column::Version.eq(v.version))
         .exec(&txn)
         .await?;
-    stale_unless_one(updated.rows_affected, v.version)?;
+    applied(updated.rows_affected, v.version)?;
     let after = find_village(&txn, &scope, v.id).await?;
     let (old, new) = (VillageView::from(&v), VillageView::from(&after));
     audit::record(
@@ -295,16 +295,6 @@ async fn rename_village(
     .await?;
     txn.commit().await?;
     Ok(Versioned::ok(after.version, new))
-}
-
-fn stale_unless_one(rows_affected: u64, version: i64) -> Result<(), ApiError> {
-    if rows_affected == 1 {
-        Ok(())
-    } else {
-        Err(ApiError::PreconditionFailed {
-            current_version: version + 1,
-        })
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -503,7 +493,7 @@ async fn rename_villager_group(
         .filter(villager_group::Column::Version.eq(g.version))
         .exec(&txn)
         .await?;
-    stale_unless_one(updated.rows_affected, g.version)?;
+    applied(updated.rows_affected, g.version)?;
     let after = find_villager_group(&txn, &scope, g.id).await?;
     let village = find_village(&txn, &scope, g.village_id).await?;
     let (old, new) = (VillagerGroupView::from(&g), VillagerGroupView::from(&after));

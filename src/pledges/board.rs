@@ -222,10 +222,14 @@ async fn board(
             .map(&public_pledge)
             .collect();
         let mut people: Vec<PublicMember> = Vec::new();
-        for m in members.iter().filter(|m| m.org_id == o.id) {
+        // Individual pledges stay with the branch they were made in, even if the member moved.
+        for m in members
+            .iter()
+            .filter(|m| pledges.iter().any(|p| p.org_id == o.id && p.member_id == Some(m.id)))
+        {
             let theirs: Vec<PublicPledge> = pledges
                 .iter()
-                .filter(|p| p.member_id == Some(m.id))
+                .filter(|p| p.org_id == o.id && p.member_id == Some(m.id))
                 .map(&public_pledge)
                 .collect();
             if theirs.is_empty() {

@@ -18,7 +18,7 @@ use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, Scope};
 use crate::error::{ApiError, ErrorCode, FieldError, Problem};
-use crate::http::conditional::etag;
+use crate::http::conditional::{applied, etag};
 use crate::http::extract::OptionalJson;
 use crate::http::pagination::keyset_after;
 use crate::http::validate::short_text;
@@ -229,11 +229,7 @@ async fn save<C: sea_orm::ConnectionTrait>(
         .filter(pledge::Column::Version.eq(current.version))
         .exec(db)
         .await?;
-    if res.rows_affected != 1 {
-        return Err(ApiError::PreconditionFailed {
-            current_version: current.version + 1,
-        });
-    }
+    applied(res.rows_affected, current.version)?;
     Ok(updated)
 }
 
@@ -247,7 +243,13 @@ async fn list_condition(state: &AppState, access: &PledgeAccess, f: &PledgeFilte
                 .flat_map(|s| s.prefixes().to_vec()),
         );
         let root = orgs::find(&state.db, &readable, org_id).await?;
-        all = all.add(Scope::new([root.path]).org_condition(pledge::Column::OrgId));
+        // A group's pledges are its collective ones and its members' (whose org is the branch).
+        let subtree = Scope::new([root.path]);
+        all = all.add(
+            Condition::any()
+                .add(subtree.org_condition(pledge::Column::OrgId))
+                .add(subtree.org_condition(pledge::Column::GroupId)),
+        );
     }
     if let Some(member_id) = f.member_id {
         all = all.add(pledge::Column::MemberId.eq(member_id));
@@ -592,7 +594,9 @@ async fn transition(
     let rel = Relation::of(&txn, &access, &current).await?;
     let collective = current.member_id.is_none();
     let may = match t {
-        Transition::Submit => rel.author || (collective && rel.manager),
+        // The member submits their own; the branch submits what it wrote (collective pledges,
+        // or a pledge written for a member without an account).
+        Transition::Submit => rel.author || (rel.manager && (collective || current.author_user_id == user.id())),
         Transition::Approve | Transition::Return | Transition::Evaluate => rel.manager && !rel.author,
         Transition::Start | Transition::Fulfil | Transition::Withdraw => rel.author || rel.manager,
     };

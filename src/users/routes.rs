@@ -23,7 +23,7 @@ use crate::audit::{self, Event};
 use crate::auth::routes_support::{GrantView, grant_views, revoke_all_for_user};
 use crate::auth::{Access, AuthUser, Principal, Role, Scope, password, policy::OVERSEE};
 use crate::error::{ApiError, Problem};
-use crate::http::conditional::etag;
+use crate::http::conditional::{applied, etag};
 use crate::http::pagination::keyset_after;
 use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, StoredResponse, Versioned};
 use crate::orgs::queries as orgs;
@@ -316,11 +316,7 @@ async fn update_user(
         .filter(user::Column::Version.eq(account.version))
         .exec(&txn)
         .await?;
-    if res.rows_affected != 1 {
-        return Err(ApiError::PreconditionFailed {
-            current_version: account.version + 1,
-        });
-    }
+    applied(res.rows_affected, account.version)?;
     let updated = find(&txn, &caller.scope(Access::MANAGE), account.id).await?;
     let after = view(&txn, &updated).await?;
     let action = match body.disabled {
