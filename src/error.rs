@@ -131,10 +131,6 @@ impl FieldError {
 
 /// RFC 9457 problem details: the body of every 4xx and 5xx response.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({"type": "/problems/validation-failed", "title": "Request body is not valid",
-    "status": 422, "code": "validation_failed", "detail": "1 field is not valid",
-    "instance": "/api/v1/members", "request_id": "0192f3a4-7c1e-7b2a-9f00-3c5d2e1f0a11",
-    "errors": [{"pointer": "/phone", "code": "format", "message": "must be 11 digits"}]}))]
 pub struct Problem {
     #[serde(rename = "type")]
     pub type_uri: String,

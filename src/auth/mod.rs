@@ -140,6 +140,11 @@ async fn principal_from_token(state: &AppState, req: &ServiceRequest) -> Result<
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .ok_or_else(|| unauthorized("Send an access token: Authorization: Bearer <token>."))?;
+    if token.trim_start().to_ascii_lowercase().starts_with("bearer ") {
+        return Err(unauthorized(
+            "The token starts with a second \"Bearer \": send the access token alone after \"Bearer \".",
+        ));
+    }
     let claims = state
         .auth
         .keys

@@ -306,6 +306,7 @@ pub struct GrantView {
 #[derive(Serialize, ToSchema)]
 pub struct MeView {
     pub id: Uuid,
+    #[schema(example = "admin")]
     pub username: String,
     /// The organisation the account belongs to.
     pub org_id: Uuid,
