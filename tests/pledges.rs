@@ -276,7 +276,7 @@ async fn who_writes_which_pledge() {
         ("sec_b", &for_cheng, 404),
         ("sec_b", &collective_a, 404),
         ("inspector", &for_cheng, 403),
-        ("inspector", &collective_a, 404),
+        ("inspector", &collective_a, 403),
         ("leader_a", &for_cheng, 403),
         ("leader_a", &collective_a, 404),
         ("member_a", &for_wang, 404),

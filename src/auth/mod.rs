@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header;
+use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpRequest, web};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -60,15 +60,24 @@ impl AuthState {
     }
 }
 
-/// The client's IP: the TCP peer, or the first `X-Forwarded-For` hop when
-/// `DANGJIAN_TRUST_FORWARDED_FOR` says a trusted proxy sets it.
+/// The client's IP: the TCP peer, or, when `DANGJIAN_TRUST_FORWARDED_FOR` says a trusted
+/// proxy sits in front, the address that proxy appended last to `X-Forwarded-For` (earlier
+/// entries come from the client and can be forged).
 pub fn client_ip(req: &HttpRequest) -> Option<String> {
     let trust = req
         .app_data::<web::Data<AppState>>()
         .is_some_and(|s| s.auth.trust_forwarded_for);
-    if trust {
-        let info = req.connection_info();
-        return info.realip_remote_addr().map(|s| s.to_owned());
+    if trust
+        && let Some(last) = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .last()
+    {
+        return Some(last.to_owned());
     }
     req.peer_addr().map(|a| a.ip().to_string())
 }
@@ -121,8 +130,13 @@ async fn check(state: &AppState, req: &ServiceRequest) -> Result<(), ApiError> {
         Allow::Roles(access) => Some(access.0),
     };
     let principal = principal_from_token(state, req).await?;
+    // Inspectors read everything in scope and write nothing: a write needs a writing role.
+    let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
     if let Some(roles) = roles
-        && !principal.has_any_role(roles)
+        && !principal
+            .grants
+            .iter()
+            .any(|g| roles.contains(&g.role) && (!writes || g.role.can_write()))
     {
         return Err(ApiError::Forbidden {
             detail: "Your role may not do this.".into(),

@@ -48,9 +48,12 @@ impl Principal {
     }
 
     /// The strongest role the caller holds over the organisation at `path`.
-    pub fn role_over(&self, path: &str) -> Option<Role> {
+    /// The strongest *managing* role (town admin, branch secretary) the caller holds over the
+    /// organisation at `path`. Read-only roles never count as authority over accounts.
+    pub fn managing_role_over(&self, path: &str) -> Option<Role> {
         self.grants
             .iter()
+            .filter(|g| Access::MANAGE.0.contains(&g.role))
             .filter(|g| path.starts_with(g.org_path.as_str()))
             .map(|g| g.role)
             .max()

@@ -48,6 +48,19 @@ const COLUMNS: &[(&str, &str, bool)] = &[
     ("note", "备注", false),
 ];
 
+/// Columns the export writes that an import skips, so an exported file (with full personal
+/// data, `reveal=pii`) can be edited and imported again.
+const IGNORED_COLUMNS: &[&str] = &[
+    "编号",
+    "id",
+    "在册",
+    "active",
+    "离开原因",
+    "left_reason",
+    "离开日期",
+    "left_on",
+];
+
 const EXPORT_HEADER: &[&str] = &[
     "编号",
     "姓名",
@@ -198,6 +211,10 @@ async fn parse(state: &AppState, access: &MemberAccess, bytes: &[u8]) -> Result<
     let mut errors = Vec::new();
     let mut field_of = Vec::new();
     for header in headers.iter() {
+        if IGNORED_COLUMNS.contains(&header) {
+            field_of.push(None); // written by the export, not imported
+            continue;
+        }
         match COLUMNS.iter().find(|(en, zh, _)| header == *en || header == *zh) {
             Some((en, _, _)) => field_of.push(Some(*en)),
             None => {

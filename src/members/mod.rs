@@ -446,3 +446,15 @@ pub fn holding_post(kind: types::PostKind, today: NaiveDate) -> Condition {
         .to_owned();
     Condition::all().add(Expr::col(Column::Id).in_subquery(holders))
 }
+
+/// After a group moved to another branch: its members now belong to that branch.
+pub async fn follow_group<C: ConnectionTrait>(db: &C, group_id: Uuid, branch_id: Uuid) -> Result<(), ApiError> {
+    Entity::update_many()
+        .col_expr(Column::OrgId, Expr::value(branch_id))
+        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+        .col_expr(Column::UpdatedAt, Expr::value(crate::db::now()))
+        .filter(Column::GroupId.eq(group_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

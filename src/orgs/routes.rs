@@ -345,6 +345,10 @@ async fn move_org(
         ));
     }
     queries::move_subtree(&txn, &org, &parent).await?;
+    if kind == OrgKind::Group {
+        // A group's members belong to the branch the group sits in.
+        crate::members::follow_group(&txn, org.id, parent.id).await?;
+    }
     let moved = queries::find(&txn, &scope, org.id).await?;
     let (before, after) = (OrgView::from(&org), OrgView::from(&moved));
     audit::record(

@@ -536,6 +536,9 @@ async fn update_pledge(
         updated.villager_group_id = vg;
     }
     if let Some(post_id) = patch.post_id {
+        if post_id.is_some() && current.member_id.is_none() {
+            return Err(invalid("/post_id", "not_allowed", "a collective pledge has no post"));
+        }
         if let (Some(post_id), Some(member_id)) = (post_id, current.member_id) {
             let held = members::entity::post::Entity::find_by_id(post_id)
                 .filter(members::entity::post::Column::MemberId.eq(member_id))
@@ -593,15 +596,30 @@ async fn transition(
     let current = find(&txn, &access, id).await?;
     let rel = Relation::of(&txn, &access, &current).await?;
     let collective = current.member_id.is_none();
+    let wrote_it = current.author_user_id == user.id();
+    let member_has_account = match current.member_id {
+        Some(member_id) => {
+            crate::users::entity::user::Entity::find()
+                .filter(crate::users::entity::user::Column::MemberId.eq(member_id))
+                .count(&txn)
+                .await?
+                > 0
+        }
+        None => false,
+    };
     let may = match t {
-        // The member submits their own; the branch submits what it wrote (collective pledges,
-        // or a pledge written for a member without an account).
-        Transition::Submit => rel.author || (rel.manager && (collective || current.author_user_id == user.id())),
-        Transition::Approve | Transition::Return | Transition::Evaluate => rel.manager && !rel.author,
+        // The member submits their own; the branch submits what it wrote: collective pledges,
+        // or a pledge for a member who has no account to submit it with.
+        Transition::Submit => rel.author || (rel.manager && (collective || (wrote_it && !member_has_account))),
+        // Nobody reviews their own pledge, nor a member's pledge they wrote themselves (a
+        // collective pledge is the branch's own business: its writer may review it).
+        Transition::Approve | Transition::Return | Transition::Evaluate => {
+            rel.manager && !rel.author && (collective || !wrote_it)
+        }
         Transition::Start | Transition::Fulfil | Transition::Withdraw => rel.author || rel.manager,
     };
     if !may {
-        let detail = if rel.author && rel.manager {
+        let detail = if rel.manager && (rel.author || (wrote_it && !collective)) {
             "Nobody reviews or evaluates their own pledge."
         } else {
             "Your role may not do this to this pledge."

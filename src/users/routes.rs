@@ -87,7 +87,7 @@ async fn find_managed<C: ConnectionTrait>(conn: &C, caller: &AuthUser, id: Uuid)
         });
     }
     let home = orgs::find(conn, &caller.scope(Access::MANAGE), account.org_id).await?;
-    let caller_role = caller.principal.role_over(&home.path);
+    let caller_role = caller.principal.managing_role_over(&home.path);
     let target = Principal::load_grants_of(conn, &account).await?;
     let outranked = match (caller_role, target.highest_role()) {
         (Some(mine), Some(theirs)) => mine > theirs,
@@ -97,6 +97,15 @@ async fn find_managed<C: ConnectionTrait>(conn: &C, caller: &AuthUser, id: Uuid)
     if !outranked {
         return Err(ApiError::Forbidden {
             detail: "This account holds a role as high as yours.".into(),
+        });
+    }
+    // An account linked to a member carries that member's right to see their own personal
+    // data: only whoever manages the member (now, after any transfer) may manage the account.
+    if let Some(member_id) = account.member_id
+        && !crate::members::manages(conn, &crate::members::MemberAccess::of(caller), member_id).await?
+    {
+        return Err(ApiError::Forbidden {
+            detail: "This account belongs to a member outside your branch.".into(),
         });
     }
     Ok(account)
@@ -301,6 +310,14 @@ async fn update_user(
                     "no such member in your scope",
                 ));
             }
+            let taken = user::Entity::find()
+                .filter(user::Column::MemberId.eq(member_id))
+                .filter(user::Column::Id.ne(account.id))
+                .count(&txn)
+                .await?;
+            if taken > 0 {
+                return Err(ApiError::conflict("Another account is already linked to this member."));
+            }
         }
         update = update.col_expr(user::Column::MemberId, Expr::value(member_id));
     }
@@ -408,7 +425,7 @@ async fn add_grant(
     let org = orgs::find(&txn, &caller.scope(Access::MANAGE), body.org_id).await?;
     if caller
         .principal
-        .role_over(&org.path)
+        .managing_role_over(&org.path)
         .is_none_or(|mine| mine <= body.role)
     {
         return Err(ApiError::Forbidden {
@@ -462,7 +479,11 @@ async fn remove_grant(
         .ok_or(ApiError::NotFound)?;
     let org = orgs::find(&txn, &caller.scope(Access::MANAGE), g.org_id).await?;
     let role = Role::parse(&g.role).unwrap_or(Role::TownAdmin);
-    if caller.principal.role_over(&org.path).is_none_or(|mine| mine <= role) {
+    if caller
+        .principal
+        .managing_role_over(&org.path)
+        .is_none_or(|mine| mine <= role)
+    {
         return Err(ApiError::Forbidden {
             detail: "You can only revoke roles below your own.".into(),
         });
