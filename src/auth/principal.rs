@@ -39,10 +39,6 @@ impl Principal {
         )
     }
 
-    pub fn has_any_role(&self, roles: &[Role]) -> bool {
-        self.grants.iter().any(|g| roles.contains(&g.role))
-    }
-
     pub fn highest_role(&self) -> Option<Role> {
         self.grants.iter().map(|g| g.role).max()
     }

@@ -149,6 +149,43 @@ pub fn keyset_after(keys: Vec<(SimpleExpr, Order, Value)>) -> Condition {
     any
 }
 
+/// One page of `select` ordered by a text column then `id` (the lists sorted by name), with
+/// the total when asked. Items' cursors are `(text, id)`: build the page with
+/// `Page::from_rows(views, limit, |v| (v.name.clone(), v.id))`.
+pub async fn page_by_text<E, C>(
+    db: &C,
+    mut select: sea_orm::Select<E>,
+    text: E::Column,
+    id: E::Column,
+    page: &PageParams,
+) -> Result<(Vec<E::Model>, Option<u64>), ApiError>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: Sync,
+    C: sea_orm::ConnectionTrait,
+{
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+    let total = if page.include_total() {
+        Some(select.clone().count(db).await?)
+    } else {
+        None
+    };
+    if let Some((key, after_id)) = page.after::<(String, uuid::Uuid)>()? {
+        select = select.filter(keyset_after(vec![
+            (Expr::col(text), Order::Asc, key.into()),
+            (Expr::col(id), Order::Asc, after_id.into()),
+        ]));
+    }
+    let rows = select
+        .order_by_asc(text)
+        .order_by_asc(id)
+        .limit(page.limit()? + 1)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

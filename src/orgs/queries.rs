@@ -2,10 +2,7 @@
 //! takes the caller's [`Scope`]: an organisation outside it is simply not found.
 
 use sea_orm::sea_query::{BinOper, Expr, ExprTrait, Func};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::entity::{self, Column, Entity, Model};
@@ -13,7 +10,7 @@ use super::types::{OrgFilters, OrgKind};
 use crate::auth::Scope;
 use crate::error::ApiError;
 use crate::http::PageParams;
-use crate::http::pagination::keyset_after;
+use crate::http::pagination::page_by_text;
 
 /// A live organisation inside `scope`, else 404.
 pub async fn find<C: ConnectionTrait>(db: &C, scope: &Scope, id: Uuid) -> Result<Model, ApiError> {
@@ -33,7 +30,6 @@ pub async fn list<C: ConnectionTrait>(
     page: &PageParams,
     parent: Option<Uuid>,
 ) -> Result<(Vec<Model>, Option<u64>), ApiError> {
-    let limit = page.limit()?;
     let mut select = Entity::find()
         .filter(Column::DeletedAt.is_null())
         .filter(scope.path_condition(Column::Path));
@@ -50,24 +46,7 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(q) = filters.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         select = select.filter(Column::Name.contains(q));
     }
-    let total = if page.include_total() {
-        Some(select.clone().count(db).await?)
-    } else {
-        None
-    };
-    if let Some((name, id)) = page.after::<(String, Uuid)>()? {
-        select = select.filter(keyset_after(vec![
-            (Expr::col(Column::Name), Order::Asc, name.into()),
-            (Expr::col(Column::Id), Order::Asc, id.into()),
-        ]));
-    }
-    let rows = select
-        .order_by_asc(Column::Name)
-        .order_by_asc(Column::Id)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
-    Ok((rows, total))
+    page_by_text(db, select, Column::Name, Column::Id, page).await
 }
 
 /// The live subtree under `root` (itself included), ordered by path.

@@ -4,10 +4,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -19,7 +16,7 @@ use crate::audit::{self, Event};
 use crate::auth::{Access, AuthUser};
 use crate::error::{ApiError, Problem};
 use crate::http::conditional::{applied, etag};
-use crate::http::pagination::keyset_after;
+use crate::http::pagination::page_by_text;
 use crate::http::validate::short_text;
 use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, StoredResponse, Versioned};
 use crate::orgs::{OrgKind, queries as orgs};
@@ -209,23 +206,14 @@ async fn list_villages(
     if let Some(q) = query.filters.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         select = select.filter(village::Column::Name.contains(q));
     }
-    let total = if query.page.include_total() {
-        Some(select.clone().count(&state.db).await?)
-    } else {
-        None
-    };
-    if let Some((name, id)) = query.page.after::<(String, Uuid)>()? {
-        select = select.filter(keyset_after(vec![
-            (Expr::col(village::Column::Name), Order::Asc, name.into()),
-            (Expr::col(village::Column::Id), Order::Asc, id.into()),
-        ]));
-    }
-    let rows = select
-        .order_by_asc(village::Column::Name)
-        .order_by_asc(village::Column::Id)
-        .limit(limit + 1)
-        .all(&state.db)
-        .await?;
+    let (rows, total) = page_by_text(
+        &state.db,
+        select,
+        village::Column::Name,
+        village::Column::Id,
+        &query.page,
+    )
+    .await?;
     let views: Vec<VillageView> = rows.iter().map(VillageView::from).collect();
     Ok(Json(
         Page::from_rows(views, limit, |v| (v.name.clone(), v.id)).with_total(total),
@@ -411,37 +399,19 @@ async fn list_villager_groups(
     if let Some(village_id) = query.filters.village_id {
         select = select.filter(villager_group::Column::VillageId.eq(village_id));
     }
-    let rows = page_by_name(&state.db, select, &query.page).await?;
+    let rows = page_by_text(
+        &state.db,
+        select,
+        villager_group::Column::Name,
+        villager_group::Column::Id,
+        &query.page,
+    )
+    .await?;
     let total = rows.1;
     let views: Vec<VillagerGroupView> = rows.0.iter().map(VillagerGroupView::from).collect();
     Ok(Json(
         Page::from_rows(views, limit, |v| (v.name.clone(), v.id)).with_total(total),
     ))
-}
-
-async fn page_by_name<C: ConnectionTrait>(
-    db: &C,
-    mut select: sea_orm::Select<villager_group::Entity>,
-    page: &PageParams,
-) -> Result<(Vec<villager_group::Model>, Option<u64>), ApiError> {
-    let total = if page.include_total() {
-        Some(select.clone().count(db).await?)
-    } else {
-        None
-    };
-    if let Some((name, id)) = page.after::<(String, Uuid)>()? {
-        select = select.filter(keyset_after(vec![
-            (Expr::col(villager_group::Column::Name), Order::Asc, name.into()),
-            (Expr::col(villager_group::Column::Id), Order::Asc, id.into()),
-        ]));
-    }
-    let rows = select
-        .order_by_asc(villager_group::Column::Name)
-        .order_by_asc(villager_group::Column::Id)
-        .limit(page.limit()? + 1)
-        .all(db)
-        .await?;
-    Ok((rows, total))
 }
 
 /// One villager group.

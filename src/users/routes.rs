@@ -8,10 +8,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -24,7 +21,7 @@ use crate::auth::routes_support::{GrantView, grant_views, revoke_all_for_user};
 use crate::auth::{Access, AuthUser, Principal, Role, Scope, password, policy::OVERSEE};
 use crate::error::{ApiError, Problem};
 use crate::http::conditional::{applied, etag};
-use crate::http::pagination::keyset_after;
+use crate::http::pagination::page_by_text;
 use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, StoredResponse, Versioned};
 use crate::orgs::queries as orgs;
 
@@ -213,23 +210,7 @@ async fn list_users(
     if let Some(disabled) = query.filters.disabled {
         select = select.filter(user::Column::Disabled.eq(disabled));
     }
-    let total = if query.page.include_total() {
-        Some(select.clone().count(&state.db).await?)
-    } else {
-        None
-    };
-    if let Some((name, id)) = query.page.after::<(String, Uuid)>()? {
-        select = select.filter(keyset_after(vec![
-            (Expr::col(user::Column::Username), Order::Asc, name.into()),
-            (Expr::col(user::Column::Id), Order::Asc, id.into()),
-        ]));
-    }
-    let rows = select
-        .order_by_asc(user::Column::Username)
-        .order_by_asc(user::Column::Id)
-        .limit(limit + 1)
-        .all(&state.db)
-        .await?;
+    let (rows, total) = page_by_text(&state.db, select, user::Column::Username, user::Column::Id, &query.page).await?;
     let mut views = Vec::with_capacity(rows.len());
     for row in &rows {
         views.push(view(&state.db, row).await?);
