@@ -43,12 +43,7 @@ impl AppState {
     pub fn new(db: DatabaseConnection, config: Config) -> Result<web::Data<AppState>, ConfigError> {
         let spec = openapi::spec();
         let keys = JwtKeys::resolve(&config)?;
-        let auth = AuthState::new(
-            keys,
-            config.login_rate_per_minute,
-            config.feedback_rate_per_hour,
-            config.trust_forwarded_for,
-        );
+        let auth = AuthState::new(keys, &config);
         let data_keys = DataKeys::resolve(&config)?;
         Ok(web::Data::new(AppState {
             db,

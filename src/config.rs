@@ -24,6 +24,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("DANGJIAN_LOGIN_RATE_PER_MINUTE", "10"),
     ("DANGJIAN_TRUST_FORWARDED_FOR", "false"),
     ("DANGJIAN_FEEDBACK_RATE_PER_HOUR", "20"),
+    ("DANGJIAN_IMPORT_DRY_RUNS_PER_HOUR", "30"),
     (
         "DANGJIAN_DATA_KEY",
         "generated in DANGJIAN_DATA_DIR on SQLite; required on PostgreSQL",
@@ -63,6 +64,8 @@ pub struct Config {
     pub login_rate_per_minute: u32,
     /// Public feedback messages allowed per client IP per hour.
     pub feedback_rate_per_hour: u32,
+    /// Member-import dry runs allowed per account per hour (each checks ID numbers town-wide).
+    pub import_dry_runs_per_hour: u32,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
     /// Key protecting personal data (64 hex characters); see `members::pii::DataKeys::resolve`.
@@ -177,6 +180,13 @@ impl Config {
             1,
             100_000,
         )?;
+        let import_dry_runs_per_hour = parse_number(
+            "DANGJIAN_IMPORT_DRY_RUNS_PER_HOUR",
+            get("DANGJIAN_IMPORT_DRY_RUNS_PER_HOUR"),
+            30,
+            1,
+            100_000,
+        )?;
         let trust_forwarded_for = match get("DANGJIAN_TRUST_FORWARDED_FOR").as_deref() {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
@@ -199,6 +209,7 @@ impl Config {
             jwt_secret,
             login_rate_per_minute,
             feedback_rate_per_hour,
+            import_dry_runs_per_hour,
             trust_forwarded_for,
             data_key,
         })

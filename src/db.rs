@@ -49,7 +49,48 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
             ))
         })?;
     }
+    if let Some(file) = sqlite_file(&config.database_url) {
+        make_private(&file, config.database_url.contains("mode=rwc"))
+            .map_err(|e| DbErr::Custom(format!("cannot protect database file {}: {e}", file.display())))?;
+    }
     Database::connect(connect_options(&config.database_url, config.db_max_connections)).await
+}
+
+/// The file of an embedded SQLite database URL (`sqlite://data/x.db?mode=rwc`), if any.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.contains(":memory:") && !url.contains("mode=memory")).then(|| path.into())
+}
+
+/// The database holds personal data: its file and SQLite's `-wal` and `-shm` files beside it
+/// are readable by the service's user alone (0600), like the key files. SQLite gives the
+/// journal files the database file's mode, so creating that file first with 0600 suffices;
+/// files left by older versions are narrowed.
+fn make_private(file: &std::path::Path, create: bool) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if create && !file.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(file)?;
+        }
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = file.as_os_str().to_owned();
+            name.push(suffix);
+            let path = std::path::Path::new(&name);
+            if path.exists() {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (file, create);
+    Ok(())
 }
 
 /// Applies every pending migration. On PostgreSQL this runs on one dedicated connection

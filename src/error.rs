@@ -50,6 +50,7 @@ error_codes! {
     NotAcceptable => ("not_acceptable", 406, "Requested representation is not available", "不支持请求的格式"),
     Conflict => ("conflict", 409, "Request conflicts with the current state", "与当前状态冲突"),
     InvalidTransition => ("invalid_transition", 409, "Not allowed from the current state", "当前状态不允许此操作"),
+    CannotRegisterHere => ("cannot_register_here", 409, "This person cannot be registered here", "无法在此登记，请联系镇党委"),
     IdempotencyKeyInUse => ("idempotency_key_in_use", 409, "A request with this Idempotency-Key is still running", "相同幂等键的请求正在处理"),
     PreconditionFailed => ("precondition_failed", 412, "Resource has changed (stale If-Match)", "资源已被修改，请刷新后重试"),
     PayloadTooLarge => ("payload_too_large", 413, "Request body is too large", "请求内容过大"),

@@ -17,7 +17,10 @@ fn every_documented_route_has_exactly_one_policy_rule() {
         .all()
         .into_iter()
         .collect();
-    let ruled: Vec<(String, String)> = ROUTES.iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
+    let ruled: Vec<(String, String)> = ROUTES
+        .iter()
+        .map(|r| (r.method.to_string(), r.pattern.to_string()))
+        .collect();
     let ruled_set: BTreeSet<(String, String)> = ruled.iter().cloned().collect();
     assert_eq!(ruled.len(), ruled_set.len(), "a route is listed twice");
     let missing: Vec<_> = documented.difference(&ruled_set).collect();
@@ -50,9 +53,10 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, body
 #[actix_web::test]
 async fn anonymous_callers_get_401_on_every_non_public_route() {
     let app = spawn_app().await;
-    for (method, path, allow) in ROUTES {
+    for rule in ROUTES {
+        let (method, path) = (rule.method, rule.pattern);
         let reply = call(&app, method, &concrete(path), None, Some(&json!({}))).await;
-        match allow {
+        match rule.allow {
             Allow::Public => assert_ne!(reply.status, 401, "{method} {path} is public"),
             _ => {
                 reply.assert_problem(401, "unauthorized");

@@ -54,7 +54,8 @@ async fn an_inspector_grant_gives_no_authority_over_accounts() {
         &json!({"new_password": "Taken-over-1"}),
     )
     .await;
-    reset.assert_problem(403, "forbidden");
+    // Its grant on B is outside sec_a's managing scope: the account is not sec_a's to see.
+    reset.assert_problem(404, "not_found");
     let peer = send_json(
         app.server
             .post(format!("/api/v1/users/{}/grants", w.user("member_a")))

@@ -7,6 +7,7 @@ mod m20261126_000001_idempotency_keys;
 mod m20261126_000002_orgs_accounts_audit;
 mod m20261126_000003_members;
 mod m20261126_000004_pledges;
+mod m20261130_000005_login_failures_by_address;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_orgs_accounts_audit::Migration),
             Box::new(m20261126_000003_members::Migration),
             Box::new(m20261126_000004_pledges::Migration),
+            Box::new(m20261130_000005_login_failures_by_address::Migration),
         ]
     }
 }

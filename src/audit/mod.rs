@@ -34,7 +34,7 @@ pub enum Outcome {
 }
 
 /// One thing that happened. `before` / `after` are the entity's (masked) views; only the
-/// fields that differ are kept.
+/// fields that differ are kept, and personal data never (see [`PERSONAL_FIELDS`]).
 #[derive(Debug, Clone)]
 pub struct Event {
     pub action: &'static str,
@@ -144,9 +144,27 @@ pub async fn record<C: ConnectionTrait>(conn: &C, ctx: &AuditContext, event: Eve
     Ok(())
 }
 
-/// The fields that changed: `{"before": {...}, "after": {...}}`.
+/// Fields holding personal data (个人信息), whatever the entity: the trail records that they
+/// were set or changed (`personal_data_changed`), never their values, so neither a reader of
+/// the trail nor someone holding a copy of the database can rebuild an ID number from it.
+pub const PERSONAL_FIELDS: &[&str] = &["id_number", "phone", "birth_date"];
+
+/// The fields that changed: `{"before": {...}, "after": {...}}`, plus
+/// `"personal_data_changed": [...]` naming the personal fields that were set or changed.
 pub fn changes(before: Option<&Value>, after: Option<&Value>) -> Value {
-    match (before, after) {
+    let (mut before, mut after) = (before.cloned(), after.cloned());
+    let mut personal = Vec::new();
+    for field in PERSONAL_FIELDS {
+        let take = |v: &mut Option<Value>| match v {
+            Some(Value::Object(map)) => map.remove(*field).filter(|x| !x.is_null()),
+            _ => None,
+        };
+        let (old, new) = (take(&mut before), take(&mut after));
+        if old != new {
+            personal.push(Value::from(*field));
+        }
+    }
+    let mut out = match (&before, &after) {
         (Some(Value::Object(b)), Some(Value::Object(a))) => {
             let mut old = Map::new();
             let mut new = Map::new();
@@ -160,7 +178,11 @@ pub fn changes(before: Option<&Value>, after: Option<&Value>) -> Value {
             serde_json::json!({"before": old, "after": new})
         }
         (b, a) => serde_json::json!({"before": b, "after": a}),
+    };
+    if !personal.is_empty() {
+        out["personal_data_changed"] = Value::Array(personal);
     }
+    out
 }
 
 /// SHA-256 over every field of the event and the previous event's hash.
@@ -184,4 +206,27 @@ pub fn content_hash(e: &event::Model) -> String {
     ]
     .join("\u{1f}");
     hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn personal_fields_are_named_never_kept() {
+        let before = serde_json::json!({"name": "程军", "phone": "138****5678", "birth_date": "1979-03-15"});
+        let after = serde_json::json!({"name": "程军", "phone": "139****5678", "birth_date": "1979-03-15"});
+        let c = changes(Some(&before), Some(&after));
+        assert_eq!(c["personal_data_changed"], serde_json::json!(["phone"]));
+        assert!(
+            !c.to_string().contains("5678") && !c.to_string().contains("1979"),
+            "{c}"
+        );
+        let created = changes(
+            None,
+            Some(&serde_json::json!({"id_number": "340822************", "name": "x"})),
+        );
+        assert_eq!(created["personal_data_changed"], serde_json::json!(["id_number"]));
+        assert_eq!(created["after"], serde_json::json!({"name": "x"}));
+    }
 }

@@ -33,6 +33,8 @@ pub mod login_failure {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
         pub username: String,
+        /// The address the attempt came from: a lock holds for that address only.
+        pub client_ip: String,
         pub failed_at: ChronoDateTimeUtc,
     }
 

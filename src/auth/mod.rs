@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::{Method, header};
+use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpRequest, web};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -27,7 +27,7 @@ use crate::app::AppState;
 use crate::audit::AuditContext;
 use crate::error::ApiError;
 use crate::http::middleware::RequestId;
-use policy::{Allow, Policy};
+use policy::{Allow, Effect, Policy};
 pub use principal::{AuthUser, Principal, PrincipalCache};
 pub use roles::{Access, Role, Scope};
 pub use routes::configure;
@@ -42,22 +42,35 @@ pub struct AuthState {
     pub login_limiter: DefaultKeyedRateLimiter<String>,
     /// Public feedback messages per client IP.
     pub feedback_limiter: DefaultKeyedRateLimiter<String>,
+    /// Member-import dry runs per account: each checks up to 5,000 ID numbers town-wide.
+    pub dry_run_limiter: DefaultKeyedRateLimiter<uuid::Uuid>,
     pub trust_forwarded_for: bool,
 }
 
 impl AuthState {
-    pub fn new(keys: JwtKeys, login_per_minute: u32, feedback_per_hour: u32, trust_forwarded_for: bool) -> AuthState {
-        let per_minute = NonZeroU32::new(login_per_minute).unwrap_or(NonZeroU32::MIN);
-        let per_hour = NonZeroU32::new(feedback_per_hour).unwrap_or(NonZeroU32::MIN);
+    pub fn new(keys: JwtKeys, config: &crate::config::Config) -> AuthState {
+        let nonzero = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
         AuthState {
             keys,
             principals: PrincipalCache::default(),
             policy: Policy::new(),
-            login_limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
-            feedback_limiter: RateLimiter::keyed(Quota::per_hour(per_hour)),
-            trust_forwarded_for,
+            login_limiter: RateLimiter::keyed(Quota::per_minute(nonzero(config.login_rate_per_minute))),
+            feedback_limiter: RateLimiter::keyed(Quota::per_hour(nonzero(config.feedback_rate_per_hour))),
+            dry_run_limiter: RateLimiter::keyed(Quota::per_hour(nonzero(config.import_dry_runs_per_hour))),
+            trust_forwarded_for: config.trust_forwarded_for,
         }
     }
+}
+
+/// 429 with the wait, when `limiter` has no room left for `key`.
+pub fn check_rate<K: std::hash::Hash + Eq + Clone>(
+    limiter: &DefaultKeyedRateLimiter<K>,
+    key: &K,
+) -> Result<(), ApiError> {
+    use governor::clock::{Clock, DefaultClock};
+    limiter.check_key(key).map_err(|not_until| ApiError::RateLimited {
+        retry_after_secs: Ord::max(not_until.wait_time_from(DefaultClock::default().now()).as_secs(), 1),
+    })
 }
 
 /// The client's IP: the TCP peer, or, when `DANGJIAN_TRUST_FORWARDED_FOR` says a trusted
@@ -107,10 +120,16 @@ pub async fn authenticate(
 }
 
 async fn check(state: &AppState, req: &ServiceRequest) -> Result<(), ApiError> {
-    if !req.path().starts_with("/api/") {
+    // The path as the router sees it (percent-encoding of unreserved characters decoded), so
+    // `/api/v1/%6De` is held to the rule of `/api/v1/me`.
+    let path = req.match_info().as_str();
+    if path.contains('\0') {
+        return Err(ApiError::NotFound); // nothing is named with NUL
+    }
+    if !path.starts_with("/api/") {
         return Ok(()); // operations and documentation are public
     }
-    let Some(pattern) = req.request().resource_map().match_pattern(req.path()) else {
+    let Some(pattern) = req.request().resource_map().match_pattern(path) else {
         return Ok(()); // no such route: 404 follows
     };
     let rule = match state.auth.policy.rule(req.method().as_str(), &pattern) {
@@ -124,14 +143,15 @@ async fn check(state: &AppState, req: &ServiceRequest) -> Result<(), ApiError> {
         }
         None => return Ok(()), // wrong method (405 follows) or a route outside the API spec
     };
-    let roles = match rule {
+    let roles = match rule.allow {
         Allow::Public => return Ok(()),
         Allow::SignedIn => None,
         Allow::Roles(access) => Some(access.0),
     };
     let principal = principal_from_token(state, req).await?;
-    // Inspectors read everything in scope and write nothing: a write needs a writing role.
-    let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
+    // Inspectors read everything in scope and write nothing: an operation that writes needs a
+    // writing role. What it does is the rule's, not the HTTP method's.
+    let writes = rule.effect == Effect::Writes;
     if let Some(roles) = roles
         && !principal
             .grants

@@ -23,102 +23,137 @@ pub enum Allow {
 /// Town admins, inspectors and secretaries: those who oversee accounts.
 pub const OVERSEE: Access = Access(&[Role::TownAdmin, Role::Inspector, Role::BranchSecretary]);
 
-/// `(method, route pattern, rule)` for every route.
-pub const ROUTES: &[(&str, &str, Allow)] = &[
-    ("GET", "/healthz", Allow::Public),
-    ("GET", "/readyz", Allow::Public),
-    ("GET", "/metrics", Allow::Public),
-    ("GET", "/api/v1/dictionaries", Allow::Public),
-    ("POST", "/api/v1/auth/login", Allow::Public),
-    ("POST", "/api/v1/auth/refresh", Allow::Public),
-    ("POST", "/api/v1/auth/logout", Allow::Public),
-    ("GET", "/api/v1/me", Allow::SignedIn),
-    ("POST", "/api/v1/me/password", Allow::SignedIn),
-    ("POST", "/api/v1/orgs", Allow::Roles(Access::MANAGE)),
-    ("GET", "/api/v1/orgs", Allow::Roles(Access::READ)),
-    ("GET", "/api/v1/orgs/{id}", Allow::Roles(Access::READ)),
-    ("PATCH", "/api/v1/orgs/{id}", Allow::Roles(Access::MANAGE)),
-    ("DELETE", "/api/v1/orgs/{id}", Allow::Roles(Access::MANAGE)),
-    ("GET", "/api/v1/orgs/{id}/children", Allow::Roles(Access::READ)),
-    ("GET", "/api/v1/orgs/{id}/tree", Allow::Roles(Access::READ)),
-    ("POST", "/api/v1/orgs/{id}/move", Allow::Roles(Access::MANAGE)),
-    ("POST", "/api/v1/villages", Allow::Roles(Access::MANAGE)),
-    ("GET", "/api/v1/villages", Allow::Roles(Access::READ)),
-    ("GET", "/api/v1/villages/{id}", Allow::Roles(Access::READ)),
-    ("PATCH", "/api/v1/villages/{id}", Allow::Roles(Access::MANAGE)),
-    ("POST", "/api/v1/villager-groups", Allow::Roles(Access::MANAGE)),
-    ("GET", "/api/v1/villager-groups", Allow::Roles(Access::READ)),
-    ("GET", "/api/v1/villager-groups/{id}", Allow::Roles(Access::READ)),
-    ("PATCH", "/api/v1/villager-groups/{id}", Allow::Roles(Access::MANAGE)),
-    ("POST", "/api/v1/users", Allow::Roles(Access::MANAGE)),
-    ("GET", "/api/v1/users", Allow::Roles(OVERSEE)),
-    ("GET", "/api/v1/users/{id}", Allow::Roles(OVERSEE)),
-    ("PATCH", "/api/v1/users/{id}", Allow::Roles(Access::MANAGE)),
-    ("POST", "/api/v1/users/{id}/password", Allow::Roles(Access::MANAGE)),
-    ("POST", "/api/v1/users/{id}/grants", Allow::Roles(Access::MANAGE)),
-    (
+/// What an operation does to the data, whatever its HTTP method: inspectors may use every
+/// operation that only reads (`POST /members/lookup` carries its question in the body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    Reads,
+    Writes,
+}
+
+/// The rule of one route: who may call it and what it does.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub method: &'static str,
+    pub pattern: &'static str,
+    pub effect: Effect,
+    pub allow: Allow,
+}
+
+const fn reads(method: &'static str, pattern: &'static str, allow: Allow) -> Rule {
+    Rule {
+        method,
+        pattern,
+        effect: Effect::Reads,
+        allow,
+    }
+}
+
+const fn writes(method: &'static str, pattern: &'static str, allow: Allow) -> Rule {
+    Rule {
+        method,
+        pattern,
+        effect: Effect::Writes,
+        allow,
+    }
+}
+
+/// The rule of every route.
+pub const ROUTES: &[Rule] = &[
+    reads("GET", "/healthz", Allow::Public),
+    reads("GET", "/readyz", Allow::Public),
+    reads("GET", "/metrics", Allow::Public),
+    reads("GET", "/api/v1/dictionaries", Allow::Public),
+    writes("POST", "/api/v1/auth/login", Allow::Public),
+    writes("POST", "/api/v1/auth/refresh", Allow::Public),
+    writes("POST", "/api/v1/auth/logout", Allow::Public),
+    reads("GET", "/api/v1/me", Allow::SignedIn),
+    writes("POST", "/api/v1/me/password", Allow::SignedIn),
+    writes("POST", "/api/v1/orgs", Allow::Roles(Access::MANAGE)),
+    reads("GET", "/api/v1/orgs", Allow::Roles(Access::READ)),
+    reads("GET", "/api/v1/orgs/{id}", Allow::Roles(Access::READ)),
+    writes("PATCH", "/api/v1/orgs/{id}", Allow::Roles(Access::MANAGE)),
+    writes("DELETE", "/api/v1/orgs/{id}", Allow::Roles(Access::MANAGE)),
+    reads("GET", "/api/v1/orgs/{id}/children", Allow::Roles(Access::READ)),
+    reads("GET", "/api/v1/orgs/{id}/tree", Allow::Roles(Access::READ)),
+    writes("POST", "/api/v1/orgs/{id}/move", Allow::Roles(Access::MANAGE)),
+    writes("POST", "/api/v1/villages", Allow::Roles(Access::MANAGE)),
+    reads("GET", "/api/v1/villages", Allow::Roles(Access::READ)),
+    reads("GET", "/api/v1/villages/{id}", Allow::Roles(Access::READ)),
+    writes("PATCH", "/api/v1/villages/{id}", Allow::Roles(Access::MANAGE)),
+    writes("POST", "/api/v1/villager-groups", Allow::Roles(Access::MANAGE)),
+    reads("GET", "/api/v1/villager-groups", Allow::Roles(Access::READ)),
+    reads("GET", "/api/v1/villager-groups/{id}", Allow::Roles(Access::READ)),
+    writes("PATCH", "/api/v1/villager-groups/{id}", Allow::Roles(Access::MANAGE)),
+    writes("POST", "/api/v1/users", Allow::Roles(Access::MANAGE)),
+    reads("GET", "/api/v1/users", Allow::Roles(OVERSEE)),
+    reads("GET", "/api/v1/users/{id}", Allow::Roles(OVERSEE)),
+    writes("PATCH", "/api/v1/users/{id}", Allow::Roles(Access::MANAGE)),
+    writes("POST", "/api/v1/users/{id}/password", Allow::Roles(Access::MANAGE)),
+    writes("POST", "/api/v1/users/{id}/grants", Allow::Roles(Access::MANAGE)),
+    writes(
         "DELETE",
         "/api/v1/users/{id}/grants/{grant_id}",
         Allow::Roles(Access::MANAGE),
     ),
-    ("POST", "/api/v1/members", Allow::Roles(Access::MANAGE)),
-    ("GET", "/api/v1/members", Allow::Roles(Access::READ)),
-    ("POST", "/api/v1/members/import", Allow::Roles(Access::MANAGE)),
-    ("POST", "/api/v1/members/lookup", Allow::Roles(Access::READ)),
-    ("GET", "/api/v1/members/{id}", Allow::Roles(Access::READ)),
-    ("PATCH", "/api/v1/members/{id}", Allow::Roles(Access::READ)),
-    ("POST", "/api/v1/members/{id}/transfer", Allow::Roles(Access::MANAGE)),
-    ("GET", "/api/v1/members/{id}/history", Allow::Roles(Access::READ)),
-    ("POST", "/api/v1/members/{id}/leave", Allow::Roles(Access::MANAGE)),
-    ("POST", "/api/v1/members/{id}/posts", Allow::Roles(Access::MANAGE)),
-    ("GET", "/api/v1/members/{id}/posts", Allow::Roles(Access::READ)),
-    (
+    writes("POST", "/api/v1/members", Allow::Roles(Access::MANAGE)),
+    reads("GET", "/api/v1/members", Allow::Roles(Access::READ)),
+    writes("POST", "/api/v1/members/import", Allow::Roles(Access::MANAGE)),
+    reads("POST", "/api/v1/members/lookup", Allow::Roles(Access::READ)),
+    reads("GET", "/api/v1/members/{id}", Allow::Roles(Access::READ)),
+    writes("PATCH", "/api/v1/members/{id}", Allow::Roles(Access::READ)),
+    writes("POST", "/api/v1/members/{id}/transfer", Allow::Roles(Access::MANAGE)),
+    reads("GET", "/api/v1/members/{id}/history", Allow::Roles(Access::READ)),
+    writes("POST", "/api/v1/members/{id}/leave", Allow::Roles(Access::MANAGE)),
+    writes("POST", "/api/v1/members/{id}/posts", Allow::Roles(Access::MANAGE)),
+    reads("GET", "/api/v1/members/{id}/posts", Allow::Roles(Access::READ)),
+    writes(
         "POST",
         "/api/v1/members/{id}/posts/{post_id}/end",
         Allow::Roles(Access::MANAGE),
     ),
-    ("GET", "/api/v1/orgs/{id}/posts", Allow::Roles(Access::READ)),
-    ("POST", "/api/v1/pledges", Allow::Roles(Access::READ)),
-    ("GET", "/api/v1/pledges", Allow::Roles(Access::READ)),
-    ("GET", "/api/v1/pledges/stats", Allow::Roles(Access::READ)),
-    ("GET", "/api/v1/pledges/{id}", Allow::Roles(Access::READ)),
-    ("PATCH", "/api/v1/pledges/{id}", Allow::Roles(Access::READ)),
-    ("POST", "/api/v1/pledges/{id}/progress", Allow::Roles(Access::READ)),
-    ("GET", "/api/v1/pledges/{id}/timeline", Allow::Roles(Access::READ)),
-    ("POST", "/api/v1/pledges/{id}/{transition}", Allow::Roles(Access::READ)),
-    ("GET", "/api/v1/pledges/{id}/feedback", Allow::Roles(OVERSEE)),
-    (
+    reads("GET", "/api/v1/orgs/{id}/posts", Allow::Roles(Access::READ)),
+    writes("POST", "/api/v1/pledges", Allow::Roles(Access::READ)),
+    reads("GET", "/api/v1/pledges", Allow::Roles(Access::READ)),
+    reads("GET", "/api/v1/pledges/stats", Allow::Roles(Access::READ)),
+    reads("GET", "/api/v1/pledges/{id}", Allow::Roles(Access::READ)),
+    writes("PATCH", "/api/v1/pledges/{id}", Allow::Roles(Access::READ)),
+    writes("POST", "/api/v1/pledges/{id}/progress", Allow::Roles(Access::READ)),
+    reads("GET", "/api/v1/pledges/{id}/timeline", Allow::Roles(Access::READ)),
+    writes("POST", "/api/v1/pledges/{id}/{transition}", Allow::Roles(Access::READ)),
+    reads("GET", "/api/v1/pledges/{id}/feedback", Allow::Roles(OVERSEE)),
+    writes(
         "POST",
         "/api/v1/pledges/{id}/feedback/{feedback_id}/reply",
         Allow::Roles(Access::MANAGE),
     ),
-    (
+    writes(
         "POST",
         "/api/v1/pledges/{id}/feedback/{feedback_id}/visibility",
         Allow::Roles(Access::MANAGE),
     ),
-    ("POST", "/api/v1/pledge-categories", Allow::Roles(Access::ADMIN)),
-    ("PATCH", "/api/v1/pledge-categories/{code}", Allow::Roles(Access::ADMIN)),
-    ("GET", "/api/v1/public/orgs/{id}/board", Allow::Public),
-    ("GET", "/api/v1/public/pledge-categories", Allow::Public),
-    ("POST", "/api/v1/public/pledges/{id}/feedback", Allow::Public),
-    ("GET", "/api/v1/audit-events", Allow::Roles(Access::AUDIT)),
-    ("GET", "/api/v1/audit-events/verify", Allow::Roles(Access::AUDIT)),
+    writes("POST", "/api/v1/pledge-categories", Allow::Roles(Access::ADMIN)),
+    writes("PATCH", "/api/v1/pledge-categories/{code}", Allow::Roles(Access::ADMIN)),
+    reads("GET", "/api/v1/public/orgs/{id}/board", Allow::Public),
+    reads("GET", "/api/v1/public/pledge-categories", Allow::Public),
+    writes("POST", "/api/v1/public/pledges/{id}/feedback", Allow::Public),
+    reads("GET", "/api/v1/audit-events", Allow::Roles(Access::AUDIT)),
+    reads("GET", "/api/v1/audit-events/verify", Allow::Roles(Access::AUDIT)),
 ];
 
 /// [`ROUTES`] indexed for the middleware.
 pub struct Policy {
-    rules: HashMap<(&'static str, &'static str), Allow>,
+    rules: HashMap<(&'static str, &'static str), Rule>,
 }
 
 impl Policy {
     pub fn new() -> Policy {
         Policy {
-            rules: ROUTES.iter().map(|(m, p, a)| ((*m, *p), *a)).collect(),
+            rules: ROUTES.iter().map(|r| ((r.method, r.pattern), *r)).collect(),
         }
     }
 
-    pub fn rule(&self, method: &str, pattern: &str) -> Option<Allow> {
+    pub fn rule(&self, method: &str, pattern: &str) -> Option<Rule> {
         self.rules.get(&(method, pattern)).copied()
     }
 }

@@ -120,6 +120,15 @@ impl Scope {
         self.prefixes.is_empty()
     }
 
+    /// The organisations at the top of the scope's subtrees (a path ends with its own id):
+    /// events about a whole scope are filed under them, so the auditors of that subtree see them.
+    pub fn top_orgs(&self) -> Vec<Uuid> {
+        self.prefixes
+            .iter()
+            .filter_map(|p| p.trim_end_matches('/').rsplit('/').next()?.parse().ok())
+            .collect()
+    }
+
     /// True when the organisation at `path` is inside the scope.
     pub fn covers(&self, path: &str) -> bool {
         self.prefixes.iter().any(|p| path.starts_with(p.as_str()))

@@ -3,7 +3,6 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Duration;
-use governor::clock::{Clock, DefaultClock};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
@@ -71,8 +70,10 @@ pub fn normalize_username(username: &str) -> String {
 /// Sign in (登录): a short-lived access token and a refresh token.
 ///
 /// Unknown user, wrong password, disabled or locked account all get the same 401. After
-/// 5 failures within 15 minutes a username is locked for 15 minutes; each client IP has a
-/// login rate limit (429 with `Retry-After`).
+/// 5 failures within 15 minutes from one address, a username is locked for 15 minutes for that
+/// address only (attempts during the lock do not extend it; a password reset by an
+/// administrator or `dangjian create-admin` ends it); each client IP has a login rate limit
+/// (429 with `Retry-After`).
 #[utoipa::path(tag = "auth", request_body = LoginRequest, responses(
     (status = 200, description = "Signed in", body = TokenResponse),
     (status = 401, description = "Wrong credentials, or locked or disabled account", body = Problem, content_type = "application/problem+json"),
@@ -86,22 +87,21 @@ async fn login(
     Json(body): Json<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let ip = client_ip(&req).unwrap_or_else(|| "unknown".into());
-    if let Err(not_until) = state.auth.login_limiter.check_key(&ip) {
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
-        return Err(ApiError::RateLimited {
-            retry_after_secs: Ord::max(wait.as_secs(), 1),
-        });
-    }
+    crate::auth::check_rate(&state.auth.login_limiter, &ip)?;
     if body.username.chars().count() > 64 || body.password.chars().count() > 128 {
         return Err(ApiError::InvalidCredentials);
     }
     let username = normalize_username(&body.username);
     let db = &state.db;
+    // The lock is per username *and* address: a stranger elsewhere cannot lock a user out
+    // (the per-address rate limit above bounds guessing from any one address).
     let recent_failures = login_failure::Entity::find()
         .filter(login_failure::Column::Username.eq(username.as_str()))
+        .filter(login_failure::Column::ClientIp.eq(ip.as_str()))
         .filter(login_failure::Column::FailedAt.gt(crate::db::now() - Duration::minutes(LOCK_MINUTES)))
         .count(db)
         .await?;
+    let locked = recent_failures >= MAX_FAILURES;
     let account = user::Entity::find()
         .filter(user::Column::Username.eq(username.as_str()))
         .one(db)
@@ -123,10 +123,11 @@ async fn login(
     let mut ctx = request_audit_context(&req);
     let txn = db.begin().await?;
     match account {
-        Some(account) if password_ok && !account.disabled && recent_failures < MAX_FAILURES => {
+        Some(account) if password_ok && !account.disabled && !locked => {
             ctx.actor_user_id = Some(account.id);
             login_failure::Entity::delete_many()
                 .filter(login_failure::Column::Username.eq(username.as_str()))
+                .filter(login_failure::Column::ClientIp.eq(ip.as_str()))
                 .exec(&txn)
                 .await?;
             let tokens = issue_tokens(&txn, &state, &account, None).await?;
@@ -138,15 +139,19 @@ async fn login(
             Ok(Json(tokens))
         }
         account => {
-            login_failure::Entity::insert(login_failure::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                username: Set(username.clone()),
-                failed_at: Set(crate::db::now()),
-            })
-            .exec_without_returning(&txn)
-            .await?;
+            // Attempts during a lock do not extend it: it ends 15 minutes after the fifth failure.
+            if !locked {
+                login_failure::Entity::insert(login_failure::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    username: Set(username.clone()),
+                    client_ip: Set(ip.clone()),
+                    failed_at: Set(crate::db::now()),
+                })
+                .exec_without_returning(&txn)
+                .await?;
+            }
             let mut event = Event::new("auth.login", "user", "")
-                .after(serde_json::json!({"username": username}))
+                .after(serde_json::json!({"username": username, "locked": locked}))
                 .failed();
             event.entity_id = account.as_ref().map(|a| a.id.to_string());
             event.org_id = account.as_ref().map(|a| a.org_id);

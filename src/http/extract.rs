@@ -104,7 +104,7 @@ fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
 
 /// PostgreSQL cannot store NUL in text, and no legitimate text contains it: every string
 /// (and object key) holding one is reported as a validation error.
-fn find_nul(value: &Value, pointer: &mut String, out: &mut Vec<FieldError>) {
+pub(crate) fn find_nul(value: &Value, pointer: &mut String, out: &mut Vec<FieldError>) {
     let len = pointer.len();
     match value {
         Value::String(s) if s.contains('\0') => out.push(FieldError::body(

@@ -87,7 +87,14 @@ impl PageParams {
             )
         };
         let bytes = URL_SAFE_NO_PAD.decode(cursor.as_bytes()).map_err(|_| invalid())?;
-        serde_json::from_slice(&bytes).map(Some).map_err(|_| invalid())
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+        // A decoded cursor is input like any other: no NUL reaches the database.
+        let mut nul = Vec::new();
+        crate::http::extract::find_nul(&value, &mut String::new(), &mut nul);
+        if !nul.is_empty() {
+            return Err(invalid());
+        }
+        serde_json::from_value(value).map(Some).map_err(|_| invalid())
     }
 }
 

@@ -113,7 +113,10 @@ fn export_row(v: &super::types::MemberView) -> Vec<String> {
         v.id.to_string(),
         v.name.clone(),
         v.gender.label().into(),
-        v.birth_date.to_string(),
+        // Without reveal, only the year: with the region code the full date narrows the ID number.
+        v.birth_date
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| v.birth_year.to_string()),
         opt(&v.ethnicity),
         v.education.map(|e| e.label().to_string()).unwrap_or_default(),
         v.id_number.clone(),
@@ -132,7 +135,9 @@ fn export_row(v: &super::types::MemberView) -> Vec<String> {
     ]
 }
 
-/// `POST /api/v1/members/import`.
+/// `POST /api/v1/members/import`. Every import, dry or not, is audited (`member.import`),
+/// and so is every clash with an existing member (`member.duplicate_id_number`). Dry runs are
+/// limited per account: each one checks up to 5,000 ID numbers against the whole town.
 pub async fn import(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -150,37 +155,67 @@ pub async fn import(
             detail: "Only secretaries and administrators import members.".into(),
         });
     }
-    if dry_run {
-        let parsed = parse(&state, &access, &bytes).await?;
-        return Ok(HttpResponse::Ok().json(ImportReport {
-            imported: 0,
-            valid: parsed.len(),
-            dry_run,
-        }));
-    }
-    // Claim the key first: a replay must not be re-validated against the rows it created.
-    let ticket = match key.claim(&state.db, &user.id().to_string()).await? {
-        Claim::Replay(stored) => return Ok(stored),
-        Claim::Proceed(ticket) => ticket,
+    let ticket = if dry_run {
+        crate::auth::check_rate(&state.auth.dry_run_limiter, &user.id())?;
+        None
+    } else {
+        // Claim the key first: a replay must not be re-validated against the rows it created.
+        match key.claim(&state.db, &user.id().to_string()).await? {
+            Claim::Replay(stored) => return Ok(stored),
+            Claim::Proceed(ticket) => Some(ticket),
+        }
     };
     let parsed = parse(&state, &access, &bytes).await?;
+    let org = access.manage.top_orgs().first().copied();
+    let event = |rows: usize, errors: usize| {
+        let event = Event {
+            entity_id: None,
+            org_id: org,
+            ..Event::new("member.import", "member", "")
+        }
+        .after(serde_json::json!({"dry_run": dry_run, "rows": rows, "errors": errors}));
+        if errors > 0 { event.failed() } else { event }
+    };
+    if parsed.clashes.any()
+        && let err @ (ApiError::Internal(_) | ApiError::DatabaseUnavailable(_)) =
+            super::refuse_clashes(&state.db, &user, org.unwrap_or_default(), "import", parsed.clashes).await
+    {
+        return Err(err);
+    }
+    let Some(ticket) = ticket.filter(|_| parsed.errors.is_empty()) else {
+        // A dry run, or a refused file: nothing is written but the record of the attempt.
+        let txn = state.db.begin().await?;
+        audit::record(&txn, &user.audit, event(parsed.rows.len(), parsed.errors.len())).await?;
+        txn.commit().await?;
+        if !parsed.errors.is_empty() {
+            return Err(ApiError::Validation(parsed.errors));
+        }
+        return Ok(HttpResponse::Ok().json(ImportReport {
+            imported: 0,
+            valid: parsed.rows.len(),
+            dry_run,
+        }));
+    };
     let report = ImportReport {
-        imported: parsed.len(),
-        valid: parsed.len(),
+        imported: parsed.rows.len(),
+        valid: parsed.rows.len(),
         dry_run,
     };
-    let rows: Vec<member::Model> = parsed.into_iter().map(|f| build(&state.data_keys, f)).collect();
+    let rows: Vec<member::Model> = parsed.rows.into_iter().map(|f| build(&state.data_keys, f)).collect();
     let txn = state.db.begin().await?;
     insert_all(&txn, &rows).await?;
-    let event = Event {
-        entity_id: None,
-        ..Event::new("member.import", "member", "")
-    }
-    .after(serde_json::json!({"imported": rows.len()}));
-    audit::record(&txn, &user.audit, event).await?;
+    audit::record(&txn, &user.audit, event(rows.len(), 0)).await?;
     ticket
         .commit(txn, StoredResponse::json(StatusCode::CREATED, &report)?)
         .await
+}
+
+/// A file read and checked: the valid rows, every problem (sorted by line), and the clashes
+/// with existing members.
+struct Parsed {
+    rows: Vec<super::MemberFields>,
+    errors: Vec<FieldError>,
+    clashes: super::Clashes,
 }
 
 fn cell_error(line: u64, column: &str, code: &'static str, message: impl Into<String>) -> FieldError {
@@ -191,21 +226,30 @@ fn cell_error(line: u64, column: &str, code: &'static str, message: impl Into<St
     e
 }
 
-/// Reads, checks and returns every row, or a 422 listing every problem in the file.
-async fn parse(state: &AppState, access: &MemberAccess, bytes: &[u8]) -> Result<Vec<super::MemberFields>, ApiError> {
+/// Reads and checks every row. Problems with the file or its rows are in `errors`; an
+/// ID number held by a member outside the caller's scope is reported once, without its line.
+async fn parse(state: &AppState, access: &MemberAccess, bytes: &[u8]) -> Result<Parsed, ApiError> {
+    let refused = |errors| {
+        Ok(Parsed {
+            rows: Vec::new(),
+            errors,
+            clashes: super::Clashes::default(),
+        })
+    };
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| ApiError::Validation(vec![cell_error(1, "", "encoding", "the file must be UTF-8")]))?;
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return refused(vec![cell_error(1, "", "encoding", "the file must be UTF-8")]);
+    };
     // Excel and WPS save CRLF line ends; with plain LF the reader's line numbers are exact.
     let text = text.replace("\r\n", "\n");
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)
         .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| ApiError::Validation(vec![cell_error(1, "", "csv", e.to_string())]))?
-        .clone();
+    let headers = match reader.headers() {
+        Ok(headers) => headers.clone(),
+        Err(e) => return refused(vec![cell_error(1, "", "csv", e.to_string())]),
+    };
 
     // Map each column of the file to a field; unknown and missing columns are errors.
     let mut errors = Vec::new();
@@ -234,7 +278,7 @@ async fn parse(state: &AppState, access: &MemberAccess, bytes: &[u8]) -> Result<
         }
     }
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        return refused(errors);
     }
     let header_name: HashMap<&str, String> = field_of
         .iter()
@@ -253,7 +297,6 @@ async fn parse(state: &AppState, access: &MemberAccess, bytes: &[u8]) -> Result<
         .collect();
 
     let mut rows = Vec::new();
-    let mut lines = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     for record in reader.records() {
         let record = match record {
@@ -322,7 +365,6 @@ async fn parse(state: &AppState, access: &MemberAccess, bytes: &[u8]) -> Result<
                     }
                     if !bad {
                         rows.push(fields);
-                        lines.push(line);
                     }
                 }
             },
@@ -332,30 +374,38 @@ async fn parse(state: &AppState, access: &MemberAccess, bytes: &[u8]) -> Result<
         errors.push(cell_error(2, "", "empty", "the file has no member rows"));
     }
 
-    // ID numbers that already belong to active members.
-    let hashes: Vec<String> = seen.keys().cloned().collect();
-    let by_hash: HashMap<String, u64> = seen;
-    for chunk in hashes.chunks(500) {
-        let taken = member::Entity::find()
-            .filter(member::Column::Active.eq(true))
-            .filter(member::Column::IdNumberHash.is_in(chunk.to_vec()))
-            .all(&state.db)
-            .await?;
-        for m in taken {
-            let line = by_hash.get(&m.id_number_hash).copied().unwrap_or(0);
+    // ID numbers that already belong to active members: named by line when the caller can
+    // see that member, otherwise one error for the whole file that says neither which nor where.
+    let line_of: HashMap<String, u64> = seen;
+    let holders = super::holders(&state.db, access, line_of.keys().cloned().collect(), None).await?;
+    let mut clashes = super::Clashes::default();
+    for (m, readable) in holders {
+        if readable {
+            clashes.in_scope += 1;
             errors.push(cell_error(
-                line,
+                line_of.get(&m.id_number_hash).copied().unwrap_or(0),
                 &header_name.get("id_number").cloned().unwrap_or_default(),
                 "duplicate",
                 "an active member already has this ID number",
             ));
+        } else {
+            clashes.elsewhere += 1;
         }
     }
-    if !errors.is_empty() {
-        errors.sort_by_key(|e| e.line);
-        return Err(ApiError::Validation(errors));
+    errors.sort_by_key(|e| e.line);
+    if clashes.elsewhere > 0 {
+        let mut e = FieldError::body(
+            "",
+            "cannot_register_here",
+            format!("one or more ID numbers in this file {}", super::ELSEWHERE_MESSAGE),
+        );
+        e.pointer = None;
+        errors.push(e);
     }
-    Ok(rows)
+    if !errors.is_empty() {
+        rows.clear();
+    }
+    Ok(Parsed { rows, errors, clashes })
 }
 
 trait WithCode {

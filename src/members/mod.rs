@@ -10,7 +10,7 @@ pub mod types;
 
 use chrono::{Datelike, NaiveDate};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use crate::auth::{Access, AuthUser, Role, Scope};
@@ -93,7 +93,8 @@ pub async fn find_managed<C: ConnectionTrait>(db: &C, access: &MemberAccess, id:
     Ok(member)
 }
 
-/// The response view: personal data decrypted, then masked unless `reveal`.
+/// The response view: personal data decrypted, then masked unless `reveal` (the birth date
+/// then shrinks to its year: with the region code it would narrow the ID number too far).
 pub fn view(m: &Model, keys: &DataKeys, reveal: bool) -> MemberView {
     let id_number = keys
         .decrypt(&m.id_number_enc, &context(m.id, "id_number"))
@@ -106,7 +107,8 @@ pub fn view(m: &Model, keys: &DataKeys, reveal: bool) -> MemberView {
         id: m.id,
         name: m.name.clone(),
         gender: Gender::parse(&m.gender).unwrap_or(Gender::Male),
-        birth_date: m.birth_date,
+        birth_date: reveal.then_some(m.birth_date),
+        birth_year: m.birth_date.year(),
         ethnicity: m.ethnicity.clone(),
         education: m.education.as_deref().and_then(Education::parse),
         id_number: if reveal { id_number } else { mask_id_number(&id_number) },
@@ -284,24 +286,120 @@ pub async fn check_placement<C: ConnectionTrait>(
     Ok(())
 }
 
-/// 409 when another active member has this ID number.
-pub async fn ensure_unique<C: ConnectionTrait>(
+/// Where an ID number already belongs to an active member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Clashes {
+    /// With members the caller may read: named, so the caller can fix their input.
+    pub in_scope: usize,
+    /// With members elsewhere in the town: never said which, or where.
+    pub elsewhere: usize,
+}
+
+impl Clashes {
+    pub fn any(&self) -> bool {
+        self.in_scope + self.elsewhere > 0
+    }
+}
+
+/// Generic words for an ID number that belongs to a member outside the caller's scope: the
+/// caller learns no more than that the town committee must look at it.
+pub const ELSEWHERE_MESSAGE: &str =
+    "cannot be registered here; ask the town committee (镇党委), which sees every branch";
+
+/// Active members (other than `except`) holding one of these ID-number hashes, each with
+/// whether the caller may read it.
+pub async fn holders<C: ConnectionTrait>(
     db: &C,
+    access: &MemberAccess,
+    hashes: Vec<String>,
+    except: Option<Uuid>,
+) -> Result<Vec<(Model, bool)>, ApiError> {
+    let mut found = Vec::new();
+    for chunk in hashes.chunks(500) {
+        let mut select = Entity::find()
+            .filter(Column::IdNumberHash.is_in(chunk.to_vec()))
+            .filter(Column::Active.eq(true));
+        if let Some(except) = except {
+            select = select.filter(Column::Id.ne(except));
+        }
+        let rows = select.all(db).await?;
+        if rows.is_empty() {
+            continue;
+        }
+        let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
+        let visible: Vec<Uuid> = Entity::find()
+            .select_only()
+            .column(Column::Id)
+            .filter(Column::Id.is_in(ids))
+            .filter(access.visible())
+            .into_tuple()
+            .all(db)
+            .await?;
+        found.extend(rows.into_iter().map(|m| {
+            let readable = visible.contains(&m.id);
+            (m, readable)
+        }));
+    }
+    Ok(found)
+}
+
+/// Active members (other than `except`) that already hold `id_number`.
+pub async fn find_clashes<C: ConnectionTrait>(
+    db: &C,
+    access: &MemberAccess,
     keys: &DataKeys,
     id_number: &str,
     except: Option<Uuid>,
+) -> Result<Clashes, ApiError> {
+    let found = holders(db, access, vec![keys.lookup_hash(id_number)], except).await?;
+    Ok(Clashes {
+        in_scope: found.iter().filter(|(_, readable)| *readable).count(),
+        elsewhere: found.iter().filter(|(_, readable)| !*readable).count(),
+    })
+}
+
+/// The answer to an ID number that active members already hold, after recording the attempt
+/// in the audit trail (`member.duplicate_id_number`, in a transaction of its own, since the
+/// write it belongs to is refused: roll that one back first). A plain 409 when the caller can
+/// see the member; otherwise `cannot_register_here`, which confirms neither where nor who.
+/// Repeated attempts from one account are how someone would probe the town's register.
+pub async fn refuse_clashes(
+    db: &sea_orm::DatabaseConnection,
+    user: &AuthUser,
+    org_id: Uuid,
+    source: &str,
+    clashes: Clashes,
+) -> ApiError {
+    if let Err(err) = record_clashes(db, user, org_id, source, clashes).await {
+        return err;
+    }
+    if clashes.in_scope > 0 {
+        return ApiError::conflict("An active member with this ID number already exists.");
+    }
+    ApiError::Conflict {
+        code: crate::error::ErrorCode::CannotRegisterHere,
+        detail: format!("This ID number {ELSEWHERE_MESSAGE}."),
+    }
+}
+
+async fn record_clashes(
+    db: &sea_orm::DatabaseConnection,
+    user: &AuthUser,
+    org_id: Uuid,
+    source: &str,
+    clashes: Clashes,
 ) -> Result<(), ApiError> {
-    let mut select = Entity::find()
-        .filter(Column::IdNumberHash.eq(keys.lookup_hash(id_number)))
-        .filter(Column::Active.eq(true));
-    if let Some(except) = except {
-        select = select.filter(Column::Id.ne(except));
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await?;
+    let event = crate::audit::Event {
+        entity_id: None,
+        ..crate::audit::Event::new("member.duplicate_id_number", "member", "")
     }
-    if select.count(db).await? > 0 {
-        return Err(ApiError::conflict(
-            "An active member with this ID number already exists.",
-        ));
-    }
+    .org(org_id)
+    .after(serde_json::json!({"source": source, "in_scope": clashes.in_scope, "elsewhere": clashes.elsewhere}))
+    .failed();
+    crate::audit::record(&txn, &user.audit, event).await?;
+    txn.commit().await?;
     Ok(())
 }
 

@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::entity::{member, post, transfer};
 use super::types::*;
 use super::{
-    MemberAccess, check_placement, ensure_unique, find, find_managed, holding_post, insert, manages, save, set_pii,
-    validate, view,
+    MemberAccess, check_placement, find, find_clashes, find_managed, holding_post, insert, manages, refuse_clashes,
+    save, set_pii, validate, view,
 };
 use crate::app::AppState;
 use crate::audit::{self, Event};
@@ -67,15 +67,24 @@ async fn create_member(
         Claim::Proceed(ticket) => ticket,
     };
     let txn = state.db.begin().await?;
-    ensure_unique(&txn, &state.data_keys, &fields.id_number, None).await?;
-    let m = insert(&txn, &state.data_keys, fields).await?;
-    let masked = view(&m, &state.data_keys, false);
-    audit::record(
+    let clashes = find_clashes(
         &txn,
-        &user.audit,
-        Event::new("member.create", "member", m.id).org(m.org_id).after(&masked),
+        &MemberAccess::of(&user),
+        &state.data_keys,
+        &fields.id_number,
+        None,
     )
     .await?;
+    if clashes.any() {
+        txn.rollback().await?;
+        return Err(refuse_clashes(&state.db, &user, fields.org_id, "create", clashes).await);
+    }
+    let m = insert(&txn, &state.data_keys, fields).await?;
+    let masked = view(&m, &state.data_keys, false);
+    let event = Event::new("member.create", "member", m.id)
+        .org(m.org_id)
+        .after(view(&m, &state.data_keys, true)); // personal fields: named, not kept
+    audit::record(&txn, &user.audit, event).await?;
     let response = StoredResponse::json(StatusCode::CREATED, &masked)?
         .location(format!("/api/v1/members/{}", m.id))
         .header(header::ETAG, etag(m.version));
@@ -107,18 +116,18 @@ async fn list_members(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/csv"));
-    if reveal {
-        let event = Event {
-            entity_id: None,
-            ..Event::new("member.reveal_pii", "member", "")
-        }
-        .after(serde_json::json!({"list": true, "csv": wants_csv}));
-        let txn = state.db.begin().await?;
-        audit::record(&txn, &user.audit, event).await?;
-        txn.commit().await?;
-    }
     let sort = filters.sort.unwrap_or_default();
     if wants_csv {
+        if reveal {
+            let ids: Vec<Uuid> = member::Entity::find()
+                .select_only()
+                .column(member::Column::Id)
+                .filter(condition.clone())
+                .into_tuple()
+                .all(&state.db)
+                .await?;
+            record_list_reveal(&state, &user, &access, filters.org_id, true, ids).await?;
+        }
         return Ok(super::csv::export(state.clone(), condition, sort, reveal));
     }
     let limit = query.page.limit()?;
@@ -129,9 +138,42 @@ async fn list_members(
     };
     let after = query.page.after::<(String, String, Uuid)>()?;
     let rows = page_rows(&state.db, condition, sort, after, limit).await?;
+    if reveal {
+        let ids = rows.iter().take(limit as usize).map(|m| m.id).collect();
+        record_list_reveal(&state, &user, &access, filters.org_id, false, ids).await?;
+    }
     let views: Vec<MemberView> = rows.iter().map(|m| view(m, &state.data_keys, reveal)).collect();
     let page = Page::from_rows(views, limit, |m| cursor_key(sort, m.name.clone(), m.joined_on, m.id)).with_total(total);
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// Audits a list shown with personal data: whose (`member_ids`, `count`), under the
+/// organisation filtered on (else the top of the caller's scope), so that the auditors of that
+/// subtree find it.
+async fn record_list_reveal(
+    state: &AppState,
+    user: &AuthUser,
+    access: &MemberAccess,
+    org_filter: Option<Uuid>,
+    csv: bool,
+    member_ids: Vec<Uuid>,
+) -> Result<(), ApiError> {
+    let event = Event {
+        entity_id: None,
+        org_id: org_filter.or_else(|| access.manage.top_orgs().first().copied()),
+        ..Event::new("member.reveal_pii", "member", "")
+    }
+    .after(serde_json::json!({
+        "list": true,
+        "csv": csv,
+        "org_filter": org_filter,
+        "count": member_ids.len(),
+        "member_ids": member_ids,
+    }));
+    let txn = state.db.begin().await?;
+    audit::record(&txn, &user.audit, event).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// The rows a list shows: visible (or, when revealing, managed) members matching the filters.
@@ -372,7 +414,11 @@ async fn update_member(
         check_placement(&txn, &access.manage, current.org_id, f.group_id).await?;
     }
     if f.id_number != revealed.id_number && current.active {
-        ensure_unique(&txn, keys, &f.id_number, Some(current.id)).await?;
+        let clashes = find_clashes(&txn, &access, keys, &f.id_number, Some(current.id)).await?;
+        if clashes.any() {
+            txn.rollback().await?;
+            return Err(refuse_clashes(&state.db, &user, current.org_id, "update", clashes).await);
+        }
     }
     let mut updated = current.clone();
     let (pinyin, initials) = super::checks::pinyin_of(&f.name);
@@ -395,10 +441,12 @@ async fn update_member(
     set_pii(&mut updated, keys, new_id, new_phone);
     let saved = save(&txn, &current, updated).await?;
     let after = view(&saved, keys, false);
+    // The trail is given the full views so it can tell which personal fields changed; it
+    // keeps only their names (audit::PERSONAL_FIELDS).
     let event = Event::new("member.update", "member", saved.id)
         .org(saved.org_id)
-        .before(&before)
-        .after(&after);
+        .before(&revealed)
+        .after(view(&saved, keys, true));
     audit::record(&txn, &user.audit, event).await?;
     txn.commit().await?;
     Ok(Versioned::ok(saved.version, after))

@@ -50,18 +50,22 @@ labelled_enum! {
 }
 
 /// A member as the API shows them. `id_number` and `phone` are masked
-/// (`340822********123X`, `138****5678`) unless `pii_revealed` is true.
+/// (`340822************`, `138****5678`) and `birth_date` is left out (only `birth_year` is
+/// shown) unless `pii_revealed` is true.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MemberView {
     pub id: Uuid,
     #[schema(example = "程军")]
     pub name: String,
     pub gender: Gender,
-    pub birth_date: NaiveDate,
+    /// The full birth date: only with `pii_revealed`, otherwise `null`.
+    pub birth_date: Option<NaiveDate>,
+    #[schema(example = 1990)]
+    pub birth_year: i32,
     #[schema(example = "汉族")]
     pub ethnicity: Option<String>,
     pub education: Option<Education>,
-    #[schema(example = "340822********123X")]
+    #[schema(example = "340822************")]
     pub id_number: String,
     #[schema(example = "138****5678")]
     pub phone: Option<String>,

@@ -4,7 +4,6 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use governor::clock::{Clock, DefaultClock};
 use sea_orm::sea_query::Condition;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 use serde::{Deserialize, Serialize};
@@ -369,12 +368,7 @@ async fn give_feedback(
         .filter(|p| state_of(p).is_public())
         .ok_or(ApiError::NotFound)?;
     let ip = crate::auth::client_ip(&req).unwrap_or_else(|| "unknown".into());
-    if let Err(not_until) = state.auth.feedback_limiter.check_key(&ip) {
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
-        return Err(ApiError::RateLimited {
-            retry_after_secs: Ord::max(wait.as_secs(), 1),
-        });
-    }
+    crate::auth::check_rate(&state.auth.feedback_limiter, &ip)?;
     let fid = Uuid::now_v7();
     let txn = state.db.begin().await?;
     feedback::Entity::insert(feedback::ActiveModel {

@@ -14,8 +14,13 @@ use crate::error::{ApiError, FieldError};
 use entity::{grant, user};
 pub use routes::configure;
 
-/// Stores a new password hash and invalidates every token issued before.
+/// Stores a new password hash, invalidates every token issued before and ends any sign-in
+/// lock on the account (a reset is how a locked-out user gets back in).
 pub async fn set_password<C: ConnectionTrait>(conn: &C, account: &user::Model, hash: String) -> Result<(), ApiError> {
+    crate::auth::entity::login_failure::Entity::delete_many()
+        .filter(crate::auth::entity::login_failure::Column::Username.eq(account.username.as_str()))
+        .exec(conn)
+        .await?;
     user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
         .col_expr(

@@ -1,13 +1,14 @@
 //! `/api/v1/users`: accounts and their role grants.
 //!
-//! A caller manages an account when the account's organisation is in the caller's
-//! management scope and the caller's role there outranks every role the account holds.
+//! A caller sees or manages an account only when the account's organisation and every
+//! organisation it holds a grant on are in the caller's scope (else 404), and manages it when
+//! the caller's role there outranks every role the account holds (else 403).
 //! Nobody changes their own grants or disables themselves.
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -23,7 +24,7 @@ use crate::error::{ApiError, Problem};
 use crate::http::conditional::{applied, etag};
 use crate::http::pagination::page_by_text;
 use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, StoredResponse, Versioned};
-use crate::orgs::queries as orgs;
+use crate::orgs::{entity as org, queries as orgs};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_user)
@@ -65,10 +66,32 @@ async fn view<C: ConnectionTrait>(conn: &C, u: &user::Model) -> Result<UserView,
     })
 }
 
-/// An account whose organisation is inside `scope`, else 404.
+/// SQL: accounts wholly inside `scope`: their home organisation and every organisation they
+/// hold a grant on. Whoever can reset an account's password can act with all its grants, so
+/// authority over an account needs authority over everything it reaches.
+fn within(scope: &Scope) -> Condition {
+    let grants_outside = Query::select()
+        .column((grant::Entity, grant::Column::UserId))
+        .from(grant::Entity)
+        .inner_join(
+            org::Entity,
+            Expr::col((org::Entity, org::Column::Id)).equals((grant::Entity, grant::Column::OrgId)),
+        )
+        .cond_where(
+            Condition::all()
+                .add(scope.path_condition((org::Entity, org::Column::Path)))
+                .not(),
+        )
+        .to_owned();
+    Condition::all()
+        .add(scope.org_condition(user::Column::OrgId))
+        .add(Expr::col((user::Entity, user::Column::Id)).not_in_subquery(grants_outside))
+}
+
+/// An account wholly inside `scope` (see [`within`]), else 404.
 async fn find<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<user::Model, ApiError> {
     user::Entity::find_by_id(id)
-        .filter(scope.org_condition(user::Column::OrgId))
+        .filter(within(scope))
         .one(conn)
         .await?
         .ok_or(ApiError::NotFound)
@@ -199,7 +222,7 @@ async fn list_users(
 ) -> Result<Json<Page<UserView>>, ApiError> {
     let scope = caller.scope(OVERSEE);
     let limit = query.page.limit()?;
-    let mut select = user::Entity::find().filter(scope.org_condition(user::Column::OrgId));
+    let mut select = user::Entity::find().filter(within(&scope));
     if let Some(org_id) = query.filters.org_id {
         let root = orgs::find(&state.db, &scope, org_id).await?;
         select = select.filter(Scope::new([root.path]).org_condition(user::Column::OrgId));
