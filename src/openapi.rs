@@ -12,15 +12,16 @@ use crate::error::{FieldError, Problem};
 #[openapi(
     info(
         title = "dangjian API",
-        description = "JSON REST API of the \"党员有限，服务无限\" programme of a township Party committee: \
-party organisations and members, public pledges (承诺) and their review, the public board (公示) and \
-public supervision (群众监督), star ratings (星级评定), pairings with poor households (结对帮扶) and \
-village collective income (村集体经济).\n\nErrors are RFC 9457 problem details (`application/problem+json`) \
+        description = "JSON REST API of the \"党员有限，服务无限\" programme of a township Party committee. \
+Today it serves: the party organisation tree (党组织), villages and villager groups, accounts with scoped \
+roles, party members (党员) with their posts and CSV import and export, public pledges (承诺) with their \
+review and lifecycle, the public board (公示) with public supervision (群众监督), and a tamper-evident \
+audit trail. Star ratings, household pairings and village income are not served yet.\n\nErrors are RFC 9457 problem details (`application/problem+json`) \
 with a stable `code`; enum labels in Chinese come from `GET /api/v1/dictionaries`. Lists are cursor-paginated \
 (`limit`, `cursor`, `next_cursor`). Creating POSTs accept `Idempotency-Key`; updates require `If-Match`.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &DomainEnums),
     components(schemas(Problem, FieldError)),
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
@@ -52,6 +53,19 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Adds every domain enum's schema to the components, so that enums used only in query
+/// parameters (`?reveal=pii`, `?status=`) resolve too.
+struct DomainEnums;
+
+impl Modify for DomainEnums {
+    fn modify(&self, openapi: &mut Spec) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, schema) in crate::dictionaries::schemas() {
+            components.schemas.insert(name, schema);
+        }
     }
 }
 

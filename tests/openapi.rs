@@ -63,3 +63,62 @@ fn every_protected_operation_declares_the_bearer_scheme() {
         }
     }
 }
+
+/// Every `$ref` in `value`, as schema names.
+fn refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v) {
+                    ("$ref", Value::String(r)) => out.push(r.trim_start_matches("#/components/schemas/").to_owned()),
+                    _ => refs(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_spec_has_no_dangling_reference() {
+    let spec: Value = serde_json::from_str(&dangjian::openapi::spec_json()).unwrap();
+    let schemas = spec["components"]["schemas"].as_object().unwrap();
+    let mut found = Vec::new();
+    refs(&spec, &mut found);
+    assert!(found.len() > 50, "the walk finds the references");
+    let dangling: Vec<&String> = found.iter().filter(|r| !schemas.contains_key(r.as_str())).collect();
+    assert!(dangling.is_empty(), "references to undefined schemas: {dangling:?}");
+}
+
+#[test]
+fn enums_in_the_spec_say_what_serde_writes_and_each_has_a_dictionary() {
+    let spec: Value = serde_json::from_str(&dangjian::openapi::spec_json()).unwrap();
+    let schemas = spec["components"]["schemas"].as_object().unwrap();
+    let wire = dangjian::dictionaries::wire_values();
+    let dictionaries = dangjian::dictionaries::all();
+    for (name, values) in &wire {
+        let in_spec: Vec<String> = schemas[name.as_str()]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} is an enum in the spec"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(&in_spec, values, "{name}: the spec's values differ from serde's");
+        let listed = dictionaries.iter().any(|d| {
+            d.entries.iter().map(|e| e.value.to_owned()).collect::<Vec<_>>() == *values
+                && !d.label.is_empty()
+                && d.entries.iter().all(|e| !e.label.is_empty())
+        });
+        assert!(listed, "{name} has no dictionary with its values and Chinese labels");
+    }
+    // Every enum schema of the spec is a registered domain enum.
+    for (name, schema) in schemas {
+        if schema.get("enum").is_some() {
+            assert!(
+                wire.iter().any(|(n, _)| n == name),
+                "{name} is an enum of the spec but not declared with labelled_enum! and registered"
+            );
+        }
+    }
+}

@@ -62,6 +62,46 @@ async fn dictionaries_list_every_error_code_with_chinese_labels() {
     assert_eq!(entries.len(), dangjian::error::ErrorCode::ALL.len());
     assert!(entries.contains(&json!({"value": "not_found", "label": "资源不存在"})));
     assert!(reply.header("cache-control").unwrap().contains("max-age"));
+    // Every domain enum is there too, with its Chinese labels.
+    let dictionary = |name: &str| {
+        body["dictionaries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} dictionary: {body}"))
+            .clone()
+    };
+    for name in [
+        "gender",
+        "education",
+        "member_status",
+        "left_reason",
+        "post_kind",
+        "org_kind",
+        "village_kind",
+        "role",
+        "pledge_kind",
+        "pledge_state",
+        "pledge_transition",
+        "evaluation_result",
+    ] {
+        let d = dictionary(name);
+        assert!(d["label"].as_str().is_some_and(|l| !l.is_empty()), "{d}");
+        assert!(!d["entries"].as_array().unwrap().is_empty(), "{d}");
+    }
+    assert!(
+        dictionary("member_status")["entries"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"value": "probationary", "label": "预备党员"}))
+    );
+    assert!(
+        dictionary("pledge_state")["entries"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"value": "in_progress", "label": "践诺中"}))
+    );
 
     let etag = reply.header("etag").expect("ETag").to_owned();
     let again = send(

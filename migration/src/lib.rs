@@ -8,6 +8,11 @@ mod m20261126_000002_orgs_accounts_audit;
 mod m20261126_000003_members;
 mod m20261126_000004_pledges;
 mod m20261130_000005_login_failures_by_address;
+mod m20261130_000006_enum_checks;
+
+/// The enum checks the database enforces, `(table, column, values)`: a test compares them
+/// with the code's enums, so an enum cannot change without a migration.
+pub use m20261130_000006_enum_checks::CHECKS as ENUM_CHECKS;
 
 pub struct Migrator;
 
@@ -20,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_members::Migration),
             Box::new(m20261126_000004_pledges::Migration),
             Box::new(m20261130_000005_login_failures_by_address::Migration),
+            Box::new(m20261130_000006_enum_checks::Migration),
         ]
     }
 }

@@ -85,7 +85,7 @@ impl Principal {
                 let path = orgs.iter().find(|o| o.id == g.org_id)?.path.clone();
                 Some(ScopedGrant {
                     id: g.id,
-                    role: Role::parse(&g.role)?,
+                    role: g.role,
                     org_id: g.org_id,
                     org_path: path,
                 })

@@ -5,60 +5,26 @@
 //! test that goes straight into SQL.
 
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoColumnRef, Query};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// A role (角色), from least to most powerful. `inspector` ranks above `branch_secretary`
-/// for reading but never writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// 党员: their own records only.
-    Member,
-    /// 党小组长: records progress and visits for their group.
-    GroupLeader,
-    /// 党支部书记: manages their branch subtree.
-    BranchSecretary,
-    /// 督查: read-only, everything in scope including the audit trail.
-    Inspector,
-    /// 镇党委 (组织委员): everything.
-    TownAdmin,
+crate::labelled_enum! {
+    /// A role (角色), from least to most powerful (the declaration order is the ranking).
+    /// `inspector` ranks above `branch_secretary` for reading but never writes.
+    Role("role", "角色") {
+        /// 党员: their own records only.
+        Member => ("member", "党员"),
+        /// 党小组长: records progress and visits for their group.
+        GroupLeader => ("group_leader", "党小组长"),
+        /// 党支部书记: manages their branch subtree.
+        BranchSecretary => ("branch_secretary", "党支部书记"),
+        /// 督查: read-only, everything in scope including the audit trail.
+        Inspector => ("inspector", "督查"),
+        /// 镇党委 (组织委员): everything.
+        TownAdmin => ("town_admin", "镇党委管理员"),
+    }
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Member,
-        Role::GroupLeader,
-        Role::BranchSecretary,
-        Role::Inspector,
-        Role::TownAdmin,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Member => "member",
-            Role::GroupLeader => "group_leader",
-            Role::BranchSecretary => "branch_secretary",
-            Role::Inspector => "inspector",
-            Role::TownAdmin => "town_admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Member => "党员",
-            Role::GroupLeader => "党小组长",
-            Role::BranchSecretary => "党支部书记",
-            Role::Inspector => "督查",
-            Role::TownAdmin => "镇党委管理员",
-        }
-    }
-
     /// Roles that may change data (everyone but the inspector).
     pub fn can_write(self) -> bool {
         self != Role::Inspector
@@ -72,7 +38,7 @@ pub struct Access(pub &'static [Role]);
 
 impl Access {
     /// Any role may read.
-    pub const READ: Access = Access(&Role::ALL);
+    pub const READ: Access = Access(Role::ALL);
     /// Managing the org tree, members and their records.
     pub const MANAGE: Access = Access(&[Role::TownAdmin, Role::BranchSecretary]);
     /// Town-level administration.

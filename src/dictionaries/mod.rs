@@ -5,7 +5,9 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::app::AppState;
 use crate::error::ErrorCode;
@@ -38,20 +40,86 @@ pub struct Dictionaries {
     pub dictionaries: Vec<Dictionary>,
 }
 
-/// Every registered dictionary. Features add a line here for each enum they expose.
-pub fn all() -> Vec<Dictionary> {
-    vec![Dictionary {
-        name: "error_code",
-        label: "错误代码",
-        entries: ErrorCode::ALL
-            .iter()
-            .map(|c| DictionaryEntry {
-                value: c.as_str(),
-                label: c.label(),
-            })
-            .collect(),
-    }]
+/// What [`labelled_enum!`] gives a domain enum for the dictionaries endpoint.
+pub trait Labelled {
+    /// The dictionary's name, snake_case (`member_status`).
+    const DICTIONARY: &'static str;
+    /// Its Chinese name (`党员状态`).
+    const DICTIONARY_LABEL: &'static str;
+    /// `(value, label)` pairs in declaration order.
+    fn entries() -> Vec<(&'static str, &'static str)>;
 }
+
+fn dictionary<T: Labelled>() -> Dictionary {
+    Dictionary {
+        name: T::DICTIONARY,
+        label: T::DICTIONARY_LABEL,
+        entries: T::entries()
+            .into_iter()
+            .map(|(value, label)| DictionaryEntry { value, label })
+            .collect(),
+    }
+}
+
+/// The OpenAPI schema of a labelled enum: a string with exactly the values serde writes.
+pub fn enum_schema(doc: &[&str], values: &[&str]) -> RefOr<Schema> {
+    let description = doc.iter().map(|line| line.trim()).collect::<Vec<_>>().join("\n");
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .enum_values(Some(values.iter().copied()))
+        .into()
+}
+
+/// The one list of domain enums. A new enum declared with [`labelled_enum!`] is added here;
+/// a test fails when an enum of the spec is missing from the dictionaries.
+macro_rules! registry {
+    ($($t:ty),* $(,)?) => {
+        /// Every dictionary: the error codes, then each domain enum.
+        pub fn all() -> Vec<Dictionary> {
+            let errors = Dictionary {
+                name: "error_code",
+                label: "错误代码",
+                entries: ErrorCode::ALL
+                    .iter()
+                    .map(|c| DictionaryEntry { value: c.as_str(), label: c.label() })
+                    .collect(),
+            };
+            vec![errors, $(dictionary::<$t>()),*]
+        }
+
+        /// Per domain enum: its schema name and the values serde writes for it (what the spec
+        /// and the dictionaries must both say).
+        pub fn wire_values() -> Vec<(String, Vec<String>)> {
+            vec![$((
+                <$t as ToSchema>::name().into_owned(),
+                <$t>::ALL.iter().map(|v| serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()).collect(),
+            )),*]
+        }
+
+        /// The schemas of every domain enum, for the spec's components: enums that appear only
+        /// in query parameters are referenced there too.
+        pub fn schemas() -> Vec<(String, RefOr<Schema>)> {
+            vec![$((<$t as ToSchema>::name().into_owned(), <$t as PartialSchema>::schema())),*]
+        }
+    };
+}
+
+registry!(
+    crate::auth::Role,
+    crate::orgs::OrgKind,
+    crate::places::VillageKind,
+    crate::members::types::Gender,
+    crate::members::types::Education,
+    crate::members::types::MemberStatus,
+    crate::members::types::LeftReason,
+    crate::members::types::PostKind,
+    crate::members::types::Reveal,
+    crate::pledges::types::PledgeKind,
+    crate::pledges::lifecycle::PledgeState,
+    crate::pledges::lifecycle::Transition,
+    crate::pledges::types::EvaluationResult,
+);
 
 /// The dictionaries serialised once at start-up, with their ETag.
 pub struct Rendered {
@@ -93,20 +161,25 @@ async fn list_dictionaries(req: HttpRequest, state: web::Data<AppState>) -> Http
         .body(rendered.body.clone())
 }
 
-/// Declares an API enum: English snake_case values in JSON, a Chinese label for the
-/// dictionaries endpoint, and parsing from either (CSV files may hold either).
+/// Declares a domain enum once, and from that one declaration it gets everything it needs:
+/// English snake_case values in JSON (serde), the same values in the OpenAPI schema, a column
+/// type storing the same string (sea-orm; an unknown stored value is an error, never a
+/// default), Chinese labels, parsing from either (CSV files may hold either), and its
+/// dictionary name for `GET /api/v1/dictionaries` (register it in [`registry!`] below).
 ///
 /// ```text
 /// labelled_enum! {
-///     /// 性别.
-///     Gender { Male => ("male", "男"), Female => ("female", "女") }
+///     /// Gender (性别).
+///     Gender("gender", "性别") { Male => ("male", "男"), Female => ("female", "女") }
 /// }
 /// ```
 #[macro_export]
 macro_rules! labelled_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => ($value:literal, $label:literal)),* $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+    ($(#[doc = $doc:literal])* $name:ident ($dict:literal, $dict_label:literal) {
+        $($(#[$vmeta:meta])* $variant:ident => ($value:literal, $label:literal)),* $(,)?
+    }) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $value)] $variant),*
         }
@@ -127,10 +200,71 @@ macro_rules! labelled_enum {
                 let s = s.trim();
                 $name::ALL.iter().copied().find(|v| v.as_str() == s || v.label() == s)
             }
+        }
 
-            /// `(value, label)` pairs, for the dictionaries endpoint.
-            pub fn entries() -> impl Iterator<Item = (&'static str, &'static str)> {
-                $name::ALL.iter().map(|v| (v.as_str(), v.label()))
+        impl $crate::dictionaries::Labelled for $name {
+            const DICTIONARY: &'static str = $dict;
+            const DICTIONARY_LABEL: &'static str = $dict_label;
+            fn entries() -> Vec<(&'static str, &'static str)> {
+                $name::ALL.iter().map(|v| (v.as_str(), v.label())).collect()
+            }
+        }
+
+        // The schema is written here rather than derived: utoipa's derive does not see serde
+        // renames that come through a macro, and would publish the Rust variant names.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::dictionaries::enum_schema(&[$($doc),*], &[$($value),*])
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+
+        impl std::convert::From<$name> for sea_orm::Value {
+            fn from(v: $name) -> Self {
+                v.as_str().into()
+            }
+        }
+
+        impl sea_orm::TryGetable for $name {
+            fn try_get_by<I: sea_orm::ColIdx>(res: &sea_orm::QueryResult, idx: I) -> Result<Self, sea_orm::TryGetError> {
+                let stored = String::try_get_by(res, idx)?;
+                $name::ALL.iter().copied().find(|v| v.as_str() == stored).ok_or_else(|| {
+                    sea_orm::TryGetError::DbErr(sea_orm::DbErr::Type(format!(
+                        "unknown {} value {:?} in the database", $dict, stored
+                    )))
+                })
+            }
+        }
+
+        impl sea_orm::sea_query::ValueType for $name {
+            fn try_from(v: sea_orm::Value) -> Result<Self, sea_orm::sea_query::ValueTypeErr> {
+                let stored = <String as sea_orm::sea_query::ValueType>::try_from(v)?;
+                $name::ALL.iter().copied().find(|v| v.as_str() == stored).ok_or(sea_orm::sea_query::ValueTypeErr)
+            }
+
+            fn type_name() -> String {
+                stringify!($name).to_owned()
+            }
+
+            fn array_type() -> sea_orm::sea_query::ArrayType {
+                sea_orm::sea_query::ArrayType::String
+            }
+
+            fn column_type() -> sea_orm::sea_query::ColumnType {
+                sea_orm::sea_query::ColumnType::String(sea_orm::sea_query::StringLen::N(32))
+            }
+        }
+
+        impl sea_orm::sea_query::Nullable for $name {
+            fn null() -> sea_orm::Value {
+                sea_orm::Value::String(None)
+            }
+        }
+
+        impl sea_orm::IntoActiveValue<$name> for $name {
+            fn into_active_value(self) -> sea_orm::ActiveValue<$name> {
+                sea_orm::ActiveValue::Set(self)
             }
         }
     };

@@ -327,7 +327,7 @@ async fn parse(state: &AppState, access: &MemberAccess, bytes: &[u8]) -> Result<
                 Ok(fields) => {
                     let mut bad = false;
                     match placeable.get(&fields.org_id) {
-                        Some(o) if o.kind == OrgKind::Branch.as_str() => {}
+                        Some(o) if o.kind == OrgKind::Branch => {}
                         _ => {
                             errors.push(cell_error(
                                 line,
@@ -341,7 +341,7 @@ async fn parse(state: &AppState, access: &MemberAccess, bytes: &[u8]) -> Result<
                     if let Some(g) = fields.group_id
                         && !placeable
                             .get(&g)
-                            .is_some_and(|o| o.kind == OrgKind::Group.as_str() && o.parent_id == Some(fields.org_id))
+                            .is_some_and(|o| o.kind == OrgKind::Group && o.parent_id == Some(fields.org_id))
                     {
                         errors.push(cell_error(
                             line,

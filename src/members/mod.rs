@@ -20,7 +20,7 @@ use checks::{IdNumberError, parse_id_number, pinyin_of, valid_mobile};
 use entity::member::{self, Column, Entity, Model};
 use pii::{DataKeys, mask_id_number, mask_phone};
 pub use routes::configure;
-use types::{Education, Gender, LeftReason, MemberStatus, MemberView, NewMember};
+use types::{Education, Gender, MemberStatus, MemberView, NewMember};
 
 /// Roles that may read member records of their subtree (members see only themselves).
 pub const READERS: Access = Access(&[Role::TownAdmin, Role::Inspector, Role::BranchSecretary]);
@@ -106,23 +106,23 @@ pub fn view(m: &Model, keys: &DataKeys, reveal: bool) -> MemberView {
     MemberView {
         id: m.id,
         name: m.name.clone(),
-        gender: Gender::parse(&m.gender).unwrap_or(Gender::Male),
+        gender: m.gender,
         birth_date: reveal.then_some(m.birth_date),
         birth_year: m.birth_date.year(),
         ethnicity: m.ethnicity.clone(),
-        education: m.education.as_deref().and_then(Education::parse),
+        education: m.education,
         id_number: if reveal { id_number } else { mask_id_number(&id_number) },
         phone: phone.map(|p| if reveal { p } else { mask_phone(&p) }),
         address: m.address.clone(),
         joined_on: m.joined_on,
-        status: MemberStatus::parse(&m.status).unwrap_or(MemberStatus::Full),
+        status: m.status,
         org_id: m.org_id,
         group_id: m.group_id,
         rural: m.rural,
         specialty: m.specialty.clone(),
         note: m.note.clone(),
         active: m.active,
-        left_reason: m.left_reason.as_deref().and_then(LeftReason::parse),
+        left_reason: m.left_reason,
         left_on: m.left_on,
         pii_revealed: reveal,
         version: m.version,
@@ -262,7 +262,7 @@ pub async fn check_placement<C: ConnectionTrait>(
     group_id: Option<Uuid>,
 ) -> Result<(), ApiError> {
     let branch = orgs::find(db, scope, org_id).await?;
-    if branch.kind != OrgKind::Branch.as_str() {
+    if branch.kind != OrgKind::Branch {
         return Err(ApiError::invalid_field(
             "/org_id",
             "not_a_branch",
@@ -274,7 +274,7 @@ pub async fn check_placement<C: ConnectionTrait>(
             .filter(org::Column::DeletedAt.is_null())
             .one(db)
             .await?
-            .filter(|g| g.kind == OrgKind::Group.as_str() && g.parent_id == Some(branch.id));
+            .filter(|g| g.kind == OrgKind::Group && g.parent_id == Some(branch.id));
         if group.is_none() {
             return Err(ApiError::invalid_field(
                 "/group_id",
@@ -422,16 +422,16 @@ pub fn build(keys: &DataKeys, f: MemberFields) -> Model {
         name: f.name,
         name_pinyin: pinyin,
         name_initials: initials,
-        gender: f.gender.as_str().into(),
+        gender: f.gender,
         birth_date: f.birth_date,
         ethnicity: f.ethnicity,
-        education: f.education.map(|e| e.as_str().into()),
+        education: f.education,
         id_number_enc: keys.encrypt(&f.id_number, &context(id, "id_number")),
         id_number_hash: keys.lookup_hash(&f.id_number),
         phone_enc: f.phone.map(|p| keys.encrypt(&p, &context(id, "phone"))),
         address: f.address,
         joined_on: f.joined_on,
-        status: f.status.as_str().into(),
+        status: f.status,
         rural: f.rural,
         specialty: f.specialty,
         note: f.note,
@@ -462,21 +462,21 @@ fn active_model(m: &Model) -> member::ActiveModel {
         name: Set(m.name.clone()),
         name_pinyin: Set(m.name_pinyin.clone()),
         name_initials: Set(m.name_initials.clone()),
-        gender: Set(m.gender.clone()),
+        gender: Set(m.gender),
         birth_date: Set(m.birth_date),
         ethnicity: Set(m.ethnicity.clone()),
-        education: Set(m.education.clone()),
+        education: Set(m.education),
         id_number_enc: Set(m.id_number_enc.clone()),
         id_number_hash: Set(m.id_number_hash.clone()),
         phone_enc: Set(m.phone_enc.clone()),
         address: Set(m.address.clone()),
         joined_on: Set(m.joined_on),
-        status: Set(m.status.clone()),
+        status: Set(m.status),
         rural: Set(m.rural),
         specialty: Set(m.specialty.clone()),
         note: Set(m.note.clone()),
         active: Set(m.active),
-        left_reason: Set(m.left_reason.clone()),
+        left_reason: Set(m.left_reason),
         left_on: Set(m.left_on),
         version: Set(m.version),
         created_at: Set(m.created_at),

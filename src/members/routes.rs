@@ -425,13 +425,13 @@ async fn update_member(
     updated.name = f.name;
     updated.name_pinyin = pinyin;
     updated.name_initials = initials;
-    updated.gender = f.gender.as_str().into();
+    updated.gender = f.gender;
     updated.birth_date = f.birth_date;
     updated.joined_on = f.joined_on;
-    updated.status = f.status.as_str().into();
+    updated.status = f.status;
     updated.rural = f.rural;
     updated.ethnicity = f.ethnicity;
-    updated.education = f.education.map(|e| e.as_str().into());
+    updated.education = f.education;
     updated.address = f.address;
     updated.group_id = f.group_id;
     updated.specialty = f.specialty;
@@ -590,7 +590,7 @@ async fn leave(
     }
     let mut updated = current.clone();
     updated.active = false;
-    updated.left_reason = Some(body.reason.as_str().into());
+    updated.left_reason = Some(body.reason);
     updated.left_on = Some(body.left_on);
     if let Some(note) = body.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
         let note = crate::http::validate::short_text(note, "/note", 1000)?;
@@ -619,7 +619,7 @@ fn post_view(p: post::Model, member_name: String) -> PostView {
         id: p.id,
         member_id: p.member_id,
         member_name,
-        kind: PostKind::parse(&p.kind).unwrap_or(PostKind::Other),
+        kind: p.kind,
         title: p.title,
         duty: p.duty,
         org_id: p.org_id,
@@ -678,7 +678,7 @@ async fn create_post(
     let row = post::Model {
         id: Uuid::now_v7(),
         member_id: m.id,
-        kind: body.kind.as_str().into(),
+        kind: body.kind,
         title,
         duty,
         org_id: org.id,
@@ -690,7 +690,7 @@ async fn create_post(
     post::Entity::insert(post::ActiveModel {
         id: Set(row.id),
         member_id: Set(row.member_id),
-        kind: Set(row.kind.clone()),
+        kind: Set(row.kind),
         title: Set(row.title.clone()),
         duty: Set(row.duty.clone()),
         org_id: Set(row.org_id),

@@ -9,12 +9,12 @@ use crate::labelled_enum;
 
 labelled_enum! {
     /// Gender (性别).
-    Gender { Male => ("male", "男"), Female => ("female", "女") }
+    Gender("gender", "性别") { Male => ("male", "男"), Female => ("female", "女") }
 }
 
 labelled_enum! {
     /// Highest education (学历).
-    Education {
+    Education("education", "学历") {
         Primary => ("primary", "小学"),
         JuniorHigh => ("junior_high", "初中"),
         SeniorHigh => ("senior_high", "高中"),
@@ -28,17 +28,17 @@ labelled_enum! {
 
 labelled_enum! {
     /// Membership status: probationary (预备党员) or full (正式党员).
-    MemberStatus { Probationary => ("probationary", "预备党员"), Full => ("full", "正式党员") }
+    MemberStatus("member_status", "党员状态") { Probationary => ("probationary", "预备党员"), Full => ("full", "正式党员") }
 }
 
 labelled_enum! {
     /// Why a member left the branch's rolls.
-    LeftReason { TransferredOut => ("transferred_out", "组织关系转出"), Deceased => ("deceased", "去世"), Other => ("other", "其他") }
+    LeftReason("left_reason", "离开原因") { TransferredOut => ("transferred_out", "组织关系转出"), Deceased => ("deceased", "去世"), Other => ("other", "其他") }
 }
 
 labelled_enum! {
     /// A post a member holds (岗位, 设岗定责).
-    PostKind {
+    PostKind("post_kind", "岗位") {
         GroupLeader => ("group_leader", "党小组长"),
         BranchSecretary => ("branch_secretary", "党支部书记"),
         DeputySecretary => ("deputy_secretary", "党支部副书记"),
@@ -283,12 +283,9 @@ pub enum MemberSort {
     JoinedOnDesc,
 }
 
-/// `?reveal=pii`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Reveal {
-    /// Show ID numbers and phones in full (audited).
-    Pii,
+labelled_enum! {
+    /// `?reveal=pii`: show personal data (ID number, phone, birth date) in full; audited.
+    Reveal("reveal", "显示") { Pii => ("pii", "个人信息") }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -8,7 +8,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub parent_id: Option<Uuid>,
-    pub kind: String,
+    pub kind: crate::orgs::OrgKind,
     pub name: String,
     /// Materialised path `/<root>/<…>/<self>/`; a subtree is every path with this prefix.
     pub path: String,

@@ -83,7 +83,7 @@ pub async fn insert<C: ConnectionTrait>(
     let model = Model {
         id,
         parent_id: parent.map(|p| p.id),
-        kind: kind.as_str().into(),
+        kind,
         name,
         path,
         villager_group_id,
@@ -95,7 +95,7 @@ pub async fn insert<C: ConnectionTrait>(
     Entity::insert(entity::ActiveModel {
         id: Set(model.id),
         parent_id: Set(model.parent_id),
-        kind: Set(model.kind.clone()),
+        kind: Set(model.kind),
         name: Set(model.name.clone()),
         path: Set(model.path.clone()),
         villager_group_id: Set(model.villager_group_id),

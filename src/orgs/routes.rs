@@ -53,7 +53,7 @@ async fn create_org(
     let name = short_text(&body.name, "/name", 100)?;
     let scope = user.scope(Access::MANAGE);
     let parent = queries::find(&state.db, &scope, body.parent_id).await?;
-    let parent_kind = OrgKind::parse(&parent.kind).unwrap_or(OrgKind::Group);
+    let parent_kind = parent.kind;
     if !body.kind.may_sit_under(parent_kind) {
         return Err(ApiError::invalid_field(
             "/kind",
@@ -279,7 +279,7 @@ async fn get_tree(
             .filter(|r| r.parent_id == Some(parent))
             .map(|r| OrgTreeNode {
                 id: r.id,
-                kind: OrgKind::parse(&r.kind).unwrap_or(OrgKind::Group),
+                kind: r.kind,
                 name: r.name.clone(),
                 villager_group_id: r.villager_group_id,
                 children: build(rows, r.id),
@@ -291,7 +291,7 @@ async fn get_tree(
     let root = rows.first().ok_or(ApiError::NotFound)?;
     Ok(Json(OrgTreeNode {
         id: root.id,
-        kind: OrgKind::parse(&root.kind).unwrap_or(OrgKind::Group),
+        kind: root.kind,
         name: root.name.clone(),
         villager_group_id: root.villager_group_id,
         children: build(&rows, root.id),
@@ -335,8 +335,8 @@ async fn move_org(
             "cannot move an organisation under itself or its own subtree",
         )]));
     }
-    let kind = OrgKind::parse(&org.kind).unwrap_or(OrgKind::Group);
-    let parent_kind = OrgKind::parse(&parent.kind).unwrap_or(OrgKind::Group);
+    let kind = org.kind;
+    let parent_kind = parent.kind;
     if !kind.may_sit_under(parent_kind) {
         return Err(ApiError::invalid_field(
             "/parent_id",

@@ -7,50 +7,21 @@ use uuid::Uuid;
 
 use super::entity;
 
-/// Kind of party organisation (党组织类型).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OrgKind {
-    /// 党委: the root of the tree.
-    Committee,
-    /// 党总支.
-    GeneralBranch,
-    /// 党支部.
-    Branch,
-    /// 党小组 (a grid group 网格党小组 when tied to a villager group).
-    Group,
+crate::labelled_enum! {
+    /// Kind of party organisation (党组织类型).
+    OrgKind("org_kind", "党组织类型") {
+        /// 党委: the root of the tree.
+        Committee => ("committee", "党委"),
+        /// 党总支.
+        GeneralBranch => ("general_branch", "党总支"),
+        /// 党支部.
+        Branch => ("branch", "党支部"),
+        /// 党小组 (a grid group 网格党小组 when tied to a villager group).
+        Group => ("group", "党小组"),
+    }
 }
 
 impl OrgKind {
-    pub const ALL: [OrgKind; 4] = [
-        OrgKind::Committee,
-        OrgKind::GeneralBranch,
-        OrgKind::Branch,
-        OrgKind::Group,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrgKind::Committee => "committee",
-            OrgKind::GeneralBranch => "general_branch",
-            OrgKind::Branch => "branch",
-            OrgKind::Group => "group",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            OrgKind::Committee => "党委",
-            OrgKind::GeneralBranch => "党总支",
-            OrgKind::Branch => "党支部",
-            OrgKind::Group => "党小组",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<OrgKind> {
-        OrgKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
     /// The structural rule: which kinds may sit directly under `parent`.
     pub fn may_sit_under(self, parent: OrgKind) -> bool {
         matches!(
@@ -85,7 +56,7 @@ impl From<&entity::Model> for OrgView {
         OrgView {
             id: m.id,
             parent_id: m.parent_id,
-            kind: OrgKind::parse(&m.kind).unwrap_or(OrgKind::Group),
+            kind: m.kind,
             name: m.name.clone(),
             villager_group_id: m.villager_group_id,
             version: m.version,

@@ -8,8 +8,7 @@ pub mod village {
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
-        /// `village` (村) or `community` (社区).
-        pub kind: String,
+        pub kind: crate::places::VillageKind,
         pub name: String,
         /// The party branch that serves it.
         pub org_id: Uuid,

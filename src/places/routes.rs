@@ -32,30 +32,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(rename_villager_group);
 }
 
-/// Village (村) or urban community (社区).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum VillageKind {
-    Village,
-    Community,
-}
-
-impl VillageKind {
-    pub const ALL: [VillageKind; 2] = [VillageKind::Village, VillageKind::Community];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VillageKind::Village => "village",
-            VillageKind::Community => "community",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            VillageKind::Village => "村",
-            VillageKind::Community => "社区",
-        }
-    }
+crate::labelled_enum! {
+    /// Village (村) or urban community (社区).
+    VillageKind("village_kind", "村/社区") { Village => ("village", "村"), Community => ("community", "社区") }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -75,11 +54,7 @@ impl From<&village::Model> for VillageView {
     fn from(m: &village::Model) -> Self {
         VillageView {
             id: m.id,
-            kind: if m.kind == "community" {
-                VillageKind::Community
-            } else {
-                VillageKind::Village
-            },
+            kind: m.kind,
             name: m.name.clone(),
             org_id: m.org_id,
             version: m.version,
@@ -136,7 +111,7 @@ async fn create_village(
 ) -> Result<HttpResponse, ApiError> {
     let name = short_text(&body.name, "/name", 100)?;
     let branch = orgs::find(&state.db, &user.scope(Access::MANAGE), body.org_id).await?;
-    if branch.kind != OrgKind::Branch.as_str() {
+    if branch.kind != OrgKind::Branch {
         return Err(ApiError::invalid_field(
             "/org_id",
             "not_a_branch",
@@ -150,7 +125,7 @@ async fn create_village(
     let now = crate::db::now();
     let model = village::Model {
         id: Uuid::now_v7(),
-        kind: body.kind.as_str().into(),
+        kind: body.kind,
         name,
         org_id: branch.id,
         version: 1,
@@ -160,7 +135,7 @@ async fn create_village(
     let txn = state.db.begin().await?;
     village::Entity::insert(village::ActiveModel {
         id: Set(model.id),
-        kind: Set(model.kind.clone()),
+        kind: Set(model.kind),
         name: Set(model.name.clone()),
         org_id: Set(model.org_id),
         version: Set(1),

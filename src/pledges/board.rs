@@ -217,7 +217,7 @@ async fn board(
     for o in &orgs {
         let collective: Vec<PublicPledge> = pledges
             .iter()
-            .filter(|p| p.org_id == o.id && p.kind == PledgeKind::Collective.as_str())
+            .filter(|p| p.org_id == o.id && p.kind == PledgeKind::Collective)
             .map(&public_pledge)
             .collect();
         let mut people: Vec<PublicMember> = Vec::new();
@@ -238,7 +238,7 @@ async fn board(
                 .iter()
                 .filter(|p| p.member_id == m.id)
                 .map(|p| {
-                    let kind = PostKind::parse(&p.kind).unwrap_or(PostKind::Other);
+                    let kind = p.kind;
                     let name = if kind == PostKind::Other {
                         p.title.clone().unwrap_or_default()
                     } else {

@@ -9,8 +9,7 @@ pub mod pledge {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
         pub year: i32,
-        /// `individual` (a member's) or `collective` (an organisation's).
-        pub kind: String,
+        pub kind: crate::pledges::types::PledgeKind,
         pub member_id: Option<Uuid>,
         /// The member's branch, or the organisation making a collective pledge.
         pub org_id: Uuid,
@@ -22,9 +21,9 @@ pub mod pledge {
         pub villager_group_id: Option<Uuid>,
         pub post_id: Option<Uuid>,
         pub due_on: Option<Date>,
-        pub state: String,
+        pub state: crate::pledges::lifecycle::PledgeState,
         pub return_reason: Option<String>,
-        pub evaluation_result: Option<String>,
+        pub evaluation_result: Option<crate::pledges::types::EvaluationResult>,
         pub evaluation_comment: Option<String>,
         pub progress_percent: Option<i32>,
         pub author_user_id: Uuid,
@@ -50,8 +49,8 @@ pub mod event {
         pub pledge_id: Uuid,
         /// `state` or `progress`.
         pub kind: String,
-        pub from_state: Option<String>,
-        pub to_state: Option<String>,
+        pub from_state: Option<crate::pledges::lifecycle::PledgeState>,
+        pub to_state: Option<crate::pledges::lifecycle::PledgeState>,
         pub note: Option<String>,
         pub percentage: Option<i32>,
         /// JSON array of evidence links.

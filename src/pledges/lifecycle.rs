@@ -4,7 +4,7 @@ use crate::labelled_enum;
 
 labelled_enum! {
     /// Where a pledge is in its lifecycle. `overdue` is not a state: it is derived.
-    PledgeState {
+    PledgeState("pledge_state", "承诺状态") {
         Draft => ("draft", "草稿"),
         Submitted => ("submitted", "待审核"),
         Approved => ("approved", "已公示"),
@@ -18,7 +18,7 @@ labelled_enum! {
 
 labelled_enum! {
     /// A state change, each its own endpoint: `POST /api/v1/pledges/{id}/{transition}`.
-    Transition {
+    Transition("pledge_transition", "承诺操作") {
         Submit => ("submit", "提交"),
         Approve => ("approve", "审核通过"),
         Return => ("return", "退回"),

@@ -16,7 +16,7 @@ use crate::auth::{Access, AuthUser, Role, Scope};
 use crate::error::ApiError;
 use entity::{event, pledge};
 use lifecycle::PledgeState;
-use types::{EvaluationResult, PledgeKind, PledgeView};
+use types::PledgeView;
 
 pub use routes::configure;
 
@@ -94,7 +94,7 @@ impl Relation {
 }
 
 pub fn state_of(p: &pledge::Model) -> PledgeState {
-    PledgeState::parse(&p.state).unwrap_or(PledgeState::Draft)
+    p.state
 }
 
 /// Past due and not yet kept.
@@ -107,7 +107,7 @@ pub fn view(p: &pledge::Model) -> PledgeView {
     PledgeView {
         id: p.id,
         year: p.year,
-        kind: PledgeKind::parse(&p.kind).unwrap_or(PledgeKind::Individual),
+        kind: p.kind,
         member_id: p.member_id,
         org_id: p.org_id,
         group_id: p.group_id,
@@ -121,7 +121,7 @@ pub fn view(p: &pledge::Model) -> PledgeView {
         overdue: is_overdue(p, crate::db::now().date_naive()),
         allowed_transitions: state.allowed(),
         return_reason: p.return_reason.clone(),
-        evaluation_result: p.evaluation_result.as_deref().and_then(EvaluationResult::parse),
+        evaluation_result: p.evaluation_result,
         evaluation_comment: p.evaluation_comment.clone(),
         progress_percent: p.progress_percent,
         version: p.version,
@@ -147,8 +147,8 @@ pub async fn record_event<C: ConnectionTrait>(
         id: Set(Uuid::now_v7()),
         pledge_id: Set(pledge_id),
         kind: Set(kind.into()),
-        from_state: Set(from.map(|s| s.as_str().into())),
-        to_state: Set(to.map(|s| s.as_str().into())),
+        from_state: Set(from),
+        to_state: Set(to),
         note: Set(note),
         percentage: Set(percentage),
         evidence: Set(if evidence.is_empty() {

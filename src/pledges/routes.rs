@@ -126,7 +126,7 @@ async fn create_pledge(
                 .org_id
                 .ok_or_else(|| invalid("/org_id", "required", "name the organisation making it"))?;
             let org = orgs::find(&state.db, &user.scope(crate::auth::Access::MANAGE), org_id).await?;
-            let group = (org.kind == OrgKind::Group.as_str()).then_some(org.id);
+            let group = (org.kind == OrgKind::Group).then_some(org.id);
             (None, org.id, group)
         }
     };
@@ -138,7 +138,7 @@ async fn create_pledge(
     let row = pledge::Model {
         id: Uuid::now_v7(),
         year: body.year,
-        kind: kind.as_str().into(),
+        kind,
         member_id,
         org_id,
         group_id,
@@ -148,7 +148,7 @@ async fn create_pledge(
         villager_group_id: body.villager_group_id,
         post_id: body.post_id,
         due_on: body.due_on,
-        state: PledgeState::Draft.as_str().into(),
+        state: PledgeState::Draft,
         return_reason: None,
         evaluation_result: None,
         evaluation_comment: None,
@@ -191,7 +191,7 @@ fn active(p: &pledge::Model) -> pledge::ActiveModel {
     pledge::ActiveModel {
         id: Set(p.id),
         year: Set(p.year),
-        kind: Set(p.kind.clone()),
+        kind: Set(p.kind),
         member_id: Set(p.member_id),
         org_id: Set(p.org_id),
         group_id: Set(p.group_id),
@@ -201,9 +201,9 @@ fn active(p: &pledge::Model) -> pledge::ActiveModel {
         villager_group_id: Set(p.villager_group_id),
         post_id: Set(p.post_id),
         due_on: Set(p.due_on),
-        state: Set(p.state.clone()),
+        state: Set(p.state),
         return_reason: Set(p.return_reason.clone()),
-        evaluation_result: Set(p.evaluation_result.clone()),
+        evaluation_result: Set(p.evaluation_result),
         evaluation_comment: Set(p.evaluation_comment.clone()),
         progress_percent: Set(p.progress_percent),
         author_user_id: Set(p.author_user_id),
@@ -429,7 +429,7 @@ async fn pledge_stats(
         .await?;
     let parents: Vec<Uuid> = org_rows
         .iter()
-        .filter(|o| o.kind == OrgKind::Group.as_str())
+        .filter(|o| o.kind == OrgKind::Group)
         .filter_map(|o| o.parent_id)
         .collect();
     let parent_rows = crate::orgs::entity::Entity::find()
@@ -441,7 +441,7 @@ async fn pledge_stats(
         let Some(o) = org_rows.iter().find(|o| o.id == org_id) else {
             continue;
         };
-        let branch = if o.kind == OrgKind::Group.as_str() {
+        let branch = if o.kind == OrgKind::Group {
             parent_rows.iter().find(|p| Some(p.id) == o.parent_id).unwrap_or(o)
         } else {
             o
@@ -635,7 +635,7 @@ async fn transition(
     };
     let note = body.note.as_deref().map(|n| short_text(n, "/note", 2000)).transpose()?;
     let mut updated = current.clone();
-    updated.state = to.as_str().into();
+    updated.state = to;
     let mut timeline_note = note;
     match t {
         Transition::Return => {
@@ -657,7 +657,7 @@ async fn transition(
                 .as_deref()
                 .map(|c| short_text(c, "/comment", 1000))
                 .transpose()?;
-            updated.evaluation_result = Some(result.as_str().into());
+            updated.evaluation_result = Some(result);
             updated.evaluation_comment = comment.clone();
             timeline_note = comment.or(timeline_note);
         }
@@ -806,8 +806,8 @@ async fn timeline(
         .map(|e| TimelineEntry {
             id: e.id,
             kind: e.kind,
-            from_state: e.from_state.as_deref().and_then(PledgeState::parse),
-            to_state: e.to_state.as_deref().and_then(PledgeState::parse),
+            from_state: e.from_state,
+            to_state: e.to_state,
             note: e.note,
             percentage: e.percentage,
             evidence: e

@@ -10,12 +10,12 @@ use crate::labelled_enum;
 
 labelled_enum! {
     /// Individual (a member's, 个人承诺) or collective (an organisation's, 集体承诺).
-    PledgeKind { Individual => ("individual", "个人承诺"), Collective => ("collective", "集体承诺") }
+    PledgeKind("pledge_kind", "承诺类型") { Individual => ("individual", "个人承诺"), Collective => ("collective", "集体承诺") }
 }
 
 labelled_enum! {
     /// The public's verdict on a kept pledge (评诺).
-    EvaluationResult {
+    EvaluationResult("evaluation_result", "评诺结果") {
         Satisfied => ("satisfied", "满意"),
         BasicallySatisfied => ("basically_satisfied", "基本满意"),
         Unsatisfied => ("unsatisfied", "不满意"),

@@ -36,7 +36,7 @@ pub mod grant {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
         pub user_id: Uuid,
-        pub role: String,
+        pub role: crate::auth::Role,
         pub org_id: Uuid,
         pub created_at: ChronoDateTimeUtc,
     }

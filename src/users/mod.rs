@@ -123,7 +123,7 @@ pub async fn ensure_grant<C: ConnectionTrait>(
     grant::Entity::insert(grant::ActiveModel {
         id: Set(id),
         user_id: Set(user_id),
-        role: Set(role.as_str().into()),
+        role: Set(role),
         org_id: Set(org_id),
         created_at: Set(crate::db::now()),
     })

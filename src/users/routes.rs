@@ -482,7 +482,7 @@ async fn remove_grant(
         .await?
         .ok_or(ApiError::NotFound)?;
     let org = orgs::find(&txn, &caller.scope(Access::MANAGE), g.org_id).await?;
-    let role = Role::parse(&g.role).unwrap_or(Role::TownAdmin);
+    let role = g.role;
     if caller
         .principal
         .managing_role_over(&org.path)
