@@ -40,7 +40,10 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the state; fails when the token signing secret cannot be had.
-    pub fn new(db: DatabaseConnection, config: Config) -> Result<web::Data<AppState>, ConfigError> {
+    pub fn new(mut db: DatabaseConnection, config: Config) -> Result<web::Data<AppState>, ConfigError> {
+        let metrics = Arc::new(Metrics::new());
+        let statements = metrics.db_statements.clone();
+        db.set_metric_callback(move |_| statements.inc());
         let spec = openapi::spec();
         let keys = JwtKeys::resolve(&config)?;
         let auth = AuthState::new(keys, &config);
@@ -50,7 +53,7 @@ impl AppState {
             auth,
             data_keys,
             config: Arc::new(config),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             dictionaries: dictionaries::render(),
             spec_json: spec.to_json().unwrap_or_default(),
             routes: Arc::new(RouteTable::from_spec(&spec)),

@@ -399,3 +399,32 @@ async fn users_are_validated_and_unique() {
         .json();
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 }
+
+#[actix_web::test]
+async fn listing_accounts_costs_the_same_statements_for_any_page_size() {
+    let app = spawn_app().await;
+    let w = world::build(&app).await;
+    let statements = |reply: &Reply| assert_eq!(reply.status, 200, "{}", reply.text());
+    let count = || app.state.metrics.db_statements.get();
+    let mut seen = Vec::new();
+    for limit in [1, 6] {
+        // Warm the caller's cached principal, so both measured requests find it there.
+        world::get(&app, w.token("admin"), "/api/v1/me").await;
+        let before = count();
+        let reply = common::send(
+            app.server
+                .get(format!("/api/v1/users?limit={limit}"))
+                .bearer_auth(w.token("admin")),
+        )
+        .await;
+        statements(&reply);
+        assert_eq!(reply.json()["items"].as_array().unwrap().len(), limit);
+        assert!(
+            reply.json()["items"][0]["grants"]
+                .as_array()
+                .is_some_and(|g| !g.is_empty())
+        );
+        seen.push(count() - before);
+    }
+    assert_eq!(seen[0], seen[1], "statements for 1 and 6 accounts: {seen:?}");
+}

@@ -1408,3 +1408,69 @@ async fn stored_pii_is_not_readable_in_the_database() {
     let listed = get(&app, w.token("admin"), "/api/v1/members").await.text();
     assert!(!listed.contains(&id) && !listed.contains(phone));
 }
+
+#[actix_web::test]
+async fn personal_data_that_cannot_be_decrypted_is_a_server_error_not_a_blank() {
+    let (app, w) = setup().await;
+    let mut body = member_body("程军", &w.branch_a, &pid(7));
+    body["phone"] = json!("13812345678");
+    let created = create_member(&app, w.token("sec_a"), body).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    // As after a wrong DANGJIAN_DATA_KEY or a damaged row.
+    let backend = app.db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DatabaseBackend::Postgres => "UPDATE members SET phone_enc = 'AAAAAAAAAAAAAAAAAAAAAAAA' WHERE id = $1",
+        _ => "UPDATE members SET phone_enc = 'AAAAAAAAAAAAAAAAAAAAAAAA' WHERE id = ?",
+    };
+    let uuid: uuid::Uuid = id.parse().unwrap();
+    app.db
+        .execute_raw(Statement::from_sql_and_values(backend, sql, [uuid.into()]))
+        .await
+        .unwrap();
+    let path = format!("/api/v1/members/{id}");
+    get(&app, w.token("sec_a"), &path)
+        .await
+        .assert_problem(500, "internal_error");
+    // An edit is refused the same way, not with a misleading 422 about the phone.
+    let reply = send_json(
+        app.server
+            .patch(&path)
+            .bearer_auth(w.token("sec_a"))
+            .insert_header(("If-Match", "\"1\"")),
+        &json!({"address": "司山村"}),
+    )
+    .await;
+    reply.assert_problem(500, "internal_error");
+}
+
+#[actix_web::test]
+async fn an_organisations_posts_show_only_holders_the_caller_may_read() {
+    let (app, mut w) = setup().await;
+    let people = world::pledge_members(&app, &mut w).await;
+    for (member, title) in [(people.cheng_id(), "道路维护岗"), (people.wang_id(), "政策宣传岗")] {
+        let reply = send_json(
+            app.server
+                .post(format!("/api/v1/members/{member}/posts"))
+                .bearer_auth(w.token("admin")),
+            &json!({"kind": "pioneer_post", "title": title, "duty": "每月巡查", "org_id": w.branch_a, "start_on": "2017-01-01"}),
+        )
+        .await;
+        assert_eq!(reply.status, 201, "{}", reply.text());
+    }
+    let path = format!("/api/v1/orgs/{}/posts", w.branch_a);
+    let titles = |reply: Reply| -> Vec<String> {
+        reply.json()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut all = titles(get(&app, w.token("sec_a"), &path).await);
+    all.sort();
+    assert_eq!(all, vec!["政策宣传岗", "道路维护岗"]);
+    // member_a is 程军: his own post only, no other member's name.
+    let own = get(&app, w.token("member_a"), &path).await;
+    assert!(!own.text().contains("王书记"), "{}", own.text());
+    assert_eq!(titles(own), vec!["道路维护岗"]);
+}

@@ -722,3 +722,27 @@ async fn renames_are_audited_with_before_and_after() {
     let reply = get(&app, w.token("sec_a"), "/api/v1/audit-events").await;
     reply.assert_problem(403, "forbidden");
 }
+
+#[actix_web::test]
+async fn members_moved_with_their_group_have_the_move_in_their_history() {
+    let (app, w) = setup().await;
+    let mut body = world::member_body("程军", &w.branch_a, &world::id_number("340822", "19790315", "013"));
+    body["group_id"] = json!(w.group_a);
+    let cheng = world::create_member(&app, w.token("sec_a"), body).await;
+    let id = cheng["id"].as_str().unwrap();
+    let reply = move_org(&app, w.token("admin"), &w.group_a, "\"1\"", &w.branch_b).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let history = get(&app, w.token("admin"), &format!("/api/v1/members/{id}/history"))
+        .await
+        .json();
+    let moves = history["items"].as_array().unwrap();
+    assert_eq!(moves.len(), 1, "{history}");
+    assert_eq!(moves[0]["from_org_id"], w.branch_a.as_str());
+    assert_eq!(moves[0]["to_org_id"], w.branch_b.as_str());
+    assert_eq!(moves[0]["to_group_id"], w.group_a.as_str());
+    assert_eq!(moves[0]["actor_user_id"], w.user("admin"));
+    let member = get(&app, w.token("admin"), &format!("/api/v1/members/{id}"))
+        .await
+        .json();
+    assert_eq!(member["org_id"], w.branch_b.as_str());
+}

@@ -559,3 +559,43 @@ async fn an_org_serving_a_village_cannot_be_deleted() {
     .await;
     assert_eq!(reply.status, 204, "{}", reply.text());
 }
+
+#[actix_web::test]
+async fn a_grid_group_moves_only_to_a_branch_serving_its_village() {
+    let (app, w) = setup().await;
+    let village = dawa(&app, &w).await;
+    let vg = create(
+        &app,
+        w.token("sec_a"),
+        "/api/v1/villager-groups",
+        json!({"village_id": village, "name": "司山村民组"}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let grid = create(
+        &app,
+        w.token("sec_a"),
+        "/api/v1/orgs",
+        json!({"parent_id": w.branch_a, "kind": "group", "name": "司山网格党小组", "villager_group_id": vg}),
+    )
+    .await;
+    let grid_id = grid["id"].as_str().unwrap();
+    // 支部B does not serve 大洼社区: the move is refused as creation there would be.
+    let reply = send_json(
+        app.server
+            .post(format!("/api/v1/orgs/{grid_id}/move"))
+            .bearer_auth(w.token("admin"))
+            .insert_header(("If-Match", "\"1\"")),
+        &json!({"parent_id": w.branch_b}),
+    )
+    .await;
+    let body = reply.assert_problem(422, "validation_failed");
+    assert_field_error(&body, "/parent_id", "other_branch");
+    let unchanged = get(&app, w.token("admin"), &format!("/api/v1/orgs/{grid_id}"))
+        .await
+        .json();
+    assert_eq!(unchanged["parent_id"], w.branch_a.as_str());
+    assert_eq!(unchanged["version"], 1);
+}

@@ -1,7 +1,9 @@
-//! Prometheus metrics: request counts and latency by route pattern and status, and
-//! database pool usage (read from the pool when scraped).
+//! Prometheus metrics: request counts and latency by route pattern and status, SQL
+//! statements run, and database pool usage (read from the pool when scraped).
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 use crate::db::PoolUsage;
 
@@ -10,6 +12,9 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pool: IntGaugeVec,
+    /// SQL statements sent to the database. Tests read it to show a request's statement
+    /// count does not grow with the data (no N+1).
+    pub db_statements: IntCounter,
 }
 
 impl Metrics {
@@ -42,10 +47,13 @@ impl Metrics {
             &["state"],
         )
         .expect("static metric definition");
+        let db_statements = IntCounter::new("db_statements_total", "SQL statements sent to the database")
+            .expect("static metric definition");
         for metric in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(pool.clone()),
+            Box::new(db_statements.clone()),
         ] {
             registry.register(metric).expect("metric registered once");
         }
@@ -54,6 +62,7 @@ impl Metrics {
             requests,
             latency,
             pool,
+            db_statements,
         }
     }
 

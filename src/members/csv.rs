@@ -97,12 +97,11 @@ pub fn export(state: web::Data<AppState>, condition: Condition, sort: MemberSort
             } else {
                 None
             };
-            Ok((
-                rows.iter()
-                    .map(|m| export_row(&view(m, &state.data_keys, reveal)))
-                    .collect(),
-                next,
-            ))
+            let rows = rows
+                .iter()
+                .map(|m| view(m, &state.data_keys, reveal).map(|v| export_row(&v)))
+                .collect::<Result<_, _>>()?;
+            Ok((rows, next))
         }
     })
 }
@@ -165,7 +164,7 @@ pub async fn import(
             Claim::Proceed(ticket) => Some(ticket),
         }
     };
-    let parsed = parse(&state, &access, &bytes).await?;
+    let parsed = parse(&state, &access, bytes).await?;
     let org = access.manage.top_orgs().first().copied();
     let event = |rows: usize, errors: usize| {
         let event = Event {
@@ -201,7 +200,12 @@ pub async fn import(
         valid: parsed.rows.len(),
         dry_run,
     };
-    let rows: Vec<member::Model> = parsed.rows.into_iter().map(|f| build(&state.data_keys, f)).collect();
+    // Encrypting 5,000 rows is CPU work too.
+    let keys = state.clone();
+    let rows: Vec<member::Model> =
+        web::block(move || parsed.rows.into_iter().map(|f| build(&keys.data_keys, f)).collect())
+            .await
+            .map_err(ApiError::internal)?;
     let txn = state.db.begin().await?;
     insert_all(&txn, &rows).await?;
     audit::record(&txn, &user.audit, event(rows.len(), 0)).await?;
@@ -228,12 +232,82 @@ fn cell_error(line: u64, column: &str, code: &'static str, message: impl Into<St
 
 /// Reads and checks every row. Problems with the file or its rows are in `errors`; an
 /// ID number held by a member outside the caller's scope is reported once, without its line.
-async fn parse(state: &AppState, access: &MemberAccess, bytes: &[u8]) -> Result<Parsed, ApiError> {
+async fn parse(state: &web::Data<AppState>, access: &MemberAccess, bytes: web::Bytes) -> Result<Parsed, ApiError> {
+    // Organisations the caller may place members in.
+    let placeable: HashMap<Uuid, org::Model> = org::Entity::find()
+        .filter(org::Column::DeletedAt.is_null())
+        .filter(access.manage.path_condition(org::Column::Path))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
+    // Reading, validating and hashing up to 5,000 rows is CPU work: off the async workers.
+    let keys = state.clone();
+    let read = web::block(move || read_rows(&bytes, &placeable, &keys.data_keys))
+        .await
+        .map_err(ApiError::internal)??;
+    let Read {
+        mut rows,
+        mut errors,
+        line_of,
+        id_column,
+    } = read;
+
+    // ID numbers that already belong to active members: named by line when the caller can
+    // see that member, otherwise one error for the whole file that says neither which nor where.
+    let holders = super::holders(&state.db, access, line_of.keys().cloned().collect(), None).await?;
+    let mut clashes = super::Clashes::default();
+    for (m, readable) in holders {
+        if readable {
+            clashes.in_scope += 1;
+            errors.push(cell_error(
+                line_of.get(&m.id_number_hash).copied().unwrap_or(0),
+                &id_column,
+                "duplicate",
+                "an active member already has this ID number",
+            ));
+        } else {
+            clashes.elsewhere += 1;
+        }
+    }
+    errors.sort_by_key(|e| e.line);
+    if clashes.elsewhere > 0 {
+        let mut e = FieldError::body(
+            "",
+            "cannot_register_here",
+            format!("one or more ID numbers in this file {}", super::ELSEWHERE_MESSAGE),
+        );
+        e.pointer = None;
+        errors.push(e);
+    }
+    if !errors.is_empty() {
+        rows.clear();
+    }
+    Ok(Parsed { rows, errors, clashes })
+}
+
+/// The rows of a file checked on their own (no database): valid rows, problems, and the
+/// line of each ID number's hash.
+struct Read {
+    rows: Vec<super::MemberFields>,
+    errors: Vec<FieldError>,
+    line_of: HashMap<String, u64>,
+    /// The ID-number column as the file names it.
+    id_column: String,
+}
+
+fn read_rows(
+    bytes: &[u8],
+    placeable: &HashMap<Uuid, org::Model>,
+    keys: &super::pii::DataKeys,
+) -> Result<Read, ApiError> {
     let refused = |errors| {
-        Ok(Parsed {
+        Ok(Read {
             rows: Vec::new(),
             errors,
-            clashes: super::Clashes::default(),
+            line_of: HashMap::new(),
+            id_column: String::new(),
         })
     };
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
@@ -284,16 +358,6 @@ async fn parse(state: &AppState, access: &MemberAccess, bytes: &[u8]) -> Result<
         .iter()
         .zip(headers.iter())
         .filter_map(|(f, h)| f.map(|f| (f, h.to_owned())))
-        .collect();
-
-    // Organisations the caller may place members in.
-    let placeable: HashMap<Uuid, org::Model> = org::Entity::find()
-        .filter(org::Column::DeletedAt.is_null())
-        .filter(access.manage.path_condition(org::Column::Path))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o))
         .collect();
 
     let mut rows = Vec::new();
@@ -351,7 +415,7 @@ async fn parse(state: &AppState, access: &MemberAccess, bytes: &[u8]) -> Result<
                         ));
                         bad = true;
                     }
-                    let hash = state.data_keys.lookup_hash(&fields.id_number);
+                    let hash = keys.lookup_hash(&fields.id_number);
                     if let Some(first) = seen.get(&hash) {
                         errors.push(cell_error(
                             line,
@@ -374,38 +438,12 @@ async fn parse(state: &AppState, access: &MemberAccess, bytes: &[u8]) -> Result<
         errors.push(cell_error(2, "", "empty", "the file has no member rows"));
     }
 
-    // ID numbers that already belong to active members: named by line when the caller can
-    // see that member, otherwise one error for the whole file that says neither which nor where.
-    let line_of: HashMap<String, u64> = seen;
-    let holders = super::holders(&state.db, access, line_of.keys().cloned().collect(), None).await?;
-    let mut clashes = super::Clashes::default();
-    for (m, readable) in holders {
-        if readable {
-            clashes.in_scope += 1;
-            errors.push(cell_error(
-                line_of.get(&m.id_number_hash).copied().unwrap_or(0),
-                &header_name.get("id_number").cloned().unwrap_or_default(),
-                "duplicate",
-                "an active member already has this ID number",
-            ));
-        } else {
-            clashes.elsewhere += 1;
-        }
-    }
-    errors.sort_by_key(|e| e.line);
-    if clashes.elsewhere > 0 {
-        let mut e = FieldError::body(
-            "",
-            "cannot_register_here",
-            format!("one or more ID numbers in this file {}", super::ELSEWHERE_MESSAGE),
-        );
-        e.pointer = None;
-        errors.push(e);
-    }
-    if !errors.is_empty() {
-        rows.clear();
-    }
-    Ok(Parsed { rows, errors, clashes })
+    Ok(Read {
+        rows,
+        errors,
+        line_of: seen,
+        id_column: header_name.get("id_number").cloned().unwrap_or_default(),
+    })
 }
 
 trait WithCode {

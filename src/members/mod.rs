@@ -95,15 +95,24 @@ pub async fn find_managed<C: ConnectionTrait>(db: &C, access: &MemberAccess, id:
 
 /// The response view: personal data decrypted, then masked unless `reveal` (the birth date
 /// then shrinks to its year: with the region code it would narrow the ID number too far).
-pub fn view(m: &Model, keys: &DataKeys, reveal: bool) -> MemberView {
+///
+/// A stored value that cannot be decrypted (a wrong `DANGJIAN_DATA_KEY`, a damaged row) is
+/// an internal error, logged with the member: showing it as empty would hide the fault and
+/// make the next update fail with a misleading 422.
+pub fn view(m: &Model, keys: &DataKeys, reveal: bool) -> Result<MemberView, ApiError> {
+    let undecryptable =
+        |field: &str| ApiError::internal(format!("member {}: the stored {field} cannot be decrypted", m.id));
     let id_number = keys
         .decrypt(&m.id_number_enc, &context(m.id, "id_number"))
-        .unwrap_or_default();
-    let phone = m
-        .phone_enc
-        .as_ref()
-        .and_then(|p| keys.decrypt(p, &context(m.id, "phone")));
-    MemberView {
+        .ok_or_else(|| undecryptable("id_number"))?;
+    let phone = match &m.phone_enc {
+        Some(p) => Some(
+            keys.decrypt(p, &context(m.id, "phone"))
+                .ok_or_else(|| undecryptable("phone"))?,
+        ),
+        None => None,
+    };
+    Ok(MemberView {
         id: m.id,
         name: m.name.clone(),
         gender: m.gender,
@@ -128,7 +137,7 @@ pub fn view(m: &Model, keys: &DataKeys, reveal: bool) -> MemberView {
         version: m.version,
         created_at: m.created_at,
         updated_at: m.updated_at,
-    }
+    })
 }
 
 /// Associated data binding an encrypted value to its record and field.
@@ -545,8 +554,35 @@ pub fn holding_post(kind: types::PostKind, today: NaiveDate) -> Condition {
     Condition::all().add(Expr::col(Column::Id).in_subquery(holders))
 }
 
-/// After a group moved to another branch: its members now belong to that branch.
-pub async fn follow_group<C: ConnectionTrait>(db: &C, group_id: Uuid, branch_id: Uuid) -> Result<(), ApiError> {
+/// After a group moved to another branch: its members now belong to that branch, and each
+/// move is written to their history (`/members/{id}/history`) like a transfer.
+pub async fn follow_group<C: ConnectionTrait>(
+    db: &C,
+    group_id: Uuid,
+    branch_id: Uuid,
+    actor: Uuid,
+) -> Result<(), ApiError> {
+    let moving = Entity::find()
+        .filter(Column::GroupId.eq(group_id))
+        .filter(Column::OrgId.ne(branch_id))
+        .all(db)
+        .await?;
+    let now = crate::db::now();
+    let rows = moving.iter().map(|m| entity::transfer::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        member_id: Set(m.id),
+        from_org_id: Set(m.org_id),
+        to_org_id: Set(branch_id),
+        from_group_id: Set(Some(group_id)),
+        to_group_id: Set(Some(group_id)),
+        moved_at: Set(now),
+        actor_user_id: Set(Some(actor)),
+    });
+    for chunk in rows.collect::<Vec<_>>().chunks(500) {
+        entity::transfer::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
     Entity::update_many()
         .col_expr(Column::OrgId, Expr::value(branch_id))
         .col_expr(Column::Version, Expr::col(Column::Version).add(1))

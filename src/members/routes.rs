@@ -80,10 +80,10 @@ async fn create_member(
         return Err(refuse_clashes(&state.db, &user, fields.org_id, "create", clashes).await);
     }
     let m = insert(&txn, &state.data_keys, fields).await?;
-    let masked = view(&m, &state.data_keys, false);
+    let masked = view(&m, &state.data_keys, false)?;
     let event = Event::new("member.create", "member", m.id)
         .org(m.org_id)
-        .after(view(&m, &state.data_keys, true)); // personal fields: named, not kept
+        .after(view(&m, &state.data_keys, true)?); // personal fields: named, not kept
     audit::record(&txn, &user.audit, event).await?;
     let response = StoredResponse::json(StatusCode::CREATED, &masked)?
         .location(format!("/api/v1/members/{}", m.id))
@@ -142,7 +142,10 @@ async fn list_members(
         let ids = rows.iter().take(limit as usize).map(|m| m.id).collect();
         record_list_reveal(&state, &user, &access, filters.org_id, false, ids).await?;
     }
-    let views: Vec<MemberView> = rows.iter().map(|m| view(m, &state.data_keys, reveal)).collect();
+    let views = rows
+        .iter()
+        .map(|m| view(m, &state.data_keys, reveal))
+        .collect::<Result<Vec<MemberView>, _>>()?;
     let page = Page::from_rows(views, limit, |m| cursor_key(sort, m.name.clone(), m.joined_on, m.id)).with_total(total);
     Ok(HttpResponse::Ok().json(page))
 }
@@ -312,7 +315,10 @@ async fn lookup_member(
         .all(&state.db)
         .await?;
     Ok(Json(Items {
-        items: rows.iter().map(|m| view(m, &state.data_keys, false)).collect(),
+        items: rows
+            .iter()
+            .map(|m| view(m, &state.data_keys, false))
+            .collect::<Result<_, _>>()?,
     }))
 }
 
@@ -351,7 +357,7 @@ async fn get_member(
         .await?;
         txn.commit().await?;
     }
-    Ok(Versioned::ok(m.version, view(&m, &state.data_keys, reveal)))
+    Ok(Versioned::ok(m.version, view(&m, &state.data_keys, reveal)?))
 }
 
 /// Change a member. Secretaries and administrators may change every field; the member
@@ -389,8 +395,8 @@ async fn update_member(
         });
     }
     if_match.check(current.version)?;
-    let before = view(&current, keys, false);
-    let revealed = view(&current, keys, true);
+    let before = view(&current, keys, false)?;
+    let revealed = view(&current, keys, true)?;
     // Re-validate the whole record with the changes applied, so cross-field rules hold.
     let input = NewMember {
         name: patch.name.clone().unwrap_or(current.name.clone()),
@@ -440,13 +446,13 @@ async fn update_member(
     let new_phone = (f.phone != revealed.phone).then_some(f.phone.as_deref());
     set_pii(&mut updated, keys, new_id, new_phone);
     let saved = save(&txn, &current, updated).await?;
-    let after = view(&saved, keys, false);
+    let after = view(&saved, keys, false)?;
     // The trail is given the full views so it can tell which personal fields changed; it
     // keeps only their names (audit::PERSONAL_FIELDS).
     let event = Event::new("member.update", "member", saved.id)
         .org(saved.org_id)
         .before(&revealed)
-        .after(view(&saved, keys, true));
+        .after(view(&saved, keys, true)?);
     audit::record(&txn, &user.audit, event).await?;
     txn.commit().await?;
     Ok(Versioned::ok(saved.version, after))
@@ -506,8 +512,8 @@ async fn transfer_member(
     .exec_without_returning(&txn)
     .await?;
     let (before, after) = (
-        view(&current, &state.data_keys, false),
-        view(&saved, &state.data_keys, false),
+        view(&current, &state.data_keys, false)?,
+        view(&saved, &state.data_keys, false)?,
     );
     let event = Event::new("member.transfer", "member", saved.id)
         .org(saved.org_id)
@@ -602,8 +608,8 @@ async fn leave(
     }
     let saved = save(&txn, &current, updated).await?;
     let (before, after) = (
-        view(&current, &state.data_keys, false),
-        view(&saved, &state.data_keys, false),
+        view(&current, &state.data_keys, false)?,
+        view(&saved, &state.data_keys, false)?,
     );
     let event = Event::new("member.leave", "member", saved.id)
         .org(saved.org_id)
@@ -792,7 +798,7 @@ async fn end_post(
     Ok(Json(after))
 }
 
-/// Who holds which post in an organisation today (现任岗位).
+/// Who holds which post in an organisation today (现任岗位), among the members you may read.
 #[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     (status = 200, description = "Current posts", body = Items<PostView>),
     (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -818,10 +824,12 @@ async fn org_posts(
         .order_by_asc(post::Column::StartOn)
         .all(&state.db)
         .await?;
+    // Only holders the caller may read: a member sees their own post, a secretary the branch's.
     let ids: Vec<Uuid> = rows.iter().map(|p| p.member_id).collect();
     let members = member::Entity::find()
         .filter(member::Column::Id.is_in(ids))
         .filter(member::Column::Active.eq(true))
+        .filter(MemberAccess::of(&user).visible())
         .all(&state.db)
         .await?;
     let items = rows

@@ -69,26 +69,7 @@ async fn create_org(
                 "only groups serve a villager group",
             ));
         }
-        let not_found = || {
-            ApiError::invalid_field(
-                "/villager_group_id",
-                "not_found",
-                "no such villager group in your scope",
-            )
-        };
-        let group = crate::places::find_villager_group(&state.db, &user.scope(Access::READ), vg)
-            .await
-            .map_err(|_| not_found())?;
-        let village = crate::places::find_village(&state.db, &user.scope(Access::READ), group.village_id)
-            .await
-            .map_err(|_| not_found())?;
-        if village.org_id != parent.id {
-            return Err(ApiError::invalid_field(
-                "/villager_group_id",
-                "other_branch",
-                "a grid group serves a villager group of a village its branch serves",
-            ));
-        }
+        check_grid_group(&state.db, &user, vg, parent.id, "/villager_group_id").await?;
     }
     let ticket = match key.claim(&state.db, &user.id().to_string()).await? {
         Claim::Replay(stored) => return Ok(stored),
@@ -344,10 +325,14 @@ async fn move_org(
             format!("a {} cannot sit under a {}", kind.as_str(), parent_kind.as_str()),
         ));
     }
+    if let Some(vg) = org.villager_group_id {
+        // The same rule as at creation: a grid group moves only to a branch serving its village.
+        check_grid_group(&txn, &user, vg, parent.id, "/parent_id").await?;
+    }
     queries::move_subtree(&txn, &org, &parent).await?;
     if kind == OrgKind::Group {
-        // A group's members belong to the branch the group sits in.
-        crate::members::follow_group(&txn, org.id, parent.id).await?;
+        // A group's members belong to the branch the group sits in; each move is in their history.
+        crate::members::follow_group(&txn, org.id, parent.id, user.id()).await?;
     }
     let moved = queries::find(&txn, &scope, org.id).await?;
     let (before, after) = (OrgView::from(&org), OrgView::from(&moved));
@@ -364,4 +349,34 @@ async fn move_org(
     // Cached grants hold organisation paths: reload them.
     state.auth.principals.clear();
     Ok(Versioned::ok(moved.version, after))
+}
+
+/// A grid group (网格党小组) serves a villager group of a village that its branch serves.
+/// `pointer` names the field the caller can fix.
+async fn check_grid_group<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    user: &AuthUser,
+    villager_group_id: Uuid,
+    branch_id: Uuid,
+    pointer: &str,
+) -> Result<(), ApiError> {
+    let not_found = |e: ApiError| match e {
+        ApiError::NotFound => ApiError::invalid_field(pointer, "not_found", "no such villager group in your scope"),
+        other => other, // an outage stays an outage
+    };
+    let scope = user.scope(Access::READ);
+    let group = crate::places::find_villager_group(db, &scope, villager_group_id)
+        .await
+        .map_err(not_found)?;
+    let village = crate::places::find_village(db, &scope, group.village_id)
+        .await
+        .map_err(not_found)?;
+    if village.org_id != branch_id {
+        return Err(ApiError::invalid_field(
+            pointer,
+            "other_branch",
+            "a grid group serves a villager group of a village its branch serves",
+        ));
+    }
+    Ok(())
 }

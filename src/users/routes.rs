@@ -5,11 +5,13 @@
 //! the caller's role there outranks every role the account holds (else 403).
 //! Nobody changes their own grants or disables themselves.
 
+use std::collections::HashMap;
+
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -18,7 +20,7 @@ use super::entity::{grant, user};
 use super::{ensure_grant, insert_user, set_password, valid_username};
 use crate::app::AppState;
 use crate::audit::{self, Event};
-use crate::auth::routes_support::{GrantView, grant_views, revoke_all_for_user};
+use crate::auth::routes_support::{GrantView, revoke_all_for_user};
 use crate::auth::{Access, AuthUser, Principal, Role, Scope, password, policy::OVERSEE};
 use crate::error::{ApiError, Problem};
 use crate::http::conditional::{applied, etag};
@@ -52,18 +54,59 @@ pub struct UserView {
 }
 
 async fn view<C: ConnectionTrait>(conn: &C, u: &user::Model) -> Result<UserView, ApiError> {
-    let principal = Principal::load_grants_of(conn, u).await?;
-    Ok(UserView {
-        id: u.id,
-        username: u.username.clone(),
-        org_id: u.org_id,
-        member_id: u.member_id,
-        disabled: u.disabled,
-        grants: grant_views(conn, &principal.grants).await?,
-        version: u.version,
-        created_at: u.created_at,
-        updated_at: u.updated_at,
-    })
+    views(conn, std::slice::from_ref(u))
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal("no view of an account"))
+}
+
+/// Views of accounts with their grants on live organisations: two statements for any number
+/// of accounts (their grants, then those grants' organisations).
+async fn views<C: ConnectionTrait>(conn: &C, accounts: &[user::Model]) -> Result<Vec<UserView>, ApiError> {
+    let grants = grant::Entity::find()
+        .filter(grant::Column::UserId.is_in(accounts.iter().map(|u| u.id)))
+        .order_by_asc(grant::Column::CreatedAt)
+        .order_by_asc(grant::Column::Id)
+        .all(conn)
+        .await?;
+    let orgs: HashMap<Uuid, org::Model> = if grants.is_empty() {
+        HashMap::new()
+    } else {
+        org::Entity::find()
+            .filter(org::Column::Id.is_in(grants.iter().map(|g| g.org_id)))
+            .filter(org::Column::DeletedAt.is_null())
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o))
+            .collect()
+    };
+    Ok(accounts
+        .iter()
+        .map(|u| UserView {
+            id: u.id,
+            username: u.username.clone(),
+            org_id: u.org_id,
+            member_id: u.member_id,
+            disabled: u.disabled,
+            grants: grants
+                .iter()
+                .filter(|g| g.user_id == u.id)
+                .filter_map(|g| {
+                    let org = orgs.get(&g.org_id)?;
+                    Some(GrantView {
+                        id: g.id,
+                        role: g.role,
+                        org_id: g.org_id,
+                        org_name: org.name.clone(),
+                    })
+                })
+                .collect(),
+            version: u.version,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        })
+        .collect())
 }
 
 /// SQL: accounts wholly inside `scope`: their home organisation and every organisation they
@@ -234,10 +277,7 @@ async fn list_users(
         select = select.filter(user::Column::Disabled.eq(disabled));
     }
     let (rows, total) = page_by_text(&state.db, select, user::Column::Username, user::Column::Id, &query.page).await?;
-    let mut views = Vec::with_capacity(rows.len());
-    for row in &rows {
-        views.push(view(&state.db, row).await?);
-    }
+    let views = views(&state.db, &rows).await?;
     Ok(Json(
         Page::from_rows(views, limit, |u| (u.username.clone(), u.id)).with_total(total),
     ))
