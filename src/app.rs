@@ -21,44 +21,29 @@ use crate::error::{ApiError, ErrorCode};
 use crate::http::metrics::Metrics;
 use crate::http::middleware::{X_REQUEST_ID, finish_problems, not_found_or_method_not_allowed, observe};
 use crate::http::routes::RouteTable;
-use crate::members::pii::DataKeys;
+pub use crate::state::AppState;
 use crate::{audit, auth, dictionaries, members, openapi, ops, orgs, places, pledges, users};
 
-/// Everything a handler may need, built once at start-up and shared by all workers.
-pub struct AppState {
-    pub db: DatabaseConnection,
-    pub config: Arc<Config>,
-    pub metrics: Arc<Metrics>,
-    pub dictionaries: dictionaries::Rendered,
-    /// The OpenAPI document serialised once, served as is.
-    pub spec_json: String,
-    pub routes: Arc<RouteTable>,
-    pub auth: AuthState,
-    /// Keys protecting members' personal data.
-    pub data_keys: DataKeys,
-}
-
-impl AppState {
-    /// Builds the state; fails when the token signing secret cannot be had.
-    pub fn new(mut db: DatabaseConnection, config: Config) -> Result<web::Data<AppState>, ConfigError> {
-        let metrics = Arc::new(Metrics::new());
-        let statements = metrics.db_statements.clone();
-        db.set_metric_callback(move |_| statements.inc());
-        let spec = openapi::spec();
-        let keys = JwtKeys::resolve(&config)?;
-        let auth = AuthState::new(keys, &config);
-        let data_keys = DataKeys::resolve(&config)?;
-        Ok(web::Data::new(AppState {
-            db,
-            auth,
-            data_keys,
-            config: Arc::new(config),
-            metrics,
-            dictionaries: dictionaries::render(),
-            spec_json: spec.to_json().unwrap_or_default(),
-            routes: Arc::new(RouteTable::from_spec(&spec)),
-        }))
-    }
+/// Builds the shared state: connects the statement counter, the signing and data keys, the
+/// rendered dictionaries and spec, and the route table. Fails when a key cannot be had.
+pub fn state(mut db: DatabaseConnection, config: Config) -> Result<web::Data<AppState>, ConfigError> {
+    let metrics = Arc::new(Metrics::new());
+    let statements = metrics.db_statements.clone();
+    db.set_metric_callback(move |_| statements.inc());
+    let spec = openapi::spec();
+    let keys = JwtKeys::resolve(&config)?;
+    let auth = AuthState::new(keys, &config);
+    let data_keys = crate::members::pii::data_keys(&config)?;
+    Ok(web::Data::new(AppState {
+        db,
+        auth,
+        data_keys,
+        config: Arc::new(config),
+        metrics,
+        dictionaries: dictionaries::render(),
+        spec_json: spec.to_json().unwrap_or_default(),
+        routes: Arc::new(RouteTable::from_spec(&spec)),
+    }))
 }
 
 /// Every documented route, feature by feature. Registering here is what puts a route in the

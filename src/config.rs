@@ -68,7 +68,7 @@ pub struct Config {
     pub import_dry_runs_per_hour: u32,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
-    /// Key protecting personal data (64 hex characters); see `members::pii::DataKeys::resolve`.
+    /// Key protecting personal data (64 hex characters); see `members::pii::data_keys`.
     pub data_key: Option<String>,
 }
 
@@ -164,7 +164,7 @@ impl Config {
 
         let jwt_secret = get("DANGJIAN_JWT_SECRET");
         if let Some(secret) = &jwt_secret {
-            crate::auth::tokens::check_secret(secret)?;
+            crate::crypto::check_jwt_secret(secret).map_err(|reason| bad("DANGJIAN_JWT_SECRET", reason))?;
         }
         let login_rate_per_minute = parse_number(
             "DANGJIAN_LOGIN_RATE_PER_MINUTE",
@@ -195,7 +195,7 @@ impl Config {
 
         let data_key = get("DANGJIAN_DATA_KEY");
         if let Some(key) = &data_key {
-            crate::members::pii::parse_key(key).map_err(|reason| bad("DANGJIAN_DATA_KEY", reason))?;
+            crate::crypto::parse_data_key(key).map_err(|reason| bad("DANGJIAN_DATA_KEY", reason))?;
         }
 
         Ok(Config {

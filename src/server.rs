@@ -18,7 +18,7 @@ const STARTUP_PATIENCE: Duration = Duration::from_secs(60);
 pub async fn serve(config: Config) -> std::io::Result<()> {
     // Refuse to start without a usable signing secret before waiting for the database.
     crate::auth::tokens::JwtKeys::resolve(&config).map_err(std::io::Error::other)?;
-    crate::members::pii::DataKeys::resolve(&config).map_err(std::io::Error::other)?;
+    crate::members::pii::data_keys(&config).map_err(std::io::Error::other)?;
     let db = db::connect_and_migrate(&config, STARTUP_PATIENCE)
         .await
         .map_err(|e| std::io::Error::other(format!("database: {e}")))?;
@@ -34,7 +34,7 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
             )));
         }
     }
-    let state = AppState::new(db.clone(), config).map_err(std::io::Error::other)?;
+    let state = crate::app::state(db.clone(), config).map_err(std::io::Error::other)?;
     let (server, addrs) = start(state, |_| {})?;
     // The server installs its signal handlers and starts its workers on its first poll:
     // let that happen before announcing readiness.

@@ -223,7 +223,7 @@ async fn graceful_stop_finishes_in_flight_requests_and_refuses_new_ones() {
     let db = dangjian::db::connect(&config).await.unwrap();
     dangjian::db::migrate(&db, &config.database_url).await.unwrap();
     common::notes::create_table(&db).await;
-    let state = dangjian::app::AppState::new(db.clone(), config).unwrap();
+    let state = dangjian::app::state(db.clone(), config).unwrap();
     let (server, addrs) = dangjian::server::start(state, common::notes::routes).expect("server starts");
     let handle = server.handle();
     let running = tokio::spawn(server);

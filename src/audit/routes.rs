@@ -10,11 +10,11 @@ use uuid::Uuid;
 
 use super::content_hash;
 use super::entity::{event, head};
-use crate::app::AppState;
 use crate::auth::{Access, AuthUser};
 use crate::error::{ApiError, Problem};
 use crate::http::pagination::keyset_after;
 use crate::http::{Json, ListQuery, Page, PageParams};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_events).service(verify_chain);

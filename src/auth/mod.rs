@@ -23,10 +23,10 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpRequest, web};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::app::AppState;
 use crate::audit::AuditContext;
 use crate::error::ApiError;
 use crate::http::middleware::RequestId;
+use crate::state::AppState;
 use policy::{Allow, Effect, Policy};
 pub use principal::{AuthUser, Principal, PrincipalCache};
 pub use roles::{Access, Role, Scope};

@@ -63,7 +63,7 @@ pub fn check_policy(password: &str, pointer: &str) -> Result<(), ApiError> {
 
 /// A random password that satisfies the policy, for the first administrator.
 pub fn generate() -> String {
-    let token = super::tokens::random_token(18);
+    let token = crate::crypto::random_token(18);
     format!("Dj-{token}7a")
 }
 

@@ -14,11 +14,11 @@ use uuid::Uuid;
 
 use super::entity::{login_failure, refresh_token};
 use super::{AuthUser, Role, client_ip, password, request_audit_context, tokens};
-use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::error::{ApiError, Problem};
 use crate::http::Json;
 use crate::orgs::entity as org;
+use crate::state::AppState;
 use crate::users::entity::user;
 
 /// Failed logins for one username within [`LOCK_MINUTES`] that lock it.

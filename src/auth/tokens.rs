@@ -1,9 +1,5 @@
 //! Access tokens (JWT, HS256, 15 minutes) and refresh tokens (opaque, stored hashed).
 
-use std::path::Path;
-
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -15,7 +11,7 @@ pub const ISSUER: &str = "dangjian";
 pub const AUDIENCE: &str = "dangjian-api";
 pub const ACCESS_TOKEN_SECONDS: i64 = 15 * 60;
 pub const REFRESH_TOKEN_DAYS: i64 = 14;
-const MIN_SECRET_BYTES: usize = 32;
+use crate::crypto::{MIN_SECRET_BYTES, random_token};
 
 /// The claims of an access token.
 #[derive(Debug, Serialize, Deserialize)]
@@ -91,50 +87,14 @@ impl JwtKeys {
             )));
         }
         let file = config.data_dir.join("jwt-secret");
-        let secret = read_or_create_secret(&file).map_err(|e| bad(format!("cannot use {}: {e}", file.display())))?;
+        let secret = crate::crypto::read_or_create_secret(
+            &file,
+            |s| crate::crypto::check_jwt_secret(s).is_ok(),
+            || random_token(48),
+        )
+        .map_err(|e| bad(format!("cannot use {}: {e}", file.display())))?;
         Ok(JwtKeys::from_secret(secret.as_bytes()))
     }
-}
-
-/// Checks a configured secret's length.
-pub fn check_secret(secret: &str) -> Result<(), ConfigError> {
-    if secret.len() < MIN_SECRET_BYTES {
-        return Err(ConfigError {
-            variable: "DANGJIAN_JWT_SECRET",
-            reason: format!("must be at least {MIN_SECRET_BYTES} bytes"),
-        });
-    }
-    Ok(())
-}
-
-fn read_or_create_secret(file: &Path) -> std::io::Result<String> {
-    if let Ok(existing) = std::fs::read_to_string(file) {
-        let existing = existing.trim().to_owned();
-        if existing.len() >= MIN_SECRET_BYTES {
-            return Ok(existing);
-        }
-    }
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let secret = random_token(48);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    std::io::Write::write_all(&mut options.open(file)?, secret.as_bytes())?;
-    tracing::info!(file = %file.display(), "generated a JWT signing secret");
-    Ok(secret)
-}
-
-/// `bytes` random bytes from the OS, base64url-encoded.
-pub fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).expect("the operating system provides randomness");
-    URL_SAFE_NO_PAD.encode(buf)
 }
 
 /// A new refresh token: what the client gets, and the hash that is stored.

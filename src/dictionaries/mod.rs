@@ -9,8 +9,8 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::app::AppState;
 use crate::error::ErrorCode;
+use crate::state::{AppState, Rendered};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_dictionaries);
@@ -120,12 +120,6 @@ registry!(
     crate::pledges::lifecycle::Transition,
     crate::pledges::types::EvaluationResult,
 );
-
-/// The dictionaries serialised once at start-up, with their ETag.
-pub struct Rendered {
-    pub body: Vec<u8>,
-    pub etag: String,
-}
 
 pub fn render() -> Rendered {
     let body = serde_json::to_vec(&Dictionaries { dictionaries: all() }).unwrap_or_default();

@@ -195,7 +195,7 @@ fn from_actix_error(err: &Error) -> Option<ApiError> {
 /// otherwise 404. (actix alone would answer 404 for a wrong method.)
 pub async fn not_found_or_method_not_allowed(
     req: actix_web::HttpRequest,
-    state: actix_web::web::Data<crate::app::AppState>,
+    state: actix_web::web::Data<crate::state::AppState>,
 ) -> Result<HttpResponse, ApiError> {
     match req.resource_map().match_pattern(req.path()) {
         Some(pattern) => Err(ApiError::MethodNotAllowed {

@@ -13,16 +13,16 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use uuid::Uuid;
 
 use super::entity::member;
-use super::routes::{cursor_key, page_rows};
+use super::queries::{cursor_key, page_rows};
 use super::types::{Education, Gender, ImportReport, MemberSort, MemberStatus, NewMember};
 use super::{MemberAccess, build, insert_all, validate, view};
-use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError};
 use crate::http::extract::{RawBody, read_body, require_content_type};
 use crate::http::{Claim, IdempotencyKey, StoredResponse};
 use crate::orgs::{OrgKind, entity as org};
+use crate::state::AppState;
 
 pub const IMPORT_LIMIT_BYTES: usize = 2 * 1024 * 1024;
 pub const IMPORT_MAX_ROWS: usize = 5000;

@@ -5,6 +5,7 @@ pub mod checks;
 mod csv;
 pub mod entity;
 pub mod pii;
+mod queries;
 mod routes;
 pub mod types;
 

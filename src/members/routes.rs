@@ -3,27 +3,25 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use sea_orm::sea_query::Condition;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 use uuid::Uuid;
 
 use super::entity::{member, post, transfer};
+use super::queries::{cursor_key, list_condition, page_rows};
 use super::types::*;
 use super::{
-    MemberAccess, check_placement, find, find_clashes, find_managed, holding_post, insert, manages, refuse_clashes,
-    save, set_pii, validate, view,
+    MemberAccess, check_placement, find, find_clashes, find_managed, insert, manages, refuse_clashes, save, set_pii,
+    validate, view,
 };
-use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{Access, AuthUser};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::conditional::etag;
-use crate::http::pagination::keyset_after;
 use crate::http::{
     Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, Query, StoredResponse, Versioned,
 };
 use crate::orgs::queries as orgs;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_member)
@@ -177,118 +175,6 @@ async fn record_list_reveal(
     audit::record(&txn, &user.audit, event).await?;
     txn.commit().await?;
     Ok(())
-}
-
-/// The rows a list shows: visible (or, when revealing, managed) members matching the filters.
-async fn list_condition(
-    state: &AppState,
-    access: &MemberAccess,
-    f: &MemberFilters,
-    reveal: bool,
-) -> Result<Condition, ApiError> {
-    let mut all = Condition::all().add(if reveal { access.managed() } else { access.visible() });
-    if reveal && access.manage.is_empty() {
-        return Err(ApiError::Forbidden {
-            detail: "Only secretaries and administrators may reveal personal data.".into(),
-        });
-    }
-    if let Some(org_id) = f.org_id {
-        let readable = crate::auth::Scope::new(
-            [&access.read, &access.groups]
-                .into_iter()
-                .flat_map(|s| s.prefixes().to_vec()),
-        );
-        let root = orgs::find(&state.db, &readable, org_id).await?;
-        let subtree = crate::auth::Scope::new([root.path]);
-        all = all.add(
-            Condition::any()
-                .add(subtree.org_condition(member::Column::OrgId))
-                .add(subtree.org_condition(member::Column::GroupId)),
-        );
-    }
-    if let Some(status) = f.status {
-        all = all.add(member::Column::Status.eq(status.as_str()));
-    }
-    if let Some(group_id) = f.group_id {
-        all = all.add(member::Column::GroupId.eq(group_id));
-    }
-    if let Some(active) = f.active {
-        all = all.add(member::Column::Active.eq(active));
-    }
-    if let Some(rural) = f.rural {
-        all = all.add(member::Column::Rural.eq(rural));
-    }
-    if let Some(kind) = f.post {
-        all = all.add(holding_post(kind, crate::db::now().date_naive()));
-    }
-    if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let ascii = q.to_lowercase().replace(' ', "");
-        all = all.add(
-            Condition::any()
-                .add(member::Column::Name.contains(q))
-                .add(member::Column::NamePinyin.starts_with(ascii.as_str()))
-                .add(member::Column::NameInitials.starts_with(ascii.as_str())),
-        );
-    }
-    Ok(all)
-}
-
-/// The cursor of a row: the sort, its key, and the id that breaks ties.
-pub(super) fn cursor_key(
-    sort: MemberSort,
-    name: String,
-    joined_on: chrono::NaiveDate,
-    id: Uuid,
-) -> (String, String, Uuid) {
-    match sort {
-        MemberSort::Name | MemberSort::NameDesc => (format!("{sort:?}"), name, id),
-        MemberSort::JoinedOn | MemberSort::JoinedOnDesc => (format!("{sort:?}"), joined_on.to_string(), id),
-    }
-}
-
-/// One keyset page of members in `sort` order after `after`.
-pub(super) async fn page_rows<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    condition: Condition,
-    sort: MemberSort,
-    after: Option<(String, String, Uuid)>,
-    limit: u64,
-) -> Result<Vec<member::Model>, ApiError> {
-    use sea_orm::sea_query::Expr;
-    let (column, order) = match sort {
-        MemberSort::Name => (member::Column::Name, Order::Asc),
-        MemberSort::NameDesc => (member::Column::Name, Order::Desc),
-        MemberSort::JoinedOn => (member::Column::JoinedOn, Order::Asc),
-        MemberSort::JoinedOnDesc => (member::Column::JoinedOn, Order::Desc),
-    };
-    let mut select = member::Entity::find().filter(condition);
-    if let Some((tag, key, id)) = after {
-        let invalid = || {
-            ApiError::bad_request(
-                crate::error::ErrorCode::InvalidCursor,
-                "cursor belongs to another sort order",
-            )
-        };
-        if tag != format!("{sort:?}") {
-            return Err(invalid());
-        }
-        let value: sea_orm::Value = match sort {
-            MemberSort::Name | MemberSort::NameDesc => key.into(),
-            _ => chrono::NaiveDate::parse_from_str(&key, "%Y-%m-%d")
-                .map_err(|_| invalid())?
-                .into(),
-        };
-        select = select.filter(keyset_after(vec![
-            (Expr::col(column), order.clone(), value),
-            (Expr::col(member::Column::Id), order.clone(), id.into()),
-        ]));
-    }
-    Ok(select
-        .order_by(column, order.clone())
-        .order_by(member::Column::Id, order)
-        .limit(limit + 1)
-        .all(db)
-        .await?)
 }
 
 /// Find members by exact ID number (身份证号查询), in your scope; the number travels in the

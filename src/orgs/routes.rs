@@ -9,7 +9,6 @@ use uuid::Uuid;
 use super::entity::Column;
 use super::queries;
 use super::types::{MoveOrg, NewOrg, OrgFilters, OrgKind, OrgPatch, OrgTreeNode, OrgView};
-use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{Access, AuthUser};
 use crate::error::{ApiError, FieldError, Problem};
@@ -17,6 +16,7 @@ use crate::http::conditional::etag;
 use crate::http::pagination::NoFilters;
 use crate::http::validate::short_text;
 use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, StoredResponse, Versioned};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_org)

@@ -11,7 +11,6 @@ use uuid::Uuid;
 
 use super::entity::{village, villager_group};
 use super::{find_village, find_villager_group, villages_in};
-use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{Access, AuthUser};
 use crate::error::{ApiError, Problem};
@@ -20,6 +19,7 @@ use crate::http::pagination::page_by_text;
 use crate::http::validate::short_text;
 use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, StoredResponse, Versioned};
 use crate::orgs::{OrgKind, queries as orgs};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_village)

@@ -15,7 +15,6 @@ use super::entity::{category, event, feedback, pledge};
 use super::lifecycle::PledgeState;
 use super::types::{CategoryView, NewFeedback, PledgeKind};
 use super::{is_overdue, state_of, view};
-use crate::app::AppState;
 use crate::audit::{self, AuditContext, Event};
 use crate::error::{ApiError, Problem};
 use crate::http::Json;
@@ -23,6 +22,7 @@ use crate::http::validate::short_text;
 use crate::members::entity::{member, post};
 use crate::members::types::{Items, PostKind};
 use crate::orgs::entity as org;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(board).service(list_categories).service(give_feedback);

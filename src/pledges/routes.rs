@@ -14,7 +14,6 @@ use super::entity::{category, event, feedback, pledge};
 use super::lifecycle::{PledgeState, Transition};
 use super::types::*;
 use super::{PledgeAccess, Relation, check_category, find, record_event, state_of, view};
-use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, Scope};
 use crate::error::{ApiError, ErrorCode, FieldError, Problem};
@@ -25,6 +24,7 @@ use crate::http::validate::short_text;
 use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, StoredResponse, Versioned};
 use crate::members::{self, MemberAccess};
 use crate::orgs::{OrgKind, queries as orgs};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_pledge)

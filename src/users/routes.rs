@@ -18,7 +18,6 @@ use uuid::Uuid;
 
 use super::entity::{grant, user};
 use super::{ensure_grant, insert_user, set_password, valid_username};
-use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::routes_support::{GrantView, revoke_all_for_user};
 use crate::auth::{Access, AuthUser, Principal, Role, Scope, password, policy::OVERSEE};
@@ -27,6 +26,7 @@ use crate::http::conditional::{applied, etag};
 use crate::http::pagination::page_by_text;
 use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, StoredResponse, Versioned};
 use crate::orgs::{entity as org, queries as orgs};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_user)

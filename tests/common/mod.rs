@@ -8,8 +8,8 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
 use actix_web::web::{self, Bytes};
-use dangjian::app::AppState;
 use dangjian::config::Config;
+use dangjian::state::AppState;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::Value;
 
@@ -186,7 +186,7 @@ pub fn serve<F>(database: TestDatabase, db: DatabaseConnection, config: Config, 
 where
     F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
 {
-    let state = AppState::new(db.clone(), config).expect("app state");
+    let state = dangjian::app::state(db.clone(), config).expect("app state");
     let app_state = state.clone();
     let server = actix_test::start(move || {
         let extra = extra.clone();

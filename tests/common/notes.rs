@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use dangjian::app::AppState;
 use dangjian::error::ApiError;
 use dangjian::http::conditional::etag;
 use dangjian::http::pagination::keyset_after;
 use dangjian::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, StoredResponse, Versioned};
+use dangjian::state::AppState;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
