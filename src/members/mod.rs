@@ -4,7 +4,9 @@
 pub mod checks;
 mod csv;
 pub mod entity;
+mod moves;
 pub mod pii;
+mod posts;
 mod queries;
 mod routes;
 pub mod types;

@@ -1,28 +1,28 @@
-//! `/api/v1/members`: records, branch moves, leaving, posts, CSV import and export.
+//! `/api/v1/members`: records, lists, look-up, CSV import and export. Branch moves and
+//! leaving are in `moves`, posts in `posts`.
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
-use sea_orm::sea_query::Condition;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 use uuid::Uuid;
 
-use super::entity::{member, post, transfer};
+use super::entity::member;
 use super::queries::{cursor_key, list_condition, page_rows};
 use super::types::*;
 use super::{
-    MemberAccess, check_placement, find, find_clashes, find_managed, insert, manages, refuse_clashes, save, set_pii,
-    validate, view,
+    MemberAccess, check_placement, find, find_clashes, insert, manages, refuse_clashes, save, set_pii, validate, view,
 };
 use crate::audit::{self, Event};
 use crate::auth::{Access, AuthUser};
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{ApiError, Problem};
 use crate::http::conditional::etag;
 use crate::http::{
     Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, Query, StoredResponse, Versioned,
 };
-use crate::orgs::queries as orgs;
 use crate::state::AppState;
 
+use super::moves::*;
+use super::posts::*;
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_member)
         .service(list_members)
@@ -344,390 +344,6 @@ async fn update_member(
     Ok(Versioned::ok(saved.version, after))
 }
 
-/// Move a member to another branch (组织关系转接); the move is kept in the member's history.
-/// Both branches must be in your scope. Requires `If-Match`.
-#[utoipa::path(tag = "members", security(("bearer" = [])), request_body = TransferRequest,
-    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
-    responses(
-        (status = 200, description = "Moved", body = MemberView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not manage members", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Member or branch not found in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The member has left", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Same branch, or group not in the branch", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
-))]
-#[post("/api/v1/members/{id}/transfer")]
-async fn transfer_member(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    Json(body): Json<TransferRequest>,
-) -> Result<Versioned<MemberView>, ApiError> {
-    let access = MemberAccess::of(&user);
-    let txn = state.db.begin().await?;
-    let current = find_managed(&txn, &access, *id).await?;
-    if_match.check(current.version)?;
-    if !current.active {
-        return Err(ApiError::conflict("This member has left; register them again instead."));
-    }
-    if body.org_id == current.org_id {
-        return Err(ApiError::invalid_field(
-            "/org_id",
-            "same_branch",
-            "the member is already in this branch; change group_id with PATCH",
-        ));
-    }
-    check_placement(&txn, &access.manage, body.org_id, body.group_id).await?;
-    let mut updated = current.clone();
-    updated.org_id = body.org_id;
-    updated.group_id = body.group_id;
-    let saved = save(&txn, &current, updated).await?;
-    transfer::Entity::insert(transfer::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        member_id: Set(current.id),
-        from_org_id: Set(current.org_id),
-        to_org_id: Set(body.org_id),
-        from_group_id: Set(current.group_id),
-        to_group_id: Set(body.group_id),
-        moved_at: Set(crate::db::now()),
-        actor_user_id: Set(Some(user.id())),
-    })
-    .exec_without_returning(&txn)
-    .await?;
-    let (before, after) = (
-        view(&current, &state.data_keys, false)?,
-        view(&saved, &state.data_keys, false)?,
-    );
-    let event = Event::new("member.transfer", "member", saved.id)
-        .org(saved.org_id)
-        .before(&before)
-        .after(&after);
-    audit::record(&txn, &user.audit, event).await?;
-    txn.commit().await?;
-    Ok(Versioned::ok(saved.version, after))
-}
-
-/// A member's branch moves, oldest first.
-#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
-    (status = 200, description = "The moves", body = Items<TransferView>),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
-))]
-#[get("/api/v1/members/{id}/history")]
-async fn member_history(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-) -> Result<Json<Items<TransferView>>, ApiError> {
-    let m = find(&state.db, &MemberAccess::of(&user), *id).await?;
-    let rows = transfer::Entity::find()
-        .filter(transfer::Column::MemberId.eq(m.id))
-        .order_by_asc(transfer::Column::MovedAt)
-        .order_by_asc(transfer::Column::Id)
-        .all(&state.db)
-        .await?;
-    Ok(Json(Items {
-        items: rows
-            .into_iter()
-            .map(|t| TransferView {
-                id: t.id,
-                from_org_id: t.from_org_id,
-                to_org_id: t.to_org_id,
-                from_group_id: t.from_group_id,
-                to_group_id: t.to_group_id,
-                moved_at: t.moved_at,
-                actor_user_id: t.actor_user_id,
-            })
-            .collect(),
-    }))
-}
-
-/// Record that a member left (转出, 去世 …). The record stays, inactive. Requires `If-Match`.
-#[utoipa::path(tag = "members", security(("bearer" = [])), request_body = LeaveRequest,
-    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
-    responses(
-        (status = 200, description = "Left", body = MemberView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not manage members", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already left", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
-))]
-#[post("/api/v1/members/{id}/leave")]
-async fn leave(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    Json(body): Json<LeaveRequest>,
-) -> Result<Versioned<MemberView>, ApiError> {
-    let access = MemberAccess::of(&user);
-    let txn = state.db.begin().await?;
-    let current = find_managed(&txn, &access, *id).await?;
-    if_match.check(current.version)?;
-    if !current.active {
-        return Err(ApiError::conflict("This member has already left."));
-    }
-    if body.left_on < current.joined_on || body.left_on > crate::db::now().date_naive() {
-        return Err(ApiError::invalid_field(
-            "/left_on",
-            "out_of_range",
-            "must be between joining and today",
-        ));
-    }
-    let mut updated = current.clone();
-    updated.active = false;
-    updated.left_reason = Some(body.reason);
-    updated.left_on = Some(body.left_on);
-    if let Some(note) = body.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-        let note = crate::http::validate::short_text(note, "/note", 1000)?;
-        updated.note = Some(match &current.note {
-            Some(old) => format!("{old}\n{note}"),
-            None => note,
-        })
-        .map(|n| n.chars().take(1000).collect());
-    }
-    let saved = save(&txn, &current, updated).await?;
-    let (before, after) = (
-        view(&current, &state.data_keys, false)?,
-        view(&saved, &state.data_keys, false)?,
-    );
-    let event = Event::new("member.leave", "member", saved.id)
-        .org(saved.org_id)
-        .before(&before)
-        .after(&after);
-    audit::record(&txn, &user.audit, event).await?;
-    txn.commit().await?;
-    Ok(Versioned::ok(saved.version, after))
-}
-
-fn post_view(p: post::Model, member_name: String) -> PostView {
-    PostView {
-        id: p.id,
-        member_id: p.member_id,
-        member_name,
-        kind: p.kind,
-        title: p.title,
-        duty: p.duty,
-        org_id: p.org_id,
-        start_on: p.start_on,
-        end_on: p.end_on,
-    }
-}
-
-/// Give a member a post (设岗定责): a pioneer post with its duty, group leader, first secretary …
-#[utoipa::path(tag = "members", security(("bearer" = [])), request_body = NewPost, params(("id" = Uuid, Path)),
-    responses(
-        (status = 201, description = "Created", body = PostView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not manage members", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Member or organisation not found in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
-))]
-#[post("/api/v1/members/{id}/posts")]
-async fn create_post(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-    Json(body): Json<NewPost>,
-) -> Result<HttpResponse, ApiError> {
-    let access = MemberAccess::of(&user);
-    let m = find_managed(&state.db, &access, *id).await?;
-    let org = orgs::find(&state.db, &access.manage, body.org_id).await?;
-    let mut errors = Vec::new();
-    let title = body
-        .title
-        .as_deref()
-        .map(|t| crate::http::validate::short_text(t, "/title", 100))
-        .transpose()?;
-    let duty = body
-        .duty
-        .as_deref()
-        .map(|d| crate::http::validate::short_text(d, "/duty", 500))
-        .transpose()?;
-    if body.kind == PostKind::Other && title.is_none() {
-        errors.push(FieldError::body(
-            "/title",
-            "required",
-            "name the post when kind is other",
-        ));
-    }
-    if body.end_on.is_some_and(|end| end < body.start_on) {
-        errors.push(FieldError::body(
-            "/end_on",
-            "before_start",
-            "must not be before start_on",
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let row = post::Model {
-        id: Uuid::now_v7(),
-        member_id: m.id,
-        kind: body.kind,
-        title,
-        duty,
-        org_id: org.id,
-        start_on: body.start_on,
-        end_on: body.end_on,
-        created_at: crate::db::now(),
-    };
-    let txn = state.db.begin().await?;
-    post::Entity::insert(post::ActiveModel {
-        id: Set(row.id),
-        member_id: Set(row.member_id),
-        kind: Set(row.kind),
-        title: Set(row.title.clone()),
-        duty: Set(row.duty.clone()),
-        org_id: Set(row.org_id),
-        start_on: Set(row.start_on),
-        end_on: Set(row.end_on),
-        created_at: Set(row.created_at),
-    })
-    .exec_without_returning(&txn)
-    .await?;
-    let view = post_view(row, m.name.clone());
-    audit::record(
-        &txn,
-        &user.audit,
-        Event::new("member.post_create", "member_post", view.id)
-            .org(org.id)
-            .after(&view),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(HttpResponse::Created().json(view))
-}
-
-/// A member's posts, current and past, newest first.
-#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
-    (status = 200, description = "The posts", body = Items<PostView>),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
-))]
-#[get("/api/v1/members/{id}/posts")]
-async fn list_posts(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-) -> Result<Json<Items<PostView>>, ApiError> {
-    let m = find(&state.db, &MemberAccess::of(&user), *id).await?;
-    let rows = post::Entity::find()
-        .filter(post::Column::MemberId.eq(m.id))
-        .order_by_desc(post::Column::StartOn)
-        .order_by_desc(post::Column::Id)
-        .all(&state.db)
-        .await?;
-    Ok(Json(Items {
-        items: rows.into_iter().map(|p| post_view(p, m.name.clone())).collect(),
-    }))
-}
-
-/// End a post.
-#[utoipa::path(tag = "members", security(("bearer" = [])), request_body = EndPost,
-    params(("id" = Uuid, Path), ("post_id" = Uuid, Path)),
-    responses(
-        (status = 200, description = "Ended", body = PostView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not manage members", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already ended", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "End before start", body = Problem, content_type = "application/problem+json"),
-))]
-#[post("/api/v1/members/{id}/posts/{post_id}/end")]
-async fn end_post(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    path: web::Path<(Uuid, Uuid)>,
-    Json(body): Json<EndPost>,
-) -> Result<Json<PostView>, ApiError> {
-    let (member_id, post_id) = path.into_inner();
-    let access = MemberAccess::of(&user);
-    let txn = state.db.begin().await?;
-    let m = find_managed(&txn, &access, member_id).await?;
-    let p = post::Entity::find_by_id(post_id)
-        .filter(post::Column::MemberId.eq(m.id))
-        .one(&txn)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    if p.end_on.is_some() {
-        return Err(ApiError::conflict("This post has already ended."));
-    }
-    if body.end_on < p.start_on {
-        return Err(ApiError::invalid_field(
-            "/end_on",
-            "before_start",
-            "must not be before the post's start",
-        ));
-    }
-    post::Entity::update_many()
-        .col_expr(post::Column::EndOn, sea_orm::sea_query::Expr::value(body.end_on))
-        .filter(post::Column::Id.eq(p.id))
-        .exec(&txn)
-        .await?;
-    let before = post_view(p.clone(), m.name.clone());
-    let mut ended = p;
-    ended.end_on = Some(body.end_on);
-    let after = post_view(ended, m.name.clone());
-    let event = Event::new("member.post_end", "member_post", after.id)
-        .org(after.org_id)
-        .before(&before)
-        .after(&after);
-    audit::record(&txn, &user.audit, event).await?;
-    txn.commit().await?;
-    Ok(Json(after))
-}
-
-/// Who holds which post in an organisation today (现任岗位), among the members you may read.
-#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
-    (status = 200, description = "Current posts", body = Items<PostView>),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "Organisation not found in your scope", body = Problem, content_type = "application/problem+json"),
-))]
-#[get("/api/v1/orgs/{id}/posts")]
-async fn org_posts(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-) -> Result<Json<Items<PostView>>, ApiError> {
-    let org = orgs::find(&state.db, &user.scope(Access::READ), *id).await?;
-    let today = crate::db::now().date_naive();
-    let rows = post::Entity::find()
-        .filter(post::Column::OrgId.eq(org.id))
-        .filter(post::Column::StartOn.lte(today))
-        .filter(
-            Condition::any()
-                .add(post::Column::EndOn.is_null())
-                .add(post::Column::EndOn.gte(today)),
-        )
-        .order_by_asc(post::Column::Kind)
-        .order_by_asc(post::Column::StartOn)
-        .all(&state.db)
-        .await?;
-    // Only holders the caller may read: a member sees their own post, a secretary the branch's.
-    let ids: Vec<Uuid> = rows.iter().map(|p| p.member_id).collect();
-    let members = member::Entity::find()
-        .filter(member::Column::Id.is_in(ids))
-        .filter(member::Column::Active.eq(true))
-        .filter(MemberAccess::of(&user).visible())
-        .all(&state.db)
-        .await?;
-    let items = rows
-        .into_iter()
-        .filter_map(|p| {
-            let name = members.iter().find(|m| m.id == p.member_id)?.name.clone();
-            Some(post_view(p, name))
-        })
-        .collect();
-    Ok(Json(Items { items }))
-}
-
 /// Import members from CSV (批量导入): all rows or none. Up to 5,000 rows and 2 MiB, UTF-8
 /// (BOM optional); English or Chinese column names. `dry_run=true` only validates. A 422
 /// lists every bad row with its line and column. Accepts `Idempotency-Key`.
@@ -746,7 +362,7 @@ async fn org_posts(
         (status = 422, description = "Bad rows, each listed", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/members/import")]
-async fn import_members(
+pub(super) async fn import_members(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,

@@ -2,9 +2,13 @@
 //! public watches them being kept (公示, 群众监督) and the keeping is evaluated (评诺).
 
 mod board;
+mod categories;
 pub mod entity;
+mod feedback;
 pub mod lifecycle;
+mod lists;
 mod routes;
+mod steps;
 pub mod types;
 
 use chrono::NaiveDate;

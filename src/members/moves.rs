@@ -1,0 +1,176 @@
+//! A member's branch moves (组织关系转接), their history, and leaving the rolls.
+
+use actix_web::{get, post, web};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use uuid::Uuid;
+
+use super::entity::transfer;
+use super::types::*;
+use super::{MemberAccess, check_placement, find, find_managed, save, view};
+use crate::audit::{self, Event};
+use crate::auth::AuthUser;
+use crate::error::{ApiError, Problem};
+use crate::http::{IfMatch, Json, Versioned};
+use crate::state::AppState;
+
+/// Move a member to another branch (组织关系转接); the move is kept in the member's history.
+/// Both branches must be in your scope. Requires `If-Match`.
+#[utoipa::path(tag = "members", security(("bearer" = [])), request_body = TransferRequest,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
+    responses(
+        (status = 200, description = "Moved", body = MemberView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not manage members", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Member or branch not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The member has left", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Same branch, or group not in the branch", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/members/{id}/transfer")]
+pub(super) async fn transfer_member(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    Json(body): Json<TransferRequest>,
+) -> Result<Versioned<MemberView>, ApiError> {
+    let access = MemberAccess::of(&user);
+    let txn = state.db.begin().await?;
+    let current = find_managed(&txn, &access, *id).await?;
+    if_match.check(current.version)?;
+    if !current.active {
+        return Err(ApiError::conflict("This member has left; register them again instead."));
+    }
+    if body.org_id == current.org_id {
+        return Err(ApiError::invalid_field(
+            "/org_id",
+            "same_branch",
+            "the member is already in this branch; change group_id with PATCH",
+        ));
+    }
+    check_placement(&txn, &access.manage, body.org_id, body.group_id).await?;
+    let mut updated = current.clone();
+    updated.org_id = body.org_id;
+    updated.group_id = body.group_id;
+    let saved = save(&txn, &current, updated).await?;
+    transfer::Entity::insert(transfer::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        member_id: Set(current.id),
+        from_org_id: Set(current.org_id),
+        to_org_id: Set(body.org_id),
+        from_group_id: Set(current.group_id),
+        to_group_id: Set(body.group_id),
+        moved_at: Set(crate::db::now()),
+        actor_user_id: Set(Some(user.id())),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    let (before, after) = (
+        view(&current, &state.data_keys, false)?,
+        view(&saved, &state.data_keys, false)?,
+    );
+    let event = Event::new("member.transfer", "member", saved.id)
+        .org(saved.org_id)
+        .before(&before)
+        .after(&after);
+    audit::record(&txn, &user.audit, event).await?;
+    txn.commit().await?;
+    Ok(Versioned::ok(saved.version, after))
+}
+
+/// A member's branch moves, oldest first.
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    (status = 200, description = "The moves", body = Items<TransferView>),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/api/v1/members/{id}/history")]
+pub(super) async fn member_history(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<Json<Items<TransferView>>, ApiError> {
+    let m = find(&state.db, &MemberAccess::of(&user), *id).await?;
+    let rows = transfer::Entity::find()
+        .filter(transfer::Column::MemberId.eq(m.id))
+        .order_by_asc(transfer::Column::MovedAt)
+        .order_by_asc(transfer::Column::Id)
+        .all(&state.db)
+        .await?;
+    Ok(Json(Items {
+        items: rows
+            .into_iter()
+            .map(|t| TransferView {
+                id: t.id,
+                from_org_id: t.from_org_id,
+                to_org_id: t.to_org_id,
+                from_group_id: t.from_group_id,
+                to_group_id: t.to_group_id,
+                moved_at: t.moved_at,
+                actor_user_id: t.actor_user_id,
+            })
+            .collect(),
+    }))
+}
+
+/// Record that a member left (转出, 去世 …). The record stays, inactive. Requires `If-Match`.
+#[utoipa::path(tag = "members", security(("bearer" = [])), request_body = LeaveRequest,
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
+    responses(
+        (status = 200, description = "Left", body = MemberView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not manage members", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already left", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/members/{id}/leave")]
+pub(super) async fn leave(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    Json(body): Json<LeaveRequest>,
+) -> Result<Versioned<MemberView>, ApiError> {
+    let access = MemberAccess::of(&user);
+    let txn = state.db.begin().await?;
+    let current = find_managed(&txn, &access, *id).await?;
+    if_match.check(current.version)?;
+    if !current.active {
+        return Err(ApiError::conflict("This member has already left."));
+    }
+    if body.left_on < current.joined_on || body.left_on > crate::db::now().date_naive() {
+        return Err(ApiError::invalid_field(
+            "/left_on",
+            "out_of_range",
+            "must be between joining and today",
+        ));
+    }
+    let mut updated = current.clone();
+    updated.active = false;
+    updated.left_reason = Some(body.reason);
+    updated.left_on = Some(body.left_on);
+    if let Some(note) = body.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        let note = crate::http::validate::short_text(note, "/note", 1000)?;
+        updated.note = Some(match &current.note {
+            Some(old) => format!("{old}\n{note}"),
+            None => note,
+        })
+        .map(|n| n.chars().take(1000).collect());
+    }
+    let saved = save(&txn, &current, updated).await?;
+    let (before, after) = (
+        view(&current, &state.data_keys, false)?,
+        view(&saved, &state.data_keys, false)?,
+    );
+    let event = Event::new("member.leave", "member", saved.id)
+        .org(saved.org_id)
+        .before(&before)
+        .after(&after);
+    audit::record(&txn, &user.audit, event).await?;
+    txn.commit().await?;
+    Ok(Versioned::ok(saved.version, after))
+}

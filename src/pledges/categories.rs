@@ -1,0 +1,125 @@
+//! Pledge categories, edited by town administrators.
+
+use actix_web::{HttpResponse, patch, post, web};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
+
+use super::entity::category;
+use super::types::*;
+use crate::audit::{self, Event};
+use crate::auth::AuthUser;
+use crate::error::{ApiError, Problem};
+use crate::http::Json;
+use crate::http::validate::short_text;
+use crate::state::AppState;
+
+use super::routes::*;
+
+pub(super) fn category_view(c: category::Model) -> CategoryView {
+    CategoryView {
+        code: c.code,
+        label: c.label,
+        sort_order: c.sort_order,
+        active: c.active,
+    }
+}
+
+/// Add a pledge category (town administrators).
+#[utoipa::path(tag = "pledges", security(("bearer" = [])), request_body = NewCategory, responses(
+    (status = 201, description = "Created", body = CategoryView),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Town administrators only", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "Code taken", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/pledge-categories")]
+pub(super) async fn create_category(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    Json(body): Json<NewCategory>,
+) -> Result<HttpResponse, ApiError> {
+    let code = body.code.trim().to_owned();
+    if code.is_empty()
+        || code.len() > 32
+        || !code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(invalid("/code", "format", "1–32 of a-z, 0-9 and _"));
+    }
+    let label = short_text(&body.label, "/label", 50)?;
+    let txn = state.db.begin().await?;
+    if category::Entity::find_by_id(code.clone()).count(&txn).await? > 0 {
+        return Err(ApiError::conflict("A category with this code exists."));
+    }
+    let row = category::Model {
+        code,
+        label,
+        sort_order: body.sort_order.unwrap_or(100),
+        active: true,
+    };
+    category::Entity::insert(category::ActiveModel {
+        code: Set(row.code.clone()),
+        label: Set(row.label.clone()),
+        sort_order: Set(row.sort_order),
+        active: Set(true),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    let event = Event::new("pledge_category.create", "pledge_category", &row.code)
+        .after(serde_json::json!({"label": row.label}));
+    audit::record(&txn, &user.audit, event).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Created().json(category_view(row)))
+}
+
+/// Rename, reorder or retire a pledge category (town administrators).
+#[utoipa::path(tag = "pledges", security(("bearer" = [])), request_body = CategoryPatch, params(("code" = String, Path)),
+    responses(
+        (status = 200, description = "Changed", body = CategoryView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Town administrators only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such category", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/api/v1/pledge-categories/{code}")]
+pub(super) async fn update_category(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    code: web::Path<String>,
+    Json(body): Json<CategoryPatch>,
+) -> Result<Json<CategoryView>, ApiError> {
+    let txn = state.db.begin().await?;
+    let mut row = category::Entity::find_by_id(code.into_inner())
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let before = category_view(row.clone());
+    if let Some(label) = &body.label {
+        row.label = short_text(label, "/label", 50)?;
+    }
+    if let Some(order) = body.sort_order {
+        row.sort_order = order;
+    }
+    if let Some(active) = body.active {
+        row.active = active;
+    }
+    category::Entity::update_many()
+        .col_expr(category::Column::Label, Expr::value(row.label.clone()))
+        .col_expr(category::Column::SortOrder, Expr::value(row.sort_order))
+        .col_expr(category::Column::Active, Expr::value(row.active))
+        .filter(category::Column::Code.eq(row.code.clone()))
+        .exec(&txn)
+        .await?;
+    let after = category_view(row);
+    audit::record(
+        &txn,
+        &user.audit,
+        Event::new("pledge_category.update", "pledge_category", &after.code)
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Json(after))
+}
