@@ -83,8 +83,12 @@ fn make_private(file: &std::path::Path, create: bool) -> std::io::Result<()> {
             let mut name = file.as_os_str().to_owned();
             name.push(suffix);
             let path = std::path::Path::new(&name);
-            if path.exists() {
-                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            // A file the service does not own (copied in by another user) cannot be narrowed:
+            // say so, and go on rather than refuse to start.
+            if path.exists()
+                && let Err(err) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            {
+                tracing::warn!(file = %path.display(), error = %err, "cannot make the database file private (0600)");
             }
         }
     }
