@@ -19,7 +19,9 @@ use crate::auth::tokens::JwtKeys;
 use crate::config::{Config, ConfigError, CorsOrigins};
 use crate::error::{ApiError, ErrorCode};
 use crate::http::metrics::Metrics;
-use crate::http::middleware::{X_REQUEST_ID, finish_problems, not_found_or_method_not_allowed, observe};
+use crate::http::middleware::{
+    X_REQUEST_ID, finish_problems, not_found_or_method_not_allowed, observe, refuse_unknown_query,
+};
 use crate::http::routes::RouteTable;
 pub use crate::state::AppState;
 use crate::{audit, auth, dictionaries, members, openapi, ops, orgs, places, pledges, users};
@@ -75,8 +77,8 @@ pub fn build(
     >,
 > {
     let metrics = state.metrics.clone();
-    let route_table = state.routes.clone();
     let auth_state = state.clone();
+    let query_routes = state.routes.clone();
     let cors = cors(&state.config.cors_origins);
     let swagger = SwaggerUi::new("/swagger-ui/{_:.*}")
         .config(SwaggerConfig::new(["/api-docs/openapi.json"]).persist_authorization(true));
@@ -100,12 +102,13 @@ pub fn build(
         .service(swagger)
         .default_service(web::to(not_found_or_method_not_allowed))
         .wrap(from_fn(move |req, next| {
+            refuse_unknown_query(query_routes.clone(), req, next)
+        }))
+        .wrap(from_fn(move |req, next| {
             auth::authenticate(auth_state.clone(), req, next)
         }))
         .wrap(cors)
-        .wrap(from_fn(move |req, next| {
-            finish_problems(route_table.clone(), req, next)
-        }))
+        .wrap(from_fn(finish_problems))
         .wrap(Compress::default())
         .wrap(from_fn(move |req, next| observe(metrics.clone(), req, next)))
 }

@@ -428,3 +428,28 @@ async fn listing_accounts_costs_the_same_statements_for_any_page_size() {
     }
     assert_eq!(seen[0], seen[1], "statements for 1 and 6 accounts: {seen:?}");
 }
+
+#[actix_web::test]
+async fn anonymous_callers_learn_nothing_about_a_routes_parameters() {
+    let app = spawn_app().await;
+    let w = world::build(&app).await;
+    // Without a token: 401 first, whatever the query says.
+    for path in [
+        "/api/v1/pledges/stats?foo=1",
+        "/api/v1/users?q=%00",
+        "/api/v1/orgs?nope=1",
+    ] {
+        send(app.server.get(path)).await.assert_problem(401, "unauthorized");
+    }
+    // Signed in, the same queries are refused for what they are.
+    world::get(&app, w.token("admin"), "/api/v1/pledges/stats?foo=1")
+        .await
+        .assert_problem(400, "invalid_query");
+    world::get(&app, w.token("admin"), "/api/v1/users?q=%00")
+        .await
+        .assert_problem(422, "validation_failed");
+    // Public routes still check their parameters without a token.
+    send(app.server.get("/api/v1/dictionaries?x=1"))
+        .await
+        .assert_problem(400, "invalid_query");
+}

@@ -90,14 +90,10 @@ pub async fn observe(
 /// parameter, payload errors) or from another middleware. Also marks API responses
 /// `Cache-Control: no-store` unless the handler chose otherwise.
 pub async fn finish_problems(
-    routes: Arc<RouteTable>,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let mut res = match unknown_query_parameter(&routes, &req) {
-        Some(err) => req.error_response(err),
-        None => next.call(req).await?.map_into_boxed_body(),
-    };
+    let mut res = next.call(req).await?.map_into_boxed_body();
     if res.request().path().starts_with("/api/") && !res.headers().contains_key(header::CACHE_CONTROL) {
         res.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -122,14 +118,27 @@ pub async fn finish_problems(
     }))
 }
 
-/// Refuses query parameters the route does not document (checked only when there is a
-/// query string, so plain requests pay nothing).
+/// Middleware inside authentication: refuses query parameters the route does not document
+/// (400) and NUL in their values (422). Running after authentication, it tells an anonymous
+/// caller nothing about a protected route's parameters: they get 401 first.
+pub async fn refuse_unknown_query(
+    routes: Arc<RouteTable>,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    match unknown_query_parameter(&routes, &req) {
+        Some(err) => Ok(req.error_response(err)),
+        None => Ok(next.call(req).await?.map_into_boxed_body()),
+    }
+}
+
+/// The check itself, only when there is a query string, so plain requests pay nothing.
 fn unknown_query_parameter(routes: &RouteTable, req: &ServiceRequest) -> Option<ApiError> {
     let query = req.query_string();
     if query.is_empty() {
         return None;
     }
-    let pattern = req.request().resource_map().match_pattern(req.path())?;
+    let pattern = req.request().resource_map().match_pattern(req.match_info().as_str())?;
     let known = routes.query_params(req.method().as_str(), &pattern)?;
     check_query(query, known).err()
 }
