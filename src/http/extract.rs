@@ -71,18 +71,39 @@ pub async fn read_body(req: &HttpRequest, mut payload: Payload, limit: usize) ->
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|len| len > limit) {
-        return Err(ApiError::PayloadTooLarge { limit_bytes: limit });
+        return Err(too_large(&mut payload, limit, declared).await);
     }
     let mut body = BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk
             .map_err(|e| ApiError::bad_request(ErrorCode::MalformedJson, format!("could not read the body: {e}")))?;
         if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge { limit_bytes: limit });
+            return Err(too_large(&mut payload, limit, declared).await);
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
+}
+
+/// The 413 for a body over `limit`. A body at most four times the limit is first read to its
+/// end and thrown away (for two seconds at most): a client still sending would otherwise see
+/// the connection closed under it ("broken pipe") instead of the 413. Larger bodies are not
+/// read at all.
+async fn too_large(payload: &mut Payload, limit: usize, declared: Option<usize>) -> ApiError {
+    let cap = limit.saturating_mul(4);
+    if declared.is_none_or(|len| len <= cap) {
+        let drain = async {
+            let mut read = 0usize;
+            while let Some(Ok(chunk)) = payload.next().await {
+                read += chunk.len();
+                if read > cap {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drain).await;
+    }
+    ApiError::PayloadTooLarge { limit_bytes: limit }
 }
 
 fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
