@@ -64,6 +64,21 @@ async fn dawa(app: &TestApp, w: &World) -> String {
         .to_owned()
 }
 
+/// 大洼社区's 司山村民组 (created by sec_a); returns the villager group's id.
+async fn sishan(app: &TestApp, w: &World) -> String {
+    let village = dawa(app, w).await;
+    create(
+        app,
+        w.token("sec_a"),
+        "/api/v1/villager-groups",
+        json!({"village_id": village, "name": "司山村民组"}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[actix_web::test]
 async fn a_branch_secretary_registers_villages_for_their_branch_only() {
     let (app, w) = setup().await;
@@ -397,17 +412,7 @@ async fn villager_groups_belong_to_a_village_in_scope() {
 async fn a_grid_group_serves_a_villager_group() {
     let (app, w) = setup().await;
     let sec_a = w.token("sec_a");
-    let village = dawa(&app, &w).await;
-    let vg = create(
-        &app,
-        sec_a,
-        "/api/v1/villager-groups",
-        json!({"village_id": village, "name": "司山村民组"}),
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let vg = sishan(&app, &w).await;
 
     let reply = post(
         &app,
@@ -563,17 +568,7 @@ async fn an_org_serving_a_village_cannot_be_deleted() {
 #[actix_web::test]
 async fn a_grid_group_moves_only_to_a_branch_serving_its_village() {
     let (app, w) = setup().await;
-    let village = dawa(&app, &w).await;
-    let vg = create(
-        &app,
-        w.token("sec_a"),
-        "/api/v1/villager-groups",
-        json!({"village_id": village, "name": "司山村民组"}),
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let vg = sishan(&app, &w).await;
     let grid = create(
         &app,
         w.token("sec_a"),
