@@ -122,3 +122,49 @@ fn enums_in_the_spec_say_what_serde_writes_and_each_has_a_dictionary() {
         }
     }
 }
+
+/// The standard problems are documented by what an operation has, not by habit: a token
+/// means 401, path parameters 400 and 404, `If-Match` 412 and 428, a JSON body 400, 415 and
+/// 422, and every operation touching the database 503.
+#[test]
+fn every_operation_documents_the_standard_problems_its_traits_imply() {
+    let spec: Value = serde_json::from_str(&dangjian::openapi::spec_json()).unwrap();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let name = format!("{} {path}", method.to_uppercase());
+            let has = |status: &str| op["responses"][status].is_object();
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            let param = |place: &str, n: Option<&str>| {
+                params
+                    .iter()
+                    .any(|p| p["in"] == place && n.is_none_or(|n| p["name"].as_str() == Some(n)))
+            };
+            let must = |statuses: &[&str], why: &str| {
+                for s in statuses {
+                    assert!(has(s), "{name}: {why} but {s} is not documented");
+                }
+            };
+            if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                must(&["401"], "needs a token");
+            }
+            if param("path", None) {
+                must(&["400", "404"], "has path parameters");
+            }
+            if param("query", None) {
+                must(&["400"], "has query parameters");
+            }
+            if param("header", Some("If-Match")) {
+                must(&["400", "412", "428"], "takes If-Match");
+            }
+            if param("header", Some("Idempotency-Key")) {
+                must(&["400", "409", "422"], "takes Idempotency-Key");
+            }
+            if op["requestBody"]["content"]["application/json"].is_object() {
+                must(&["400", "413", "415", "422"], "takes a JSON body");
+            }
+            if path != "/healthz" && path != "/metrics" {
+                must(&["503"], "reads the database");
+            }
+        }
+    }
+}

@@ -77,7 +77,6 @@ pub fn normalize_username(username: &str) -> String {
 #[utoipa::path(tag = "auth", request_body = LoginRequest, responses(
     (status = 200, description = "Signed in", body = TokenResponse),
     (status = 401, description = "Wrong credentials, or locked or disabled account", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Body not valid", body = Problem, content_type = "application/problem+json"),
     (status = 429, description = "Too many attempts from this address", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/auth/login")]
@@ -275,7 +274,6 @@ async fn refresh(
 /// Always 204, whether or not the token was known.
 #[utoipa::path(tag = "auth", request_body = RefreshRequest, responses(
     (status = 204, description = "Signed out"),
-    (status = 422, description = "Body not valid", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/auth/logout")]
 async fn logout(
@@ -346,7 +344,6 @@ pub async fn grant_views<C: ConnectionTrait>(
 /// The caller (我的账户): account, linked member and role grants.
 #[utoipa::path(tag = "auth", security(("bearer" = [])), responses(
     (status = 200, description = "The caller", body = MeView),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/me")]
 async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<Json<MeView>, ApiError> {
@@ -371,7 +368,6 @@ pub struct ChangePassword {
 /// Change your own password. Every token issued before stops working at once; sign in again.
 #[utoipa::path(tag = "auth", security(("bearer" = [])), request_body = ChangePassword, responses(
     (status = 204, description = "Changed; sign in again"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Wrong current password or weak new password", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/me/password")]

@@ -19,13 +19,10 @@ use crate::state::AppState;
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
     responses(
         (status = 200, description = "Moved", body = MemberView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not manage members", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Member or branch not found in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The member has left", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Same branch, or group not in the branch", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/members/{id}/transfer")]
 pub(super) async fn transfer_member(
@@ -82,8 +79,6 @@ pub(super) async fn transfer_member(
 /// A member's branch moves, oldest first.
 #[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     (status = 200, description = "The moves", body = Items<TransferView>),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/members/{id}/history")]
 pub(super) async fn member_history(
@@ -119,13 +114,8 @@ pub(super) async fn member_history(
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
     responses(
         (status = 200, description = "Left", body = MemberView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not manage members", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already left", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/members/{id}/leave")]
 pub(super) async fn leave(

@@ -33,10 +33,8 @@ pub(super) fn post_view(p: post::Model, member_name: String) -> PostView {
 #[utoipa::path(tag = "members", security(("bearer" = [])), request_body = NewPost, params(("id" = Uuid, Path)),
     responses(
         (status = 201, description = "Created", body = PostView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not manage members", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Member or organisation not found in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/members/{id}/posts")]
 pub(super) async fn create_post(
@@ -117,8 +115,6 @@ pub(super) async fn create_post(
 /// A member's posts, current and past, newest first.
 #[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     (status = 200, description = "The posts", body = Items<PostView>),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/members/{id}/posts")]
 pub(super) async fn list_posts(
@@ -143,9 +139,7 @@ pub(super) async fn list_posts(
     params(("id" = Uuid, Path), ("post_id" = Uuid, Path)),
     responses(
         (status = 200, description = "Ended", body = PostView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not manage members", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already ended", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "End before start", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -196,7 +190,6 @@ pub(super) async fn end_post(
 /// Who holds which post in an organisation today (现任岗位), among the members you may read.
 #[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     (status = 200, description = "Current posts", body = Items<PostView>),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 404, description = "Organisation not found in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/orgs/{id}/posts")]

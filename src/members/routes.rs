@@ -44,7 +44,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
     responses(
         (status = 201, description = "Created (personal data masked)", body = MemberView, headers(("Location" = String), ("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not manage members", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Branch not found in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An active member has this ID number", body = Problem, content_type = "application/problem+json"),
@@ -94,8 +93,6 @@ async fn create_member(
 #[utoipa::path(tag = "members", security(("bearer" = [])), params(MemberFilters, PageParams), responses(
     (status = 200, description = "One page (JSON) or the whole list (CSV)",
         content((Page<MemberView> = "application/json"), (String = "text/csv"))),
-    (status = 400, description = "Unknown parameter or bad cursor", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "reveal=pii without the right", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/members")]
@@ -181,7 +178,6 @@ async fn record_list_reveal(
 /// body so it never lands in URLs or access logs. Results are masked.
 #[utoipa::path(tag = "members", security(("bearer" = [])), request_body = IdNumberLookup, responses(
     (status = 200, description = "Matching members (active first)", body = Items<MemberView>),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Not a valid ID number", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/members/lookup")]
@@ -213,9 +209,7 @@ async fn lookup_member(
 #[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = Uuid, Path), RevealParams), responses(
     (status = 200, description = "The member", body = MemberView, headers(("ETag" = String))),
     (status = 304, description = "Unchanged since If-None-Match"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "reveal=pii without the right", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/members/{id}")]
 async fn get_member(
@@ -252,13 +246,8 @@ async fn get_member(
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
     responses(
         (status = 200, description = "Changed", body = MemberView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not yours to change (or not these fields)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An active member has this ID number", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/api/v1/members/{id}")]
 async fn update_member(
@@ -354,7 +343,6 @@ async fn update_member(
     responses(
         (status = 200, description = "Dry run: valid, nothing written", body = ImportReport),
         (status = 201, description = "Imported", body = ImportReport),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not manage members", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An ID number is already an active member's", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Over 2 MiB", body = Problem, content_type = "application/problem+json"),

@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::http::Json;
 use crate::state::AppState;
 
@@ -32,7 +32,6 @@ async fn healthz() -> Json<Health> {
 /// Load balancers stop routing to an instance while it is not ready.
 #[utoipa::path(tag = "operations", responses(
     (status = 200, description = "The database answers", body = Health),
-    (status = 503, description = "The database cannot be reached", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/readyz")]
 async fn readyz(state: web::Data<AppState>) -> Result<Json<Health>, ApiError> {

@@ -37,10 +37,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key, at most 255 characters")),
     responses(
         (status = 201, description = "Created", body = OrgView, headers(("Location" = String), ("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not manage organisations", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Parent not found in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Same Idempotency-Key still running", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not valid (name, structure)", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/orgs")]
@@ -93,8 +91,6 @@ async fn create_org(
 /// List organisations in your scope (党组织列表), ordered by name.
 #[utoipa::path(tag = "orgs", security(("bearer" = [])), params(OrgFilters, PageParams), responses(
     (status = 200, description = "One page", body = Page<OrgView>),
-    (status = 400, description = "Unknown parameter or bad cursor", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/orgs")]
 async fn list_orgs(
@@ -114,9 +110,6 @@ async fn list_orgs(
 #[utoipa::path(tag = "orgs", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     (status = 200, description = "The organisation", body = OrgView, headers(("ETag" = String))),
     (status = 304, description = "Unchanged since If-None-Match"),
-    (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/orgs/{id}")]
 async fn get_org(
@@ -133,12 +126,8 @@ async fn get_org(
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
     responses(
         (status = 200, description = "Renamed", body = OrgView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not manage organisations", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Name not valid", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/api/v1/orgs/{id}")]
 async fn rename_org(
@@ -175,12 +164,8 @@ async fn rename_org(
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not manage organisations", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not empty, or the root", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/api/v1/orgs/{id}")]
 async fn delete_org(
@@ -216,8 +201,6 @@ async fn delete_org(
 /// The direct children of an organisation, ordered by name.
 #[utoipa::path(tag = "orgs", security(("bearer" = [])), params(("id" = Uuid, Path), PageParams), responses(
     (status = 200, description = "One page of children", body = Page<OrgView>),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/orgs/{id}/children")]
 async fn list_children(
@@ -243,8 +226,6 @@ async fn list_children(
 /// The whole subtree under an organisation, nested.
 #[utoipa::path(tag = "orgs", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     (status = 200, description = "The subtree", body = OrgTreeNode),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/orgs/{id}/tree")]
 async fn get_tree(
@@ -285,13 +266,10 @@ async fn get_tree(
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
     responses(
         (status = 200, description = "Moved", body = OrgView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not manage organisations", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Organisation or new parent not found in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The root cannot move", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Breaks the structure or makes a cycle", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/orgs/{id}/move")]
 async fn move_org(

@@ -97,10 +97,8 @@ pub struct VillageFilters {
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
     responses(
         (status = 201, description = "Created", body = VillageView, headers(("Location" = String), ("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not manage places", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Branch not found in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/villages")]
 async fn create_village(
@@ -162,8 +160,6 @@ async fn create_village(
 /// Villages and communities in your scope, ordered by name.
 #[utoipa::path(tag = "places", security(("bearer" = [])), params(VillageFilters, PageParams), responses(
     (status = 200, description = "One page", body = Page<VillageView>),
-    (status = 400, description = "Unknown parameter or bad cursor", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/villages")]
 async fn list_villages(
@@ -198,8 +194,6 @@ async fn list_villages(
 /// One village or community.
 #[utoipa::path(tag = "places", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     (status = 200, description = "The village", body = VillageView, headers(("ETag" = String))),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/villages/{id}")]
 async fn get_village(
@@ -216,12 +210,8 @@ async fn get_village(
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
     responses(
         (status = 200, description = "Renamed", body = VillageView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not manage places", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Name not valid", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/api/v1/villages/{id}")]
 async fn rename_village(
@@ -305,10 +295,8 @@ pub struct VillagerGroupFilters {
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
     responses(
         (status = 201, description = "Created", body = VillagerGroupView, headers(("Location" = String), ("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not manage places", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Village not found in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/villager-groups")]
 async fn create_villager_group(
@@ -357,8 +345,6 @@ async fn create_villager_group(
 /// Villager groups in your scope, ordered by name.
 #[utoipa::path(tag = "places", security(("bearer" = [])), params(VillagerGroupFilters, PageParams), responses(
     (status = 200, description = "One page", body = Page<VillagerGroupView>),
-    (status = 400, description = "Unknown parameter or bad cursor", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/villager-groups")]
 async fn list_villager_groups(
@@ -392,8 +378,6 @@ async fn list_villager_groups(
 /// One villager group.
 #[utoipa::path(tag = "places", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     (status = 200, description = "The villager group", body = VillagerGroupView, headers(("ETag" = String))),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/villager-groups/{id}")]
 async fn get_villager_group(
@@ -410,12 +394,8 @@ async fn get_villager_group(
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
     responses(
         (status = 200, description = "Renamed", body = VillagerGroupView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not manage places", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Name not valid", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/api/v1/villager-groups/{id}")]
 async fn rename_villager_group(

@@ -329,7 +329,6 @@ pub struct FeedbackReceipt {
 #[utoipa::path(tag = "public", request_body = NewFeedback, params(("id" = Uuid, Path)), responses(
     (status = 201, description = "Received", body = FeedbackReceipt),
     (status = 404, description = "No such pledge on the board", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
     (status = 429, description = "Too many messages from this address", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/public/pledges/{id}/feedback")]

@@ -27,10 +27,8 @@ pub(super) fn category_view(c: category::Model) -> CategoryView {
 /// Add a pledge category (town administrators).
 #[utoipa::path(tag = "pledges", security(("bearer" = [])), request_body = NewCategory, responses(
     (status = 201, description = "Created", body = CategoryView),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Town administrators only", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Code taken", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/pledge-categories")]
 pub(super) async fn create_category(
@@ -77,10 +75,8 @@ pub(super) async fn create_category(
 #[utoipa::path(tag = "pledges", security(("bearer" = [])), request_body = CategoryPatch, params(("code" = String, Path)),
     responses(
         (status = 200, description = "Changed", body = CategoryView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Town administrators only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such category", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/api/v1/pledge-categories/{code}")]
 pub(super) async fn update_category(

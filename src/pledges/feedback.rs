@@ -36,9 +36,7 @@ pub(super) fn feedback_view(f: feedback::Model, keys: &crate::members::pii::Data
 /// Supervision feedback on a pledge (群众监督), newest first; phones masked.
 #[utoipa::path(tag = "pledges", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     (status = 200, description = "The feedback", body = crate::members::types::Items<FeedbackView>),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Role may not read feedback", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/pledges/{id}/feedback")]
 pub(super) async fn list_feedback(
@@ -83,10 +81,7 @@ pub(super) async fn managed_feedback(
     params(("id" = Uuid, Path), ("feedback_id" = Uuid, Path)),
     responses(
         (status = 200, description = "Replied", body = FeedbackView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the branch", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/pledges/{id}/feedback/{feedback_id}/reply")]
 pub(super) async fn reply_feedback(
@@ -123,9 +118,7 @@ pub(super) async fn reply_feedback(
     params(("id" = Uuid, Path), ("feedback_id" = Uuid, Path)),
     responses(
         (status = 200, description = "Changed", body = FeedbackView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the branch", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/pledges/{id}/feedback/{feedback_id}/visibility")]
 pub(super) async fn feedback_visibility(

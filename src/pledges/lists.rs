@@ -77,7 +77,6 @@ pub(super) fn overdue_condition() -> Condition {
     (status = 200, description = "One page (JSON) or the whole list (CSV)",
         content((Page<PledgeView> = "application/json"), (String = "text/csv"))),
     (status = 400, description = "Unknown parameter, state or bad cursor", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/pledges")]
 pub(super) async fn list_pledges(
@@ -127,7 +126,6 @@ pub(super) async fn list_pledges(
 /// Pledge statistics for a subtree and year (承诺统计).
 #[utoipa::path(tag = "pledges", security(("bearer" = [])), params(StatsParams), responses(
     (status = 200, description = "Counts", body = PledgeStats),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 404, description = "Organisation not found in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/pledges/stats")]

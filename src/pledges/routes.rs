@@ -55,10 +55,8 @@ pub(super) fn invalid(pointer: &str, code: &'static str, message: &str) -> ApiEr
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
     responses(
         (status = 201, description = "Created as a draft", body = PledgeView, headers(("Location" = String), ("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not yours to write", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Member or organisation not found in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/pledges")]
 pub(super) async fn create_pledge(
@@ -239,8 +237,6 @@ pub(super) async fn save<C: sea_orm::ConnectionTrait>(
 #[utoipa::path(tag = "pledges", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     (status = 200, description = "The pledge", body = PledgeView, headers(("ETag" = String))),
     (status = 304, description = "Unchanged since If-None-Match"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/pledges/{id}")]
 pub(super) async fn get_pledge(
@@ -257,13 +253,8 @@ pub(super) async fn get_pledge(
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
     responses(
         (status = 200, description = "Changed", body = PledgeView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not yours to edit", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Only drafts and returned pledges can be edited", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/api/v1/pledges/{id}")]
 pub(super) async fn update_pledge(

@@ -29,9 +29,7 @@ use super::routes::*;
     responses(
         (status = 200, description = "Done", body = PledgeView, headers(("ETag" = String))),
         (status = 400, description = "Unknown transition", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not yours to do (e.g. approving your own pledge)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not allowed from the current state; `allowed` lists what is", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Missing reason or result", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -157,11 +155,8 @@ pub(super) async fn transition(
 #[utoipa::path(tag = "pledges", security(("bearer" = [])), request_body = NewProgress, params(("id" = Uuid, Path)),
     responses(
         (status = 201, description = "Recorded; the pledge as it is now", body = PledgeView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not yours to report", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not approved or in progress", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/pledges/{id}/progress")]
 pub(super) async fn add_progress(
@@ -237,8 +232,6 @@ pub(super) async fn add_progress(
 /// Every state change and progress report of a pledge, oldest first, with who and when.
 #[utoipa::path(tag = "pledges", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     (status = 200, description = "The timeline", body = crate::members::types::Items<TimelineEntry>),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/pledges/{id}/timeline")]
 pub(super) async fn timeline(

@@ -192,11 +192,9 @@ pub struct NewUser {
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
     responses(
         (status = 201, description = "Created", body = UserView, headers(("Location" = String), ("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not manage accounts", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Organisation not found in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Username taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/users")]
 async fn create_user(
@@ -253,8 +251,6 @@ pub struct UserFilters {
 /// Accounts in your scope, ordered by username.
 #[utoipa::path(tag = "users", security(("bearer" = [])), params(UserFilters, PageParams), responses(
     (status = 200, description = "One page", body = Page<UserView>),
-    (status = 400, description = "Unknown parameter or bad cursor", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Role may not list accounts", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/users")]
@@ -286,9 +282,7 @@ async fn list_users(
 /// One account with its grants.
 #[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     (status = 200, description = "The account", body = UserView, headers(("ETag" = String))),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Role may not read accounts", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/users/{id}")]
 async fn get_user(
@@ -318,11 +312,7 @@ pub struct UserPatch {
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
     responses(
         (status = 200, description = "Updated", body = UserView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not yours to manage", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/api/v1/users/{id}")]
 async fn update_user(
@@ -406,9 +396,7 @@ pub struct NewPassword {
 #[utoipa::path(tag = "users", security(("bearer" = [])), request_body = NewPassword, params(("id" = Uuid, Path)),
     responses(
         (status = 204, description = "Reset"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not yours to manage", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Password too weak", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/users/{id}/password")]
@@ -452,7 +440,6 @@ pub struct NewGrant {
 #[utoipa::path(tag = "users", security(("bearer" = [])), request_body = NewGrant, params(("id" = Uuid, Path)),
     responses(
         (status = 201, description = "Granted", body = GrantView, headers(("Location" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not below yours, or your own account", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Account or organisation not found in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already granted", body = Problem, content_type = "application/problem+json"),
@@ -503,9 +490,7 @@ async fn add_grant(
 #[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path), ("grant_id" = Uuid, Path)),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not below yours, or your own account", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/api/v1/users/{id}/grants/{grant_id}")]
 async fn remove_grant(

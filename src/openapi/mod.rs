@@ -8,6 +8,8 @@ use utoipa_actix_web::AppExt;
 
 use crate::error::{FieldError, Problem};
 
+mod problems;
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -81,6 +83,8 @@ pub fn spec() -> Spec {
         .openapi(base())
         .configure(crate::app::routes)
         .split_for_parts();
+    let mut spec = spec;
+    problems::add_standard_problems(&mut spec);
     spec
 }
 
