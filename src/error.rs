@@ -38,6 +38,7 @@ macro_rules! error_codes {
 
 error_codes! {
     MalformedJson => ("malformed_json", 400, "Request body is not valid JSON", "请求内容不是有效的 JSON"),
+    MalformedForm => ("malformed_form", 400, "Request body is not a valid multipart/form-data form", "表单格式无效"),
     InvalidQuery => ("invalid_query", 400, "Query string is not valid", "查询参数无效"),
     InvalidPath => ("invalid_path", 400, "Path parameter is not valid", "路径参数无效"),
     InvalidHeader => ("invalid_header", 400, "Request header is not valid", "请求头无效"),
@@ -188,6 +189,9 @@ pub enum ApiError {
     UnsupportedMediaType { expected: &'static str },
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// Query parameters whose values break a rule (NUL, too long), each listed.
+    #[error("invalid query")]
+    InvalidQuery(Vec<FieldError>),
     #[error("idempotency key reused with a different request")]
     IdempotencyKeyReused,
     #[error("precondition required")]
@@ -239,6 +243,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } | ApiError::TooManyRows { .. } => ErrorCode::PayloadTooLarge,
             ApiError::UnsupportedMediaType { .. } => ErrorCode::UnsupportedMediaType,
             ApiError::Validation(_) => ErrorCode::ValidationFailed,
+            ApiError::InvalidQuery(_) => ErrorCode::InvalidQuery,
             ApiError::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
             ApiError::PreconditionRequired => ErrorCode::PreconditionRequired,
             ApiError::RateLimited { .. } => ErrorCode::RateLimited,
@@ -289,6 +294,13 @@ impl ApiError {
                 match errors.len() {
                     1 => "1 field is not valid".to_string(),
                     n => format!("{n} fields are not valid"),
+                },
+                errors.clone(),
+            ),
+            ApiError::InvalidQuery(errors) => (
+                match errors.len() {
+                    1 => "1 query parameter is not valid".to_string(),
+                    n => format!("{n} query parameters are not valid"),
                 },
                 errors.clone(),
             ),

@@ -75,15 +75,19 @@ async fn unknown_missing_and_mistyped_fields_are_422_with_pointers() {
 }
 
 #[actix_web::test]
-async fn nul_characters_are_422_never_500() {
+async fn nul_characters_are_refused_never_500() {
     let app = app_with_notes().await;
     let reply = send_json(app.server.post("/test/notes"), &json!({"title": "a\u{0000}b"})).await;
     let problem = reply.assert_problem(422, "validation_failed");
     assert_eq!(problem["errors"][0]["pointer"], "/title");
     assert_eq!(problem["errors"][0]["code"], "nul_character");
     let reply = send(app.server.get("/test/notes?prefix=a%00")).await;
-    let problem = reply.assert_problem(422, "validation_failed");
+    let problem = reply.assert_problem(400, "invalid_query");
     assert_eq!(problem["errors"][0]["parameter"], "prefix");
+    assert_eq!(problem["errors"][0]["code"], "nul_character");
+    let long = format!("/test/notes?prefix={}", "a".repeat(201));
+    let problem = send(app.server.get(&long)).await.assert_problem(400, "invalid_query");
+    assert_eq!(problem["errors"][0]["code"], "length");
     assert_eq!(notes::count(&app.db).await, 0);
 }
 

@@ -165,15 +165,25 @@ async fn org_names_are_validated() {
         assert_field_error(&problem, "/name", code);
     }
 
-    // Exactly 100 characters is fine (after trimming).
+    // Exactly 100 characters is fine. Spaces around a name are trimmed, but count towards
+    // the limit as sent, as the spec's maxLength says.
     let hundred = "党".repeat(100);
+    let reply = post_org(
+        &app,
+        admin,
+        &json!({"parent_id": w.branch_a, "kind": "group", "name": format!(" {hundred} ")}),
+    )
+    .await;
+    assert_field_error(&reply.assert_problem(422, "validation_failed"), "/name", "length");
     let ok = create(
         &app,
         admin,
         "/api/v1/orgs",
-        org(&w.branch_a, "group", &format!("  {hundred}  ")),
+        org(&w.branch_a, "group", &format!(" {} ", "党".repeat(98))),
     )
     .await;
+    assert_eq!(ok["name"], "党".repeat(98).as_str());
+    let ok = create(&app, admin, "/api/v1/orgs", org(&w.branch_a, "group", &hundred)).await;
     assert_eq!(ok["name"], hundred.as_str());
 
     // An unknown field is refused, and names the field.
@@ -188,12 +198,12 @@ async fn org_names_are_validated() {
     let problem = reply.assert_problem(422, "validation_failed");
     assert_eq!(problem["errors"][0]["pointer"], "/kind", "{problem}");
 
-    // Only the 100-character group was added.
-    assert_eq!(org_count(&app, &w).await, 6);
+    // Only the two valid groups were added.
+    assert_eq!(org_count(&app, &w).await, 7);
     let children = get(&app, admin, &format!("/api/v1/orgs/{}/children", w.branch_a))
         .await
         .json();
-    assert_eq!(names(&children), vec![hundred, "小组A".to_string()]);
+    assert_eq!(names(&children), vec!["党".repeat(98), hundred, "小组A".to_string()]);
 }
 
 #[actix_web::test]

@@ -38,8 +38,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[schema(example = json!({"username": "admin", "password": "Example-passw0rd"}))]
 pub struct LoginRequest {
     /// At most 64 characters; case-insensitive.
+    #[schema(max_length = 64)]
     pub username: String,
     /// At most 128 characters.
+    #[schema(max_length = 128)]
     pub password: String,
 }
 
@@ -360,8 +362,12 @@ async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<Json<MeView>, 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
+    /// A wrong current password is 422 `wrong_password`.
+    #[schema(max_length = 128)]
     pub current_password: String,
-    /// 8–128 characters with at least three of: lower case, upper case, digits, symbols.
+    /// 8–128 characters with at least three of: lower case, upper case, digits, symbols
+    /// (a weak password is 422 `too_weak`).
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 

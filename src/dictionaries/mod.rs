@@ -115,6 +115,7 @@ registry!(
     crate::members::types::LeftReason,
     crate::members::types::PostKind,
     crate::members::types::Reveal,
+    crate::members::types::MemberSort,
     crate::pledges::types::PledgeKind,
     crate::pledges::lifecycle::PledgeState,
     crate::pledges::lifecycle::Transition,

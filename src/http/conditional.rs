@@ -27,6 +27,24 @@ fn parse_tag(tag: &str) -> Option<i64> {
     tag.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
 }
 
+/// Optional white space around header list items (RFC 9110 section 5.6.3).
+const OWS: &[char] = &[' ', '\t'];
+
+/// `If-Match`'s syntax (RFC 9110 section 8.8.3) as an ECMA-262 pattern, for the spec.
+pub const IF_MATCH_PATTERN: &str =
+    r#"^[ \t]*(\*|(W/)?"[\x21\x23-\x2B\x2D-\x7E]*"([ \t]*,[ \t]*(W/)?"[\x21\x23-\x2B\x2D-\x7E]*")*)[ \t]*$"#;
+
+/// `"…"` or `W/"…"` around visible ASCII other than `"` and `,` (which separates tags).
+fn is_entity_tag(tag: &str) -> bool {
+    let opaque = tag.strip_prefix("W/").unwrap_or(tag);
+    opaque.len() >= 2
+        && opaque.starts_with('"')
+        && opaque.ends_with('"')
+        && opaque[1..opaque.len() - 1]
+            .bytes()
+            .all(|b| b == 0x21 || ((0x23..=0x7E).contains(&b) && b != b','))
+}
+
 /// The `If-Match` precondition of a write. Required: without it the request is 428.
 #[derive(Debug, Clone)]
 pub struct IfMatch {
@@ -61,14 +79,14 @@ fn parse_if_match(req: &HttpRequest) -> Result<IfMatch, ApiError> {
     let value = value
         .to_str()
         .map_err(|_| ApiError::bad_request(ErrorCode::InvalidHeader, "If-Match must be ASCII"))?
-        .trim();
+        .trim_matches(OWS);
     if value == "*" {
         return Ok(IfMatch { versions: None });
     }
     let mut versions = Vec::new();
     for tag in value.split(',') {
-        let tag = tag.trim();
-        if !(tag.ends_with('"') && (tag.starts_with('"') || tag.starts_with("W/\""))) {
+        let tag = tag.trim_matches(OWS);
+        if !is_entity_tag(tag) {
             return Err(ApiError::bad_request(
                 ErrorCode::InvalidHeader,
                 "If-Match must hold entity tags as sent in ETag, e.g. If-Match: \"3\"",

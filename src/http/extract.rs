@@ -13,6 +13,7 @@ use utoipa::IntoParams;
 use utoipa::openapi::path::ParameterIn;
 
 use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::http::validate::MAX_QUERY_VALUE;
 
 /// Largest JSON body accepted by [`Json`] (api-conventions: 64 KiB).
 pub const JSON_LIMIT_BYTES: usize = 64 * 1024;
@@ -113,14 +114,34 @@ fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
             "The request body is empty; send a JSON object.",
         ));
     }
-    let value: Value = serde_json::from_slice(bytes)
+    let mut value: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request(ErrorCode::MalformedJson, format!("The body is not valid JSON: {e}.")))?;
+    integral_numbers_as_integers(&mut value);
     let mut nul_errors = Vec::new();
     find_nul(&value, &mut String::new(), &mut nul_errors);
     if !nul_errors.is_empty() {
         return Err(ApiError::Validation(nul_errors));
     }
     Ok(value)
+}
+
+/// JSON does not tell `2017` from `2017.0`, and JSON Schema's `integer` takes both: a
+/// number with no fraction (within ±2^53, where floats are exact) is read as an integer.
+fn integral_numbers_as_integers(value: &mut Value) {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() <= EXACT
+            {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        Value::Object(map) => map.values_mut().for_each(integral_numbers_as_integers),
+        _ => {}
+    }
 }
 
 /// PostgreSQL cannot store NUL in text, and no legitimate text contains it: every string
@@ -224,7 +245,8 @@ pub fn param_names<T: IntoParams>() -> Vec<String> {
         .collect()
 }
 
-/// Refuses parameters not in `known` (400) and values containing NUL (422).
+/// Refuses parameters not in `known`, values containing NUL and values over
+/// [`MAX_QUERY_VALUE`] characters (400 `invalid_query`, each bad value listed).
 pub fn check_query(query: &str, known: &[String]) -> Result<(), ApiError> {
     let mut errors = Vec::new();
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
@@ -245,12 +267,18 @@ pub fn check_query(query: &str, known: &[String]) -> Result<(), ApiError> {
                 "nul_character",
                 "must not contain the NUL character",
             ));
+        } else if value.chars().count() > MAX_QUERY_VALUE {
+            errors.push(FieldError::query(
+                key.into_owned(),
+                "length",
+                format!("must be at most {MAX_QUERY_VALUE} characters"),
+            ));
         }
     }
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::Validation(errors))
+        Err(ApiError::InvalidQuery(errors))
     }
 }
 
@@ -301,6 +329,10 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
                 return Ok(OptionalJson(T::default()));
             }
             let value = parse_json(&bytes)?;
+            if value.is_null() {
+                // `null` is "no body" too, as the spec's `oneOf [..., null]` says.
+                return Ok(OptionalJson(T::default()));
+            }
             let parsed = deserialize_value::<T>(value)?;
             req.extensions_mut().insert(RawBody(bytes));
             Ok(OptionalJson(parsed))

@@ -30,6 +30,9 @@ use crate::error::{ApiError, ErrorCode};
 use crate::http::extract::RawBody;
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+
+/// A key's syntax for the spec: 1–255 visible ASCII characters.
+pub const IDEMPOTENCY_KEY_PATTERN: &str = r"^[\x21-\x7E]{1,255}$";
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 /// How long a completed key is remembered.

@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod pagination;
 pub mod routes;
+pub mod upload;
 pub mod validate;
 
 pub use conditional::{IfMatch, Versioned};

@@ -51,10 +51,12 @@ pub struct NoFilters {}
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
-    /// Items per page: default 20, at most 100 (larger values are clamped).
-    #[param(minimum = 1, example = 20)]
+    /// Items per page: default 20, at most 100 (larger values are clamped to 100).
+    #[param(minimum = 1, maximum = 9007199254740991_u64, example = 20)]
     pub limit: Option<u64>,
-    /// Opaque cursor: the `next_cursor` of the previous page.
+    /// Opaque cursor: the `next_cursor` of the previous page; empty means the first page.
+    /// One this API did not issue is 400 `invalid_cursor`.
+    #[param(pattern = r"^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
     /// Also return `total`, the number of items matching the filters (costs a count).
     pub include_total: Option<bool>,
@@ -79,7 +81,9 @@ impl PageParams {
 
     /// Decodes the cursor into the sort-key values of the last item seen.
     pub fn after<K: DeserializeOwned>(&self) -> Result<Option<K>, ApiError> {
-        let Some(cursor) = &self.cursor else { return Ok(None) };
+        let Some(cursor) = self.cursor.as_deref().filter(|c| !c.is_empty()) else {
+            return Ok(None);
+        };
         let invalid = || {
             ApiError::bad_request(
                 ErrorCode::InvalidCursor,

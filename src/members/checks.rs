@@ -18,7 +18,7 @@ pub enum IdNumberError {
 /// Validates an 18-character ID number and returns it normalised (upper-case `X`) with the
 /// birth date it encodes.
 pub fn parse_id_number(raw: &str) -> Result<(String, NaiveDate), IdNumberError> {
-    let id = raw.trim().to_ascii_uppercase();
+    let id = raw.to_ascii_uppercase();
     let bytes = id.as_bytes();
     if bytes.len() != 18
         || !bytes[..17].iter().all(u8::is_ascii_digit)
@@ -73,7 +73,8 @@ mod tests {
 
     #[test]
     fn id_numbers_are_checked() {
-        let (id, birth) = parse_id_number(" 110101199003074514 ").unwrap();
+        let (id, birth) = parse_id_number("110101199003074514").unwrap();
+        assert_eq!(parse_id_number(" 110101199003074514"), Err(IdNumberError::Format));
         assert_eq!(id, "110101199003074514");
         assert_eq!(birth, NaiveDate::from_ymd_opt(1990, 3, 7).unwrap());
         assert_eq!(

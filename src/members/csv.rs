@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::web;
-use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use sea_orm::sea_query::Condition;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
@@ -19,7 +19,6 @@ use super::{MemberAccess, build, insert_all, validate, view};
 use crate::audit::{self, Event};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError};
-use crate::http::extract::{RawBody, read_body, require_content_type};
 use crate::http::{Claim, IdempotencyKey, StoredResponse};
 use crate::orgs::{OrgKind, entity as org};
 use crate::state::AppState;
@@ -145,9 +144,7 @@ pub async fn import(
     dry_run: bool,
     payload: Payload,
 ) -> Result<HttpResponse, ApiError> {
-    require_content_type(&req, "text/csv")?;
-    let bytes = read_body(&req, payload, IMPORT_LIMIT_BYTES).await?;
-    req.extensions_mut().insert(RawBody(bytes.clone()));
+    let bytes = crate::http::upload::read_file(&req, payload, "text/csv", IMPORT_LIMIT_BYTES).await?;
     let access = MemberAccess::of(&user);
     if access.manage.is_empty() {
         return Err(ApiError::Forbidden {

@@ -169,7 +169,8 @@ pub struct MemberFields {
 }
 
 fn optional_text(value: Option<String>, pointer: &str, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
-    let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())?;
+    // Blank means none; the length is counted as sent, as the schema states it.
+    let value = value.filter(|v| !v.trim().is_empty())?;
     match crate::http::validate::short_text(&value, pointer, max) {
         Ok(v) => Some(v),
         Err(ApiError::Validation(mut e)) => {
@@ -230,7 +231,7 @@ pub fn validate(input: NewMember) -> Result<MemberFields, Vec<FieldError>> {
             "members join the Party at 18 or older",
         ));
     }
-    let phone = input.phone.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
+    let phone = input.phone.filter(|p| !p.is_empty());
     if let Some(p) = &phone
         && !valid_mobile(p)
     {

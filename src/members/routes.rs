@@ -111,7 +111,7 @@ async fn list_members(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/csv"));
-    let sort = filters.sort.unwrap_or_default();
+    let sort = filters.sort.unwrap_or(MemberSort::Name);
     if wants_csv {
         if reveal {
             let ids: Vec<Uuid> = member::Entity::find()
@@ -337,8 +337,11 @@ async fn update_member(
 /// (BOM optional); English or Chinese column names. `dry_run=true` only validates. A 422
 /// lists every bad row with its line and column. Accepts `Idempotency-Key`.
 #[utoipa::path(tag = "members", security(("bearer" = [])),
-    request_body(content = String, content_type = "text/csv", description = "Header row, then one member per line",
-        example = "name,gender,birth_date,id_number,joined_on,status,org_id,rural,phone\n程军,male,1990-03-07,110101199003074514,2012-07-01,full,0192f3a4-7c1e-7b2a-9f00-3c5d2e1f0a11,true,13812345678\n"),
+    request_body(description = "The CSV file: header row, then one member per line. Raw (`text/csv`) or as the `file` part of a form.",
+        content(
+            (String = "text/csv", example = "name,gender,birth_date,id_number,joined_on,status,org_id,rural,phone\n程军,male,1990-03-07,110101199003074514,2012-07-01,full,0192f3a4-7c1e-7b2a-9f00-3c5d2e1f0a11,true,13812345678\n"),
+            (crate::http::upload::FileUpload = "multipart/form-data"),
+        )),
     params(ImportParams, ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
     responses(
         (status = 200, description = "Dry run: valid, nothing written", body = ImportReport),
@@ -346,7 +349,7 @@ async fn update_member(
         (status = 403, description = "Role may not manage members", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An ID number is already an active member's", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Over 2 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not text/csv", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither text/csv nor multipart/form-data", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad rows, each listed", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/members/import")]

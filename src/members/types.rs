@@ -5,6 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::http::validate::{blank_or_text, nullable_text, optional_id_number, optional_mobile, search_text, text};
 use crate::labelled_enum;
 
 labelled_enum! {
@@ -101,29 +102,37 @@ pub struct MemberView {
     "rural": true, "ethnicity": "汉族", "education": "senior_high", "specialty": "电工"}))]
 pub struct NewMember {
     /// 1–50 characters.
+    #[schema(schema_with = text::<50>)]
     pub name: String,
     pub gender: Gender,
     /// Must match the birth date inside `id_number`.
     pub birth_date: NaiveDate,
-    /// 18 characters with a valid GB 11643 check character; unique among active members.
+    /// 18 characters with a valid GB 11643 check character (not expressible in the
+    /// pattern: a wrong one is 422 `checksum`); unique among active members.
+    #[schema(pattern = r"^[0-9]{17}[0-9Xx]$")]
     pub id_number: String,
     pub joined_on: NaiveDate,
     pub status: MemberStatus,
     /// A party branch in your scope.
     pub org_id: Uuid,
     pub rural: bool,
-    /// At most 20 characters.
+    /// At most 20 characters; blank means none.
+    #[schema(schema_with = blank_or_text::<20>)]
     pub ethnicity: Option<String>,
     pub education: Option<Education>,
-    /// 11 digits starting with 1.
+    /// 11 digits starting with 1; empty means none.
+    #[schema(schema_with = optional_mobile)]
     pub phone: Option<String>,
-    /// At most 200 characters.
+    /// At most 200 characters; blank means none.
+    #[schema(schema_with = blank_or_text::<200>)]
     pub address: Option<String>,
     /// A party group inside `org_id`.
     pub group_id: Option<Uuid>,
-    /// At most 200 characters.
+    /// At most 200 characters; blank means none.
+    #[schema(schema_with = blank_or_text::<200>)]
     pub specialty: Option<String>,
-    /// At most 1,000 characters.
+    /// At most 1,000 characters; blank means none.
+    #[schema(schema_with = blank_or_text::<1000>)]
     pub note: Option<String>,
 }
 
@@ -138,34 +147,36 @@ pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"phone": "13912345678", "address": "大洼社区司山村民组"}))]
 pub struct MemberPatch {
+    #[schema(schema_with = nullable_text::<50>)]
     pub name: Option<String>,
     pub gender: Option<Gender>,
     pub birth_date: Option<NaiveDate>,
+    #[schema(schema_with = optional_id_number)]
     pub id_number: Option<String>,
     pub joined_on: Option<NaiveDate>,
     pub status: Option<MemberStatus>,
     pub rural: Option<bool>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = blank_or_text::<20>)]
     pub ethnicity: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Education>)]
     pub education: Option<Option<Education>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = optional_mobile)]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = blank_or_text::<200>)]
     pub address: Option<Option<String>>,
     /// A party group inside the member's branch, or `null`.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Uuid>)]
     pub group_id: Option<Option<Uuid>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = blank_or_text::<200>)]
     pub specialty: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = blank_or_text::<1000>)]
     pub note: Option<Option<String>>,
 }
 
@@ -217,6 +228,7 @@ pub struct LeaveRequest {
     pub reason: LeftReason,
     pub left_on: NaiveDate,
     /// At most 1,000 characters; appended to the member's note.
+    #[schema(schema_with = nullable_text::<1000>)]
     pub note: Option<String>,
 }
 
@@ -226,8 +238,10 @@ pub struct LeaveRequest {
 pub struct NewPost {
     pub kind: PostKind,
     /// Required for `other`: the post's name, at most 100 characters.
+    #[schema(schema_with = nullable_text::<100>)]
     pub title: Option<String>,
     /// The duty pledged on a pioneer post (设岗定责), at most 500 characters.
+    #[schema(schema_with = nullable_text::<500>)]
     pub duty: Option<String>,
     /// The organisation the post is held in (a first secretary's is the village branch).
     pub org_id: Uuid,
@@ -260,6 +274,8 @@ pub struct PostView {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"id_number": "110101199003074514"}))]
 pub struct IdNumberLookup {
+    /// 17 digits and a check character; a wrong check character is 422 `checksum`.
+    #[schema(pattern = r"^[0-9]{17}[0-9Xx]$")]
     pub id_number: String,
 }
 
@@ -269,18 +285,14 @@ pub struct Items<T> {
     pub items: Vec<T>,
 }
 
-/// List order.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
-pub enum MemberSort {
-    #[default]
-    #[serde(rename = "name")]
-    Name,
-    #[serde(rename = "-name")]
-    NameDesc,
-    #[serde(rename = "joined_on")]
-    JoinedOn,
-    #[serde(rename = "-joined_on")]
-    JoinedOnDesc,
+labelled_enum! {
+    /// Order of a member list (`?sort=`); `id` breaks ties.
+    MemberSort("member_sort", "党员排序") {
+        Name => ("name", "按姓名"),
+        NameDesc => ("-name", "按姓名倒序"),
+        JoinedOn => ("joined_on", "按入党日期"),
+        JoinedOnDesc => ("-joined_on", "按入党日期倒序"),
+    }
 }
 
 labelled_enum! {
@@ -311,9 +323,9 @@ pub struct MemberFilters {
     /// Holders, today, of this post kind.
     pub post: Option<PostKind>,
     /// Name, full pinyin (`chengjun`) or pinyin initials (`cj`).
+    #[param(schema_with = search_text)]
     pub q: Option<String>,
     /// `name` (default), `-name`, `joined_on`, `-joined_on`; `id` breaks ties.
-    #[param(value_type = Option<String>)]
     pub sort: Option<MemberSort>,
     /// `pii` to see ID numbers and phones in full (secretaries and administrators; audited).
     pub reveal: Option<Reveal>,

@@ -151,8 +151,32 @@ impl Traits {
     }
 }
 
-/// Adds the standard problem responses to every operation of `spec` that lacks them.
-/// Hand-written responses with the same status are kept as they are.
+/// States the syntax of the shared request headers where an operation takes them, so that
+/// clients and fuzzers send well-formed ones.
+fn describe_shared_headers(op: &mut Operation) {
+    for param in op.parameters.iter_mut().flatten() {
+        let RefOr::T(param) = param else { continue };
+        if param.parameter_in != ParameterIn::Header {
+            continue;
+        }
+        let pattern = if param.name.eq_ignore_ascii_case("If-Match") {
+            crate::http::conditional::IF_MATCH_PATTERN
+        } else if param.name.eq_ignore_ascii_case("Idempotency-Key") {
+            crate::http::idempotency::IDEMPOTENCY_KEY_PATTERN
+        } else {
+            continue;
+        };
+        param.schema = Some(RefOr::T(utoipa::openapi::Schema::Object(
+            utoipa::openapi::schema::ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(pattern))
+                .build(),
+        )));
+    }
+}
+
+/// Adds the standard problem responses to every operation of `spec` that lacks them, and
+/// the syntax of the shared headers. Hand-written responses with the same status are kept.
 pub fn add_standard_problems(spec: &mut Spec) {
     for (path, item) in spec.paths.paths.iter_mut() {
         let ops = [
@@ -164,6 +188,7 @@ pub fn add_standard_problems(spec: &mut Spec) {
         ];
         for (method, op) in ops {
             let Some(op) = op else { continue };
+            describe_shared_headers(op);
             let traits = Traits::of(method, path, op);
             for (status, reasons) in traits.problems(path) {
                 op.responses

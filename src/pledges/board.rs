@@ -95,7 +95,8 @@ pub struct Board {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct BoardParams {
-    /// Default: the current year.
+    /// Default: the current year. 2000–2100.
+    #[param(minimum = 2000, maximum = 2100)]
     pub year: Option<i32>,
 }
 
@@ -120,8 +121,7 @@ async fn board(
         .one(db)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let year = params
-        .year
+    let year = super::types::query_year(params.year)?
         .unwrap_or_else(|| chrono::Datelike::year(&crate::db::now().date_naive()));
     let orgs = org::Entity::find()
         .filter(org::Column::DeletedAt.is_null())
@@ -342,16 +342,10 @@ async fn give_feedback(
     let name = body
         .name
         .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
+        .filter(|n| !n.trim().is_empty())
         .map(|n| short_text(n, "/name", 50))
         .transpose()?;
-    let phone = body
-        .phone
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(str::to_owned);
+    let phone = body.phone.as_deref().filter(|p| !p.is_empty()).map(str::to_owned);
     if let Some(p) = &phone
         && !crate::members::checks::valid_mobile(p)
     {

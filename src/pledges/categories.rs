@@ -36,13 +36,8 @@ pub(super) async fn create_category(
     user: AuthUser,
     Json(body): Json<NewCategory>,
 ) -> Result<HttpResponse, ApiError> {
-    let code = body.code.trim().to_owned();
-    if code.is_empty()
-        || code.len() > 32
-        || !code
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    {
+    let code = body.code.clone();
+    if !super::types::is_category_code(&code) {
         return Err(invalid("/code", "format", "1–32 of a-z, 0-9 and _"));
     }
     let label = short_text(&body.label, "/label", 50)?;

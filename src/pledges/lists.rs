@@ -42,13 +42,19 @@ pub(super) async fn list_condition(
     if let Some(member_id) = f.member_id {
         all = all.add(pledge::Column::MemberId.eq(member_id));
     }
-    if let Some(year) = f.year {
+    if let Some(year) = super::types::query_year(f.year)? {
         all = all.add(pledge::Column::Year.eq(year));
     }
     if let Some(kind) = f.kind {
         all = all.add(pledge::Column::Kind.eq(kind.as_str()));
     }
     if let Some(category) = &f.category {
+        if !super::types::is_category_code(category) {
+            return Err(ApiError::bad_request(
+                ErrorCode::InvalidQuery,
+                "category must be a category code (1–32 of a-z 0-9 _)",
+            ));
+        }
         all = all.add(pledge::Column::CategoryCode.eq(category.as_str()));
     }
     match f.state.as_deref() {

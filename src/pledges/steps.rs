@@ -24,7 +24,7 @@ use super::routes::*;
 /// `approve` / `return` (with `reason`) / `evaluate` (with `result`) by the branch, never on
 /// your own pledge; `start`, `fulfil`, `withdraw` by the author or the branch. A transition not
 /// allowed from the current state is 409 listing the allowed ones. The body is optional.
-#[utoipa::path(tag = "pledges", security(("bearer" = [])), request_body(content = TransitionRequest, description = "Optional"),
+#[utoipa::path(tag = "pledges", security(("bearer" = [])), request_body(content = Option<TransitionRequest>, description = "Optional"),
     params(("id" = Uuid, Path), ("transition" = Transition, Path, description = "submit, approve, return, start, fulfil, evaluate or withdraw")),
     responses(
         (status = 200, description = "Done", body = PledgeView, headers(("ETag" = String))),
@@ -175,7 +175,7 @@ pub(super) async fn add_progress(
     }
     for (i, link) in body.evidence.iter().enumerate() {
         if !(link.starts_with("https://") || link.starts_with("http://"))
-            || link.len() > 500
+            || link.chars().count() > 500
             || link.chars().any(char::is_whitespace)
         {
             errors.push(FieldError::body(

@@ -6,7 +6,64 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::lifecycle::{PledgeState, Transition};
+use crate::http::validate::{blank_or_text, nullable_text, optional_mobile, text};
 use crate::labelled_enum;
+
+/// The years pledges are made for.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+/// `?year=` of a list, the statistics or the board: in [`YEARS`], else 400.
+pub fn query_year(year: Option<i32>) -> Result<Option<i32>, crate::error::ApiError> {
+    match year {
+        Some(y) if !YEARS.contains(&y) => Err(crate::error::ApiError::bad_request(
+            crate::error::ErrorCode::InvalidQuery,
+            "year must be between 2000 and 2100",
+        )),
+        _ => Ok(year),
+    }
+}
+
+/// True for a well-formed category code: 1–32 of `a-z 0-9 _`.
+pub fn is_category_code(code: &str) -> bool {
+    (1..=32).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Schema of an optional category code.
+fn category_code() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::Type::String,
+            utoipa::openapi::Type::Null,
+        ]))
+        .pattern(Some(r"^[a-z0-9_]{1,32}$"))
+        .build()
+}
+
+/// Schema of the evidence links of a progress report.
+fn evidence_links() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(
+            utoipa::openapi::schema::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::Type::String)
+                .max_length(Some(500))
+                .pattern(Some(r"^https?://[^\s\u0000]*$")),
+        )
+        .max_items(Some(10))
+        .build()
+}
+
+/// Schema of `?state=`: a pledge state, or `overdue`.
+fn state_filter() -> utoipa::openapi::schema::Object {
+    let mut values: Vec<&str> = PledgeState::ALL.iter().map(|s| s.as_str()).collect();
+    values.push("overdue");
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(values))
+        .build()
+}
 
 labelled_enum! {
     /// Individual (a member's, 个人承诺) or collective (an organisation's, 集体承诺).
@@ -66,6 +123,7 @@ pub struct PledgeView {
     "category": "infrastructure", "due_on": "2017-12-31"}))]
 pub struct NewPledge {
     /// 2000–2100.
+    #[schema(minimum = 2000, maximum = 2100)]
     pub year: i32,
     /// `individual` (default): your own pledge, or, for a secretary, a member's (`member_id`).
     /// `collective`: an organisation's (`org_id`), written by its secretary or above.
@@ -75,9 +133,13 @@ pub struct NewPledge {
     /// For a collective pledge: the organisation making it.
     pub org_id: Option<Uuid>,
     /// 1–100 characters.
+    #[schema(schema_with = text::<100>)]
     pub title: String,
     /// 1–2,000 characters.
+    #[schema(schema_with = text::<2000>)]
     pub content: String,
+    /// The code of an active category (`GET /api/v1/pledge-categories`; another is 422).
+    #[schema(pattern = r"^[a-z0-9_]{1,32}$")]
     pub category: String,
     pub villager_group_id: Option<Uuid>,
     /// One of the member's pioneer posts.
@@ -89,8 +151,11 @@ pub struct NewPledge {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PledgePatch {
+    #[schema(schema_with = nullable_text::<100>)]
     pub title: Option<String>,
+    #[schema(schema_with = nullable_text::<2000>)]
     pub content: Option<String>,
+    #[schema(schema_with = category_code)]
     pub category: Option<String>,
     #[serde(default, deserialize_with = "crate::members::types::nullable")]
     #[schema(value_type = Option<Uuid>)]
@@ -109,12 +174,15 @@ pub struct PledgePatch {
 #[schema(example = json!({"reason": "请写明完成时限"}))]
 pub struct TransitionRequest {
     /// Required to `return`: why (1–500 characters).
+    #[schema(schema_with = nullable_text::<500>)]
     pub reason: Option<String>,
     /// Required to `evaluate`.
     pub result: Option<EvaluationResult>,
     /// With `evaluate`: the evaluation's comment (at most 1,000 characters).
+    #[schema(schema_with = nullable_text::<1000>)]
     pub comment: Option<String>,
     /// Any transition may carry a note for the timeline (at most 2,000 characters).
+    #[schema(schema_with = nullable_text::<2000>)]
     pub note: Option<String>,
 }
 
@@ -123,11 +191,14 @@ pub struct TransitionRequest {
 #[schema(example = json!({"note": "已完成路基铺设", "percentage": 60, "evidence": ["https://example.cn/photos/road-60.jpg"]}))]
 pub struct NewProgress {
     /// 1–2,000 characters.
+    #[schema(schema_with = text::<2000>)]
     pub note: String,
     /// 0–100.
+    #[schema(minimum = 0, maximum = 100)]
     pub percentage: Option<i32>,
     /// Links to photos or documents (at most 10, each an http(s) URL of at most 500 characters).
     #[serde(default)]
+    #[schema(schema_with = evidence_links)]
     pub evidence: Vec<String>,
 }
 
@@ -154,9 +225,13 @@ pub struct PledgeFilters {
     /// Pledges of organisations in this subtree.
     pub org_id: Option<Uuid>,
     pub member_id: Option<Uuid>,
+    /// 2000–2100.
+    #[param(minimum = 2000, maximum = 2100)]
     pub year: Option<i32>,
     /// A state, or `overdue` (past due, not yet kept).
+    #[param(schema_with = state_filter)]
     pub state: Option<String>,
+    #[param(pattern = r"^[a-z0-9_]{1,32}$")]
     pub category: Option<String>,
     pub kind: Option<PledgeKind>,
 }
@@ -166,6 +241,8 @@ pub struct PledgeFilters {
 pub struct StatsParams {
     /// The subtree to count (default: all of your scope).
     pub org_id: Option<Uuid>,
+    /// 2000–2100.
+    #[param(minimum = 2000, maximum = 2100)]
     pub year: Option<i32>,
 }
 
@@ -211,8 +288,10 @@ pub struct CategoryView {
 #[schema(example = json!({"code": "culture", "label": "文化活动", "sort_order": 8}))]
 pub struct NewCategory {
     /// 1–32 of `a-z 0-9 _`.
+    #[schema(pattern = r"^[a-z0-9_]{1,32}$")]
     pub code: String,
     /// 1–50 characters.
+    #[schema(schema_with = text::<50>)]
     pub label: String,
     pub sort_order: Option<i32>,
 }
@@ -220,6 +299,7 @@ pub struct NewCategory {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryPatch {
+    #[schema(schema_with = nullable_text::<50>)]
     pub label: Option<String>,
     pub sort_order: Option<i32>,
     /// Inactive categories stay on old pledges but cannot be chosen for new ones.
@@ -246,10 +326,13 @@ pub struct FeedbackView {
 #[schema(example = json!({"message": "路灯已经修好了，谢谢！", "name": "村民"}))]
 pub struct NewFeedback {
     /// 1–500 characters.
+    #[schema(schema_with = text::<500>)]
     pub message: String,
-    /// Optional, at most 50 characters; never shown publicly.
+    /// Optional, at most 50 characters (blank means none); never shown publicly.
+    #[schema(schema_with = blank_or_text::<50>)]
     pub name: Option<String>,
     /// Optional mobile number, so the branch can call back; never shown publicly.
+    #[schema(schema_with = optional_mobile)]
     pub phone: Option<String>,
 }
 
@@ -257,6 +340,7 @@ pub struct NewFeedback {
 #[serde(deny_unknown_fields)]
 pub struct FeedbackReply {
     /// 1–1,000 characters; shown on the public board under the message.
+    #[schema(schema_with = text::<1000>)]
     pub reply: String,
 }
 

@@ -179,8 +179,11 @@ async fn find_managed<C: ConnectionTrait>(conn: &C, caller: &AuthUser, id: Uuid)
 #[schema(example = json!({"username": "chengjun", "password": "Sishan-2017", "org_id": "0192f3a4-7c1e-7b2a-9f00-3c5d2e1f0a11"}))]
 pub struct NewUser {
     /// 3–64 characters: letters, digits, `.`, `_`, `-`; stored in lower case.
+    #[schema(pattern = r"^[A-Za-z0-9._-]{3,64}$")]
     pub username: String,
-    /// 8–128 characters with at least three of: lower case, upper case, digits, symbols.
+    /// 8–128 characters with at least three of: lower case, upper case, digits, symbols
+    /// (the mix is not expressible in a pattern: a weak password is 422 `too_weak`).
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
     /// The organisation the account belongs to.
     pub org_id: Uuid,
@@ -243,6 +246,7 @@ pub struct UserFilters {
     /// Only accounts of organisations in this subtree.
     pub org_id: Option<Uuid>,
     /// Username contains this text.
+    #[param(schema_with = crate::http::validate::search_text)]
     pub q: Option<String>,
     /// Only disabled (`true`) or enabled (`false`) accounts.
     pub disabled: Option<bool>,
@@ -388,7 +392,9 @@ async fn update_user(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPassword {
-    /// 8–128 characters with at least three of: lower case, upper case, digits, symbols.
+    /// 8–128 characters with at least three of: lower case, upper case, digits, symbols
+    /// (a weak password is 422 `too_weak`).
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 

@@ -1,0 +1,90 @@
+//! File uploads: the same file either as the raw body (`Content-Type: text/csv`) or as the
+//! `file` part of a `multipart/form-data` form, which is what Swagger UI, browsers' forms
+//! and generated clients send. Both obey the same size limit.
+
+use actix_multipart::Multipart;
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::web::{Bytes, BytesMut};
+use actix_web::{HttpMessage, HttpRequest};
+use futures_util::StreamExt;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ErrorCode};
+use crate::http::extract::{RawBody, read_body};
+
+/// What a form adds around the file: boundaries and part headers.
+const FORM_OVERHEAD_BYTES: usize = 16 * 1024;
+
+/// The `multipart/form-data` form of an upload, for the spec.
+#[derive(ToSchema)]
+#[allow(dead_code)] // only its schema is used
+pub struct FileUpload {
+    /// The file itself.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// Reads an uploaded file of type `mime` (e.g. `text/csv`) of at most `limit` bytes, sent
+/// raw or as the `file` part of a form. The file's bytes are what idempotency fingerprints
+/// (a form's boundary changes on every retry).
+pub async fn read_file(
+    req: &HttpRequest,
+    payload: Payload,
+    mime: &'static str,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let file = if content_type == mime {
+        read_body(req, payload, limit).await?
+    } else if content_type == "multipart/form-data" {
+        let body = read_body(req, payload, limit + FORM_OVERHEAD_BYTES).await?;
+        file_part(req, body, limit).await?
+    } else {
+        return Err(ApiError::UnsupportedMediaType {
+            expected: if mime == "text/csv" {
+                "text/csv, or multipart/form-data with a `file` part"
+            } else {
+                "multipart/form-data with a `file` part"
+            },
+        });
+    };
+    req.extensions_mut().insert(RawBody(file.clone()));
+    Ok(file)
+}
+
+/// The `file` part of a form already read into memory.
+async fn file_part(req: &HttpRequest, body: Bytes, limit: usize) -> Result<Bytes, ApiError> {
+    let malformed = |detail: String| ApiError::bad_request(ErrorCode::MalformedForm, detail);
+    let stream = futures_util::stream::once(async move { Ok::<_, actix_web::error::PayloadError>(body) });
+    let mut form = Multipart::new(req.headers(), stream);
+    while let Some(part) = form.next().await {
+        let mut part = part.map_err(|e| malformed(format!("The form is not valid multipart/form-data: {e}.")))?;
+        if part.name() != Some("file") {
+            // Other parts are read past and ignored.
+            while let Some(chunk) = part.next().await {
+                chunk.map_err(|e| malformed(format!("The form is not valid multipart/form-data: {e}.")))?;
+            }
+            continue;
+        }
+        let mut file = BytesMut::new();
+        while let Some(chunk) = part.next().await {
+            let chunk = chunk.map_err(|e| malformed(format!("The form is not valid multipart/form-data: {e}.")))?;
+            if file.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge { limit_bytes: limit });
+            }
+            file.extend_from_slice(&chunk);
+        }
+        return Ok(file.freeze());
+    }
+    Err(ApiError::invalid_field(
+        "/file",
+        "required",
+        "send the file as the form's `file` part",
+    ))
+}
