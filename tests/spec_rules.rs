@@ -40,6 +40,8 @@ async fn query_values_outside_their_schema_are_400() {
         "/api/v1/pledges?category=Not-A-Code",
         "/api/v1/pledges?state=lost",
         "/api/v1/members?sort=age",
+        "/api/v1/orgs?limit=0",
+        "/api/v1/orgs?limit=9007199254740992",
     ] {
         get(&app, admin, path).await.assert_problem(400, "invalid_query");
     }
@@ -56,6 +58,7 @@ async fn query_values_outside_their_schema_are_400() {
         "/api/v1/pledges?year=2100&state=overdue",
         "/api/v1/orgs?cursor=",
         "/api/v1/members?sort=-joined_on",
+        "/api/v1/orgs?limit=9007199254740991",
     ] {
         let reply = get(&app, admin, path).await;
         assert_eq!(reply.status, 200, "{path}: {}", reply.text());

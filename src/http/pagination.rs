@@ -43,6 +43,10 @@ impl<F: DeserializeOwned + IntoParams> actix_web::FromRequest for ListQuery<F> {
 pub const DEFAULT_LIMIT: u64 = 20;
 pub const MAX_LIMIT: u64 = 100;
 
+/// The largest `limit` accepted (and clamped to [`MAX_LIMIT`]): 2^53 − 1, the largest
+/// integer every JSON client holds exactly.
+pub const LARGEST_LIMIT: u64 = 9_007_199_254_740_991;
+
 /// The filters of a list that has none besides paging.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct NoFilters {}
@@ -51,7 +55,8 @@ pub struct NoFilters {}
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
-    /// Items per page: default 20, at most 100 (larger values are clamped to 100).
+    /// Items per page: default 20, at most 100 (larger values, up to 2^53 − 1, are clamped
+    /// to 100).
     #[param(minimum = 1, maximum = 9007199254740991_u64, example = 20)]
     pub limit: Option<u64>,
     /// Opaque cursor: the `next_cursor` of the previous page; empty means the first page.
@@ -63,13 +68,14 @@ pub struct PageParams {
 }
 
 impl PageParams {
-    /// The page size after defaulting and clamping; 0 is refused.
+    /// The page size after defaulting and clamping; 0 and more than [`LARGEST_LIMIT`] are
+    /// refused, as the spec's bounds say.
     pub fn limit(&self) -> Result<u64, ApiError> {
         match self.limit {
             None => Ok(DEFAULT_LIMIT),
-            Some(0) => Err(ApiError::bad_request(
+            Some(n) if n == 0 || n > LARGEST_LIMIT => Err(ApiError::bad_request(
                 ErrorCode::InvalidQuery,
-                "limit must be at least 1",
+                "limit must be between 1 and 2^53 − 1 (values above 100 are clamped to 100)",
             )),
             Some(n) => Ok(Ord::min(n, MAX_LIMIT)),
         }
@@ -210,6 +216,8 @@ mod tests {
         assert_eq!(p(None).limit().unwrap(), 20);
         assert_eq!(p(Some(500)).limit().unwrap(), 100);
         assert!(p(Some(0)).limit().is_err());
+        assert_eq!(p(Some(LARGEST_LIMIT)).limit().unwrap(), 100);
+        assert!(p(Some(LARGEST_LIMIT + 1)).limit().is_err());
     }
 
     #[test]

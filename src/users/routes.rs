@@ -317,6 +317,7 @@ pub struct UserPatch {
     responses(
         (status = 200, description = "Updated", body = UserView, headers(("ETag" = String))),
         (status = 403, description = "Not yours to manage", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another account is already linked to this member", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/api/v1/users/{id}")]
 async fn update_user(
