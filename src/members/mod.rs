@@ -16,6 +16,7 @@ use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
+use crate::audit::{VersionedEntity, Write};
 use crate::auth::{Access, AuthUser, Role, Scope};
 use crate::error::{ApiError, FieldError};
 use crate::orgs::{OrgKind, entity as org, queries as orgs};
@@ -401,8 +402,6 @@ async fn record_clashes(
     source: &str,
     clashes: Clashes,
 ) -> Result<(), ApiError> {
-    use sea_orm::TransactionTrait;
-    let txn = db.begin().await?;
     let event = crate::audit::Event {
         entity_id: None,
         ..crate::audit::Event::new("member.duplicate_id_number", "member", "")
@@ -410,9 +409,7 @@ async fn record_clashes(
     .org(org_id)
     .after(serde_json::json!({"source": source, "in_scope": clashes.in_scope, "elsewhere": clashes.elsewhere}))
     .failed();
-    crate::audit::record(&txn, &user.audit, event).await?;
-    txn.commit().await?;
-    Ok(())
+    Write::record_alone(db, &user.audit, event).await
 }
 
 /// Inserts a validated member.
@@ -497,18 +494,13 @@ fn active_model(m: &Model) -> member::ActiveModel {
 }
 
 /// Stores `updated` (a changed copy of `current`) if nobody changed it meanwhile; 412 otherwise.
-pub async fn save<C: ConnectionTrait>(db: &C, current: &Model, mut updated: Model) -> Result<Model, ApiError> {
-    updated.version = current.version + 1;
-    updated.updated_at = crate::db::now();
-    let mut active = active_model(&updated);
-    active.id = sea_orm::ActiveValue::Unchanged(updated.id);
-    let res = Entity::update_many()
-        .set(active)
-        .filter(Column::Id.eq(current.id))
-        .filter(Column::Version.eq(current.version))
-        .exec(db)
+pub async fn save(w: &Write, current: &Model, mut updated: Model) -> Result<Model, ApiError> {
+    let changes = Entity::changes(current, &updated);
+    let bumped = w
+        .update_versioned::<Entity>(current.id, current.version, changes)
         .await?;
-    crate::http::conditional::applied(res.rows_affected, current.version)?;
+    updated.version = bumped.version;
+    updated.updated_at = bumped.updated_at;
     Ok(updated)
 }
 
