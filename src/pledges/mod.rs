@@ -84,9 +84,9 @@ impl Relation {
         access: &PledgeAccess,
         p: &pledge::Model,
     ) -> Result<Relation, ApiError> {
-        let manager = crate::orgs::queries::find(db, &access.manage, p.org_id).await.is_ok();
+        let manager = crate::orgs::queries::covers(db, &access.manage, p.org_id).await?;
         let group_leader = match p.group_id {
-            Some(g) if !access.groups.is_empty() => crate::orgs::queries::find(db, &access.groups, g).await.is_ok(),
+            Some(g) if !access.groups.is_empty() => crate::orgs::queries::covers(db, &access.groups, g).await?,
             _ => false,
         };
         Ok(Relation {

@@ -328,7 +328,12 @@ async fn update_user(
             let access = crate::members::MemberAccess::of(&caller);
             crate::members::find(w.db(), &access, member_id)
                 .await
-                .map_err(|_| ApiError::invalid_field("/member_id", "not_found", "no such member in your scope"))?;
+                .map_err(|e| match e {
+                    ApiError::NotFound => {
+                        ApiError::invalid_field("/member_id", "not_found", "no such member in your scope")
+                    }
+                    other => other, // an outage stays an outage
+                })?;
             if !crate::members::manages(w.db(), &access, member_id).await? {
                 return Err(ApiError::invalid_field(
                     "/member_id",
