@@ -1,5 +1,6 @@
 //! The one write path (`audit::Write`): a database that fails during a check is an error
-//! (500/503), never a refusal (403) or a complaint about the request (422).
+//! (500/503), never a refusal (403) or a complaint about the request (422); and of concurrent
+//! versioned updates from the same version one wins and the others get 412, leaving no trace.
 //!
 //! A failing query is simulated by renaming a column with raw SQL: the column the check's query
 //! reads, and no column the queries before it need. Renamed back afterwards, the record shows
@@ -7,7 +8,7 @@
 
 mod common;
 
-use common::world::{self, create_member, get, member_body, pledge_body, pledge_members};
+use common::world::{self, World, create_member, get, member_body, pledge_body, pledge_members};
 use common::{Reply, TestApp, send_json, spawn_app};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
@@ -112,4 +113,92 @@ async fn a_failing_member_lookup_when_linking_an_account_is_an_error_not_a_422()
     assert_eq!(problem["errors"][0]["pointer"], "/member_id", "{problem}");
     let reply = patch(&app, admin, &path, &etag, json!({"member_id": cheng["id"]})).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
+}
+
+/// Sends every update in `bodies` at once, all with `If-Match: "1"`: one succeeds, every other
+/// is 412, the resource ends at version 2 with the winner's `field`, and the audit trail holds
+/// a single `action`. On PostgreSQL a loser that read version 1 before the winner committed is
+/// refused by the update's version filter (`Write::update_versioned`); on SQLite, whose
+/// in-memory pool serialises the requests, by the If-Match check.
+async fn race(app: &TestApp, w: &World, path: &str, field: &str, bodies: Vec<Value>, entity_id: &str, action: &str) {
+    let admin = w.token("admin").to_owned();
+    let replies = futures_util::future::join_all(
+        bodies
+            .iter()
+            .map(|body| patch(app, &admin, path, "\"1\"", body.clone())),
+    )
+    .await;
+    let won: Vec<&Reply> = replies.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(
+        won.len(),
+        1,
+        "{path}: exactly one winner; {:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    for lost in replies.iter().filter(|r| r.status != 200) {
+        let problem = lost.assert_problem(412, "precondition_failed");
+        assert!(problem["detail"].as_str().unwrap().contains("\"2\""), "{problem}");
+    }
+    let now = get(app, &admin, path).await;
+    assert_eq!(now.header("etag"), Some("\"2\""));
+    assert_eq!(now.json()[field], won[0].json()[field], "the winner's change stands");
+
+    let trail = get(
+        app,
+        &admin,
+        &format!("/api/v1/audit-events?entity_id={entity_id}&limit=100"),
+    )
+    .await;
+    assert_eq!(trail.status, 200, "{}", trail.text());
+    let recorded = trail.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == action)
+        .count();
+    assert_eq!(recorded, 1, "{path}: only the winner is in the trail");
+}
+
+fn renames(n: usize) -> Vec<Value> {
+    (0..n).map(|i| json!({"name": format!("新名字{i}")})).collect()
+}
+
+#[actix_web::test]
+async fn concurrent_updates_of_an_organisation_from_one_version_let_one_win() {
+    let app = spawn_app().await;
+    let w = world::build(&app).await;
+    let path = format!("/api/v1/orgs/{}", w.group_b);
+    race(&app, &w, &path, "name", renames(6), &w.group_b, "org.rename").await;
+}
+
+#[actix_web::test]
+async fn concurrent_updates_of_a_village_from_one_version_let_one_win() {
+    let app = spawn_app().await;
+    let w = world::build(&app).await;
+    let village = world::create(
+        &app,
+        w.token("admin"),
+        "/api/v1/villages",
+        json!({"kind": "village", "name": "司山村", "org_id": w.branch_b}),
+    )
+    .await;
+    let id = village["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/villages/{id}");
+    race(&app, &w, &path, "name", renames(6), &id, "village.rename").await;
+}
+
+#[actix_web::test]
+async fn concurrent_updates_of_a_member_from_one_version_let_one_win() {
+    let app = spawn_app().await;
+    let w = world::build(&app).await;
+    let member = create_member(
+        &app,
+        w.token("admin"),
+        member_body("程军", &w.branch_a, &world::id_number("340822", "19790315", "013")),
+    )
+    .await;
+    let id = member["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/members/{id}");
+    let addresses = (0..6).map(|i| json!({"address": format!("司山村{i}号")})).collect();
+    race(&app, &w, &path, "address", addresses, &id, "member.update").await;
 }
