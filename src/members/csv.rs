@@ -175,11 +175,9 @@ pub async fn import(
         .after(serde_json::json!({"dry_run": dry_run, "rows": rows, "errors": errors}));
         if errors > 0 { event.failed() } else { event }
     };
-    if parsed.clashes.any()
-        && let err @ (ApiError::Internal(_) | ApiError::DatabaseUnavailable(_)) =
-            super::refuse_clashes(&state.db, &user, org.unwrap_or_default(), "import", parsed.clashes).await
-    {
-        return Err(err);
+    if parsed.clashes.any() {
+        // The clashing rows are among the file's errors; a failure to record them is an error.
+        super::record_clashes(&state.db, &user, org.unwrap_or_default(), "import", parsed.clashes).await?;
     }
     let Some(ticket) = ticket.filter(|_| parsed.errors.is_empty()) else {
         // A dry run, or a refused file: nothing is written but the record of the attempt.
