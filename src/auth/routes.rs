@@ -207,12 +207,12 @@ async fn revoke_family<C: ConnectionTrait>(conn: &C, family_id: Uuid) -> Result<
 }
 
 /// Revokes every refresh token of a user (password change, disabling).
-pub async fn revoke_all_for_user<C: ConnectionTrait>(conn: &C, user_id: Uuid) -> Result<(), ApiError> {
+pub async fn revoke_all_for_user(w: &Write, user_id: Uuid) -> Result<(), ApiError> {
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(crate::db::now()))
         .filter(refresh_token::Column::UserId.eq(user_id))
         .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(conn)
+        .exec(w.db())
         .await?;
     Ok(())
 }
@@ -401,7 +401,7 @@ async fn change_own_password(
         .await
         .map_err(ApiError::internal)??;
     let w = Write::begin(&state.db, &user.audit).await?;
-    crate::users::set_password(w.db(), &account, hash).await?;
+    crate::users::set_password(&w, &account, hash).await?;
     w.commit(Event::new("user.password_change", "user", account.id).org(account.org_id))
         .await?;
     state.auth.principals.evict(account.id);

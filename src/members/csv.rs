@@ -203,7 +203,7 @@ pub async fn import(
             .await
             .map_err(ApiError::internal)?;
     let w = Write::begin(&state.db, &user.audit).await?;
-    insert_all(w.db(), &rows).await?;
+    insert_all(&w, &rows).await?;
     let response = StoredResponse::json(StatusCode::CREATED, &report)?;
     ticket.commit(w, event(rows.len(), 0), response).await
 }

@@ -413,9 +413,11 @@ async fn record_clashes(
 }
 
 /// Inserts a validated member.
-pub async fn insert<C: ConnectionTrait>(db: &C, keys: &DataKeys, f: MemberFields) -> Result<Model, ApiError> {
+pub async fn insert(w: &Write, keys: &DataKeys, f: MemberFields) -> Result<Model, ApiError> {
     let model = build(keys, f);
-    Entity::insert(active_model(&model)).exec_without_returning(db).await?;
+    Entity::insert(active_model(&model))
+        .exec_without_returning(w.db())
+        .await?;
     Ok(model)
 }
 
@@ -454,10 +456,10 @@ pub fn build(keys: &DataKeys, f: MemberFields) -> Model {
 }
 
 /// Inserts many new rows at once (500 per statement).
-pub async fn insert_all<C: ConnectionTrait>(db: &C, rows: &[Model]) -> Result<(), ApiError> {
+pub async fn insert_all(w: &Write, rows: &[Model]) -> Result<(), ApiError> {
     for chunk in rows.chunks(500) {
         Entity::insert_many(chunk.iter().map(active_model))
-            .exec_without_returning(db)
+            .exec_without_returning(w.db())
             .await?;
     }
     Ok(())
@@ -551,16 +553,11 @@ pub fn holding_post(kind: types::PostKind, today: NaiveDate) -> Condition {
 
 /// After a group moved to another branch: its members now belong to that branch, and each
 /// move is written to their history (`/members/{id}/history`) like a transfer.
-pub async fn follow_group<C: ConnectionTrait>(
-    db: &C,
-    group_id: Uuid,
-    branch_id: Uuid,
-    actor: Uuid,
-) -> Result<(), ApiError> {
+pub async fn follow_group(w: &Write, group_id: Uuid, branch_id: Uuid, actor: Uuid) -> Result<(), ApiError> {
     let moving = Entity::find()
         .filter(Column::GroupId.eq(group_id))
         .filter(Column::OrgId.ne(branch_id))
-        .all(db)
+        .all(w.db())
         .await?;
     let now = crate::db::now();
     let rows = moving.iter().map(|m| entity::transfer::ActiveModel {
@@ -575,7 +572,7 @@ pub async fn follow_group<C: ConnectionTrait>(
     });
     for chunk in rows.collect::<Vec<_>>().chunks(500) {
         entity::transfer::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
+            .exec_without_returning(w.db())
             .await?;
     }
     Entity::update_many()
@@ -583,7 +580,7 @@ pub async fn follow_group<C: ConnectionTrait>(
         .col_expr(Column::Version, Expr::col(Column::Version).add(1))
         .col_expr(Column::UpdatedAt, Expr::value(crate::db::now()))
         .filter(Column::GroupId.eq(group_id))
-        .exec(db)
+        .exec(w.db())
         .await?;
     Ok(())
 }

@@ -76,7 +76,7 @@ async fn create_member(
         w.rollback().await?;
         return Err(refuse_clashes(&state.db, &user, fields.org_id, "create", clashes).await);
     }
-    let m = insert(w.db(), &state.data_keys, fields).await?;
+    let m = insert(&w, &state.data_keys, fields).await?;
     let masked = view(&m, &state.data_keys, false)?;
     let event = Event::new("member.create", "member", m.id)
         .org(m.org_id)

@@ -81,8 +81,8 @@ pub async fn root<C: ConnectionTrait>(db: &C) -> Result<Option<Model>, sea_orm::
 }
 
 /// Inserts a new organisation under `parent` (or as the root when `None`).
-pub async fn insert<C: ConnectionTrait>(
-    db: &C,
+pub async fn insert(
+    w: &Write,
     parent: Option<&Model>,
     kind: OrgKind,
     name: String,
@@ -115,7 +115,7 @@ pub async fn insert<C: ConnectionTrait>(
         updated_at: Set(model.updated_at),
         deleted_at: Set(None),
     })
-    .exec_without_returning(db)
+    .exec_without_returning(w.db())
     .await?;
     Ok(model)
 }

@@ -73,7 +73,7 @@ async fn create_org(
         Claim::Proceed(ticket) => ticket,
     };
     let w = Write::begin(&state.db, &user.audit).await?;
-    let org = queries::insert(w.db(), Some(&parent), body.kind, name, body.villager_group_id).await?;
+    let org = queries::insert(&w, Some(&parent), body.kind, name, body.villager_group_id).await?;
     let view = OrgView::from(&org);
     let event = Event::new("org.create", "org", org.id).org(org.id).after(&view);
     let response = StoredResponse::json(StatusCode::CREATED, &view)?
@@ -300,7 +300,7 @@ async fn move_org(
     queries::move_subtree(&w, &org, &parent).await?;
     if kind == OrgKind::Group {
         // A group's members belong to the branch the group sits in; each move is in their history.
-        crate::members::follow_group(w.db(), org.id, parent.id, user.id()).await?;
+        crate::members::follow_group(&w, org.id, parent.id, user.id()).await?;
     }
     let moved = queries::find(w.db(), &scope, org.id).await?;
     let (before, after) = (OrgView::from(&org), OrgView::from(&moved));

@@ -163,7 +163,7 @@ pub(super) async fn create_pledge(
         .exec_without_returning(w.db())
         .await?;
     record_event(
-        w.db(),
+        &w,
         row.id,
         "state",
         None,

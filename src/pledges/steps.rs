@@ -116,7 +116,7 @@ pub(super) async fn transition(
     }
     let saved = save(&w, &current, updated).await?;
     record_event(
-        w.db(),
+        &w,
         saved.id,
         "state",
         Some(from),
@@ -205,7 +205,7 @@ pub(super) async fn add_progress(
     }
     let saved = save(&w, &current, updated).await?;
     record_event(
-        w.db(),
+        &w,
         saved.id,
         "progress",
         None,

@@ -27,7 +27,7 @@ pub async fn create_or_reset_admin(db: &DatabaseConnection, username: &str, plai
     let w = Write::begin(db, &AuditContext::default()).await?;
     let root = match orgs::root(w.db()).await? {
         Some(root) => root,
-        None => orgs::insert(w.db(), None, OrgKind::Committee, DEFAULT_ROOT_NAME.into(), None).await?,
+        None => orgs::insert(&w, None, OrgKind::Committee, DEFAULT_ROOT_NAME.into(), None).await?,
     };
     let existing = user::Entity::find()
         .filter(user::Column::Username.eq(username.as_str()))
@@ -35,7 +35,7 @@ pub async fn create_or_reset_admin(db: &DatabaseConnection, username: &str, plai
         .await?;
     let (account, action) = match existing {
         Some(account) => {
-            set_password(w.db(), &account, hash).await?;
+            set_password(&w, &account, hash).await?;
             user::Entity::update_many()
                 .col_expr(user::Column::Disabled, Expr::value(false))
                 .filter(user::Column::Id.eq(account.id))
@@ -43,12 +43,9 @@ pub async fn create_or_reset_admin(db: &DatabaseConnection, username: &str, plai
                 .await?;
             (account, "user.admin_reset")
         }
-        None => (
-            insert_user(w.db(), &username, hash, root.id).await?,
-            "user.admin_create",
-        ),
+        None => (insert_user(&w, &username, hash, root.id).await?, "user.admin_create"),
     };
-    ensure_grant(w.db(), account.id, Role::TownAdmin, root.id).await?;
+    ensure_grant(&w, account.id, Role::TownAdmin, root.id).await?;
     let event = Event::new(action, "user", account.id)
         .org(root.id)
         .after(serde_json::json!({"username": username}));

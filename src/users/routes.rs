@@ -223,7 +223,7 @@ async fn create_user(
     {
         return Err(ApiError::conflict(format!("The username `{username}` is taken.")));
     }
-    let account = insert_user(w.db(), &username, hash, org.id).await?;
+    let account = insert_user(&w, &username, hash, org.id).await?;
     let view = view(w.db(), &account).await?;
     let event = Event::new("user.create", "user", account.id).org(org.id).after(&view);
     let response = StoredResponse::json(StatusCode::CREATED, &view)?
@@ -357,7 +357,7 @@ async fn update_user(
             user::Column::TokenGeneration,
             Expr::col(user::Column::TokenGeneration).add(1),
         ));
-        revoke_all_for_user(w.db(), account.id).await?;
+        revoke_all_for_user(&w, account.id).await?;
     }
     w.update_versioned::<user::Entity>(account.id, account.version, changes)
         .await?;
@@ -405,7 +405,7 @@ async fn reset_password(
         .map_err(ApiError::internal)??;
     let w = Write::begin(&state.db, &caller.audit).await?;
     let account = find_managed(w.db(), &caller, *id).await?;
-    set_password(w.db(), &account, hash).await?;
+    set_password(&w, &account, hash).await?;
     w.commit(Event::new("user.password_reset", "user", account.id).org(account.org_id))
         .await?;
     state.auth.principals.evict(account.id);
@@ -454,7 +454,7 @@ async fn add_grant(
     if before.grants.iter().any(|g| g.role == body.role && g.org_id == org.id) {
         return Err(ApiError::conflict("The account already holds this role here."));
     }
-    let grant_id = ensure_grant(w.db(), account.id, body.role, org.id).await?;
+    let grant_id = ensure_grant(&w, account.id, body.role, org.id).await?;
     let after = view(w.db(), &account).await?;
     let event = Event::new("user.grant", "user", account.id)
         .org(org.id)
