@@ -1,9 +1,12 @@
 //! The audit trail (审计日志): one event for every write, appended in the same transaction
 //! as the write, each hashed together with the previous event's hash so that any later edit
 //! or deletion behind the API's back is detected by `GET /api/v1/audit-events/verify`.
+//! Features write through [`Write`], which owns the transaction and commits it only with its
+//! event.
 
 pub mod entity;
 mod routes;
+mod write;
 
 use chrono::SecondsFormat;
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -14,6 +17,7 @@ use uuid::Uuid;
 
 use crate::auth::Role;
 pub use routes::configure;
+pub use write::{Bumped, VersionedEntity, Write};
 
 use entity::{event, head};
 
@@ -82,8 +86,9 @@ impl Event {
 
 /// Appends `event` using `conn`, which must be the transaction of the write it describes.
 /// Events are serialised through the single `audit_head` row, which the first statement
-/// locks until the transaction ends.
-pub async fn record<C: ConnectionTrait>(conn: &C, ctx: &AuditContext, event: Event) -> Result<(), DbErr> {
+/// locks until the transaction ends. Private: features record events through [`Write`],
+/// which calls this right before it commits.
+async fn record<C: ConnectionTrait>(conn: &C, ctx: &AuditContext, event: Event) -> Result<(), DbErr> {
     head::Entity::update_many()
         .col_expr(head::Column::Seq, Expr::col(head::Column::Seq).add(1))
         .filter(head::Column::Id.eq(1))

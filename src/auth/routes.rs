@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::entity::{login_failure, refresh_token};
 use super::{AuthUser, Role, client_ip, password, request_audit_context, tokens};
-use crate::audit::{self, Event};
+use crate::audit::{Event, Write};
 use crate::error::{ApiError, Problem};
 use crate::http::Json;
 use crate::orgs::entity as org;
@@ -121,22 +121,24 @@ async fn login(
         .map_err(ApiError::internal)?
     };
 
+    let signed_in = matches!(&account, Some(a) if password_ok && !a.disabled && !locked);
     let mut ctx = request_audit_context(&req);
-    let txn = db.begin().await?;
+    if signed_in {
+        ctx.actor_user_id = account.as_ref().map(|a| a.id);
+    }
+    let w = Write::begin(db, &ctx).await?;
     match account {
-        Some(account) if password_ok && !account.disabled && !locked => {
-            ctx.actor_user_id = Some(account.id);
+        Some(account) if signed_in => {
             login_failure::Entity::delete_many()
                 .filter(login_failure::Column::Username.eq(username.as_str()))
                 .filter(login_failure::Column::ClientIp.eq(ip.as_str()))
-                .exec(&txn)
+                .exec(w.db())
                 .await?;
-            let tokens = issue_tokens(&txn, &state, &account, None).await?;
+            let tokens = issue_tokens(w.db(), &state, &account, None).await?;
             let event = Event::new("auth.login", "user", account.id)
                 .org(account.org_id)
                 .after(serde_json::json!({"username": username}));
-            audit::record(&txn, &ctx, event).await?;
-            txn.commit().await?;
+            w.commit(event).await?;
             Ok(Json(tokens))
         }
         account => {
@@ -148,7 +150,7 @@ async fn login(
                     client_ip: Set(ip.clone()),
                     failed_at: Set(crate::db::now()),
                 })
-                .exec_without_returning(&txn)
+                .exec_without_returning(w.db())
                 .await?;
             }
             let mut event = Event::new("auth.login", "user", "")
@@ -156,8 +158,7 @@ async fn login(
                 .failed();
             event.entity_id = account.as_ref().map(|a| a.id.to_string());
             event.org_id = account.as_ref().map(|a| a.org_id);
-            audit::record(&txn, &ctx, event).await?;
-            txn.commit().await?;
+            w.commit(event).await?;
             Err(ApiError::InvalidCredentials)
         }
     }
@@ -208,12 +209,12 @@ async fn revoke_family<C: ConnectionTrait>(conn: &C, family_id: Uuid) -> Result<
 }
 
 /// Revokes every refresh token of a user (password change, disabling).
-pub async fn revoke_all_for_user<C: ConnectionTrait>(conn: &C, user_id: Uuid) -> Result<(), ApiError> {
+pub async fn revoke_all_for_user(w: &Write, user_id: Uuid) -> Result<(), ApiError> {
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(crate::db::now()))
         .filter(refresh_token::Column::UserId.eq(user_id))
         .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(conn)
+        .exec(w.db())
         .await?;
     Ok(())
 }
@@ -234,6 +235,11 @@ async fn refresh(
         detail: "The refresh token is not valid; sign in again.".into(),
     };
     let hash = tokens::hash_refresh_token(&body.refresh_token);
+    // The one transaction without an audit event, hence not a `Write`: every client rotates
+    // its tokens every 15 minutes and the trail would drown in it (sign-ins, sign-outs and
+    // reuse are audited). The spend and the new token must still commit together, or a
+    // failure would sign the client out.
+    #[allow(clippy::disallowed_methods)]
     let txn = state.db.begin().await?;
     let Some(token) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash))
@@ -242,8 +248,6 @@ async fn refresh(
     else {
         return Err(invalid());
     };
-    let mut ctx = request_audit_context(&req);
-    ctx.actor_user_id = Some(token.user_id);
     // Spend it atomically: of two concurrent uses, only one wins.
     let spent = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::UsedAt, Expr::value(crate::db::now()))
@@ -253,14 +257,14 @@ async fn refresh(
         .exec(&txn)
         .await?;
     if spent.rows_affected != 1 {
-        revoke_family(&txn, token.family_id).await?;
-        audit::record(
-            &txn,
-            &ctx,
-            Event::new("auth.refresh_reuse", "user", token.user_id).failed(),
-        )
-        .await?;
-        txn.commit().await?;
+        // Nothing was spent. Reuse is theft or a bug: end the sign-in, audited.
+        txn.rollback().await?;
+        let mut ctx = request_audit_context(&req);
+        ctx.actor_user_id = Some(token.user_id);
+        let w = Write::begin(&state.db, &ctx).await?;
+        revoke_family(w.db(), token.family_id).await?;
+        w.commit(Event::new("auth.refresh_reuse", "user", token.user_id).failed())
+            .await?;
         return Err(invalid());
     }
     let account = user::Entity::find_by_id(token.user_id).one(&txn).await?;
@@ -284,18 +288,17 @@ async fn logout(
     Json(body): Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let hash = tokens::hash_refresh_token(&body.refresh_token);
-    let txn = state.db.begin().await?;
     if let Some(token) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash))
-        .one(&txn)
+        .one(&state.db)
         .await?
     {
-        revoke_family(&txn, token.family_id).await?;
         let mut ctx = request_audit_context(&req);
         ctx.actor_user_id = Some(token.user_id);
-        audit::record(&txn, &ctx, Event::new("auth.logout", "user", token.user_id)).await?;
+        let w = Write::begin(&state.db, &ctx).await?;
+        revoke_family(w.db(), token.family_id).await?;
+        w.commit(Event::new("auth.logout", "user", token.user_id)).await?;
     }
-    txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -403,15 +406,10 @@ async fn change_own_password(
     let hash = web::block(move || password::hash(&new_password))
         .await
         .map_err(ApiError::internal)??;
-    let txn = state.db.begin().await?;
-    crate::users::set_password(&txn, &account, hash).await?;
-    audit::record(
-        &txn,
-        &user.audit,
-        Event::new("user.password_change", "user", account.id).org(account.org_id),
-    )
-    .await?;
-    txn.commit().await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
+    crate::users::set_password(&w, &account, hash).await?;
+    w.commit(Event::new("user.password_change", "user", account.id).org(account.org_id))
+        .await?;
     state.auth.principals.evict(account.id);
     Ok(HttpResponse::NoContent().finish())
 }

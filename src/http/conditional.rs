@@ -3,7 +3,8 @@
 //! Every mutable resource has an integer `version`; its ETag is `"<version>"`.
 //! A feature opts in with one line on each side:
 //! - updates and deletes take an [`IfMatch`] argument and call `if_match.check(row.version)?`
-//!   (missing header: 428, stale: 412), then update `WHERE version = <that version>`;
+//!   (missing header: 428, stale: 412), then `Write::update_versioned`, which updates
+//!   `WHERE version = <that version>` (412 when someone else was faster);
 //! - reads return [`Versioned`], which sets `ETag` and answers 304 to a matching
 //!   `If-None-Match`.
 

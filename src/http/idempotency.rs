@@ -10,11 +10,12 @@
 //!     Claim::Replay(stored) => return Ok(stored),
 //!     Claim::Proceed(ticket) => ticket,
 //! };
-//! let txn = db.begin().await?;
-//! // ... write ...
-//! ticket.commit(txn, StoredResponse::json(StatusCode::CREATED, &view)?.location(url)).await
+//! let w = Write::begin(&db, &user.audit).await?;
+//! // ... write through w.db() ...
+//! ticket.commit(w, event, StoredResponse::json(StatusCode::CREATED, &view)?.location(url)).await
 //! ```
-//! The stored response is written in the same transaction as the records it describes.
+//! The stored response is written in the same transaction as the records it describes and
+//! their audit event.
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
@@ -22,10 +23,11 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::entity::prelude::*;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, DatabaseTransaction, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, QueryFilter};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::audit::{Event, Write};
 use crate::error::{ApiError, ErrorCode};
 use crate::http::extract::RawBody;
 
@@ -189,10 +191,12 @@ pub struct Ticket {
 }
 
 impl Ticket {
-    /// Stores `response` under the key in `txn`, commits the transaction, and returns it.
+    /// Stores `response` under the key in `write`, commits it with its audit `event`, and
+    /// returns the response.
     pub async fn commit(
         mut self,
-        txn: DatabaseTransaction,
+        write: Write,
+        event: Event,
         response: StoredResponse,
     ) -> Result<HttpResponse, ApiError> {
         if let Some(claimed) = &self.claimed {
@@ -204,7 +208,7 @@ impl Ticket {
                 .col_expr(Column::CompletedAt, Expr::value(crate::db::now()))
                 .filter(Column::Principal.eq(claimed.principal.as_str()))
                 .filter(Column::Key.eq(claimed.key.as_str()))
-                .exec(&txn)
+                .exec(write.db())
                 .await?;
             if updated.rows_affected != 1 {
                 return Err(ApiError::Conflict {
@@ -213,19 +217,9 @@ impl Ticket {
                 });
             }
         }
-        txn.commit().await?;
+        write.commit(event).await?;
         self.claimed = None;
         Ok(response.into_response())
-    }
-
-    /// For handlers that write without an explicit transaction of their own.
-    pub async fn commit_with(
-        self,
-        db: &DatabaseConnection,
-        response: StoredResponse,
-    ) -> Result<HttpResponse, ApiError> {
-        let txn = db.begin().await?;
-        self.commit(txn, response).await
     }
 }
 

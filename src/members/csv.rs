@@ -9,14 +9,14 @@ use actix_web::web;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use sea_orm::sea_query::Condition;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::entity::member;
 use super::queries::{cursor_key, page_rows};
 use super::types::{Education, Gender, ImportReport, MemberSort, MemberStatus, NewMember};
 use super::{MemberAccess, build, insert_all, validate, view};
-use crate::audit::{self, Event};
+use crate::audit::{Event, Write};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError};
 use crate::http::{Claim, IdempotencyKey, StoredResponse};
@@ -172,17 +172,13 @@ pub async fn import(
         .after(serde_json::json!({"dry_run": dry_run, "rows": rows, "errors": errors}));
         if errors > 0 { event.failed() } else { event }
     };
-    if parsed.clashes.any()
-        && let err @ (ApiError::Internal(_) | ApiError::DatabaseUnavailable(_)) =
-            super::refuse_clashes(&state.db, &user, org.unwrap_or_default(), "import", parsed.clashes).await
-    {
-        return Err(err);
+    if parsed.clashes.any() {
+        // The clashing rows are among the file's errors; a failure to record them is an error.
+        super::record_clashes(&state.db, &user, org.unwrap_or_default(), "import", parsed.clashes).await?;
     }
     let Some(ticket) = ticket.filter(|_| parsed.errors.is_empty()) else {
         // A dry run, or a refused file: nothing is written but the record of the attempt.
-        let txn = state.db.begin().await?;
-        audit::record(&txn, &user.audit, event(parsed.rows.len(), parsed.errors.len())).await?;
-        txn.commit().await?;
+        Write::record_alone(&state.db, &user.audit, event(parsed.rows.len(), parsed.errors.len())).await?;
         if !parsed.errors.is_empty() {
             return Err(ApiError::Validation(parsed.errors));
         }
@@ -203,12 +199,10 @@ pub async fn import(
         web::block(move || parsed.rows.into_iter().map(|f| build(&keys.data_keys, f)).collect())
             .await
             .map_err(ApiError::internal)?;
-    let txn = state.db.begin().await?;
-    insert_all(&txn, &rows).await?;
-    audit::record(&txn, &user.audit, event(rows.len(), 0)).await?;
-    ticket
-        .commit(txn, StoredResponse::json(StatusCode::CREATED, &report)?)
-        .await
+    let w = Write::begin(&state.db, &user.audit).await?;
+    insert_all(&w, &rows).await?;
+    let response = StoredResponse::json(StatusCode::CREATED, &report)?;
+    ticket.commit(w, event(rows.len(), 0), response).await
 }
 
 /// A file read and checked: the valid rows, every problem (sorted by line), and the clashes

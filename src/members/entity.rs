@@ -43,6 +43,12 @@ pub mod member {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+
+    impl crate::audit::VersionedEntity for Entity {
+        const ID: Column = Column::Id;
+        const VERSION: Column = Column::Version;
+        const UPDATED_AT: Column = Column::UpdatedAt;
+    }
 }
 
 pub mod transfer {

@@ -16,6 +16,7 @@ use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
+use crate::audit::{VersionedEntity, Write};
 use crate::auth::{Access, AuthUser, Role, Scope};
 use crate::error::{ApiError, FieldError};
 use crate::orgs::{OrgKind, entity as org, queries as orgs};
@@ -402,8 +403,6 @@ async fn record_clashes(
     source: &str,
     clashes: Clashes,
 ) -> Result<(), ApiError> {
-    use sea_orm::TransactionTrait;
-    let txn = db.begin().await?;
     let event = crate::audit::Event {
         entity_id: None,
         ..crate::audit::Event::new("member.duplicate_id_number", "member", "")
@@ -411,15 +410,15 @@ async fn record_clashes(
     .org(org_id)
     .after(serde_json::json!({"source": source, "in_scope": clashes.in_scope, "elsewhere": clashes.elsewhere}))
     .failed();
-    crate::audit::record(&txn, &user.audit, event).await?;
-    txn.commit().await?;
-    Ok(())
+    Write::record_alone(db, &user.audit, event).await
 }
 
 /// Inserts a validated member.
-pub async fn insert<C: ConnectionTrait>(db: &C, keys: &DataKeys, f: MemberFields) -> Result<Model, ApiError> {
+pub async fn insert(w: &Write, keys: &DataKeys, f: MemberFields) -> Result<Model, ApiError> {
     let model = build(keys, f);
-    Entity::insert(active_model(&model)).exec_without_returning(db).await?;
+    Entity::insert(active_model(&model))
+        .exec_without_returning(w.db())
+        .await?;
     Ok(model)
 }
 
@@ -458,10 +457,10 @@ pub fn build(keys: &DataKeys, f: MemberFields) -> Model {
 }
 
 /// Inserts many new rows at once (500 per statement).
-pub async fn insert_all<C: ConnectionTrait>(db: &C, rows: &[Model]) -> Result<(), ApiError> {
+pub async fn insert_all(w: &Write, rows: &[Model]) -> Result<(), ApiError> {
     for chunk in rows.chunks(500) {
         Entity::insert_many(chunk.iter().map(active_model))
-            .exec_without_returning(db)
+            .exec_without_returning(w.db())
             .await?;
     }
     Ok(())
@@ -498,18 +497,13 @@ fn active_model(m: &Model) -> member::ActiveModel {
 }
 
 /// Stores `updated` (a changed copy of `current`) if nobody changed it meanwhile; 412 otherwise.
-pub async fn save<C: ConnectionTrait>(db: &C, current: &Model, mut updated: Model) -> Result<Model, ApiError> {
-    updated.version = current.version + 1;
-    updated.updated_at = crate::db::now();
-    let mut active = active_model(&updated);
-    active.id = sea_orm::ActiveValue::Unchanged(updated.id);
-    let res = Entity::update_many()
-        .set(active)
-        .filter(Column::Id.eq(current.id))
-        .filter(Column::Version.eq(current.version))
-        .exec(db)
+pub async fn save(w: &Write, current: &Model, mut updated: Model) -> Result<Model, ApiError> {
+    let changes = Entity::changes(current, &updated);
+    let bumped = w
+        .update_versioned::<Entity>(current.id, current.version, changes)
         .await?;
-    crate::http::conditional::applied(res.rows_affected, current.version)?;
+    updated.version = bumped.version;
+    updated.updated_at = bumped.updated_at;
     Ok(updated)
 }
 
@@ -560,16 +554,11 @@ pub fn holding_post(kind: types::PostKind, today: NaiveDate) -> Condition {
 
 /// After a group moved to another branch: its members now belong to that branch, and each
 /// move is written to their history (`/members/{id}/history`) like a transfer.
-pub async fn follow_group<C: ConnectionTrait>(
-    db: &C,
-    group_id: Uuid,
-    branch_id: Uuid,
-    actor: Uuid,
-) -> Result<(), ApiError> {
+pub async fn follow_group(w: &Write, group_id: Uuid, branch_id: Uuid, actor: Uuid) -> Result<(), ApiError> {
     let moving = Entity::find()
         .filter(Column::GroupId.eq(group_id))
         .filter(Column::OrgId.ne(branch_id))
-        .all(db)
+        .all(w.db())
         .await?;
     let now = crate::db::now();
     let rows = moving.iter().map(|m| entity::transfer::ActiveModel {
@@ -584,7 +573,7 @@ pub async fn follow_group<C: ConnectionTrait>(
     });
     for chunk in rows.collect::<Vec<_>>().chunks(500) {
         entity::transfer::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
+            .exec_without_returning(w.db())
             .await?;
     }
     Entity::update_many()
@@ -592,7 +581,7 @@ pub async fn follow_group<C: ConnectionTrait>(
         .col_expr(Column::Version, Expr::col(Column::Version).add(1))
         .col_expr(Column::UpdatedAt, Expr::value(crate::db::now()))
         .filter(Column::GroupId.eq(group_id))
-        .exec(db)
+        .exec(w.db())
         .await?;
     Ok(())
 }

@@ -1,13 +1,13 @@
 //! A member's branch moves (组织关系转接), their history, and leaving the rolls.
 
 use actix_web::{get, post, web};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::entity::transfer;
 use super::types::*;
 use super::{MemberAccess, check_placement, find, find_managed, save, view};
-use crate::audit::{self, Event};
+use crate::audit::{Event, Write};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
 use crate::http::{IfMatch, Json, Versioned};
@@ -33,8 +33,8 @@ pub(super) async fn transfer_member(
     Json(body): Json<TransferRequest>,
 ) -> Result<Versioned<MemberView>, ApiError> {
     let access = MemberAccess::of(&user);
-    let txn = state.db.begin().await?;
-    let current = find_managed(&txn, &access, *id).await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
+    let current = find_managed(w.db(), &access, *id).await?;
     if_match.check(current.version)?;
     if !current.active {
         return Err(ApiError::conflict("This member has left; register them again instead."));
@@ -46,11 +46,11 @@ pub(super) async fn transfer_member(
             "the member is already in this branch; change group_id with PATCH",
         ));
     }
-    check_placement(&txn, &access.manage, body.org_id, body.group_id).await?;
+    check_placement(w.db(), &access.manage, body.org_id, body.group_id).await?;
     let mut updated = current.clone();
     updated.org_id = body.org_id;
     updated.group_id = body.group_id;
-    let saved = save(&txn, &current, updated).await?;
+    let saved = save(&w, &current, updated).await?;
     transfer::Entity::insert(transfer::ActiveModel {
         id: Set(Uuid::now_v7()),
         member_id: Set(current.id),
@@ -61,7 +61,7 @@ pub(super) async fn transfer_member(
         moved_at: Set(crate::db::now()),
         actor_user_id: Set(Some(user.id())),
     })
-    .exec_without_returning(&txn)
+    .exec_without_returning(w.db())
     .await?;
     let (before, after) = (
         view(&current, &state.data_keys, false)?,
@@ -71,8 +71,7 @@ pub(super) async fn transfer_member(
         .org(saved.org_id)
         .before(&before)
         .after(&after);
-    audit::record(&txn, &user.audit, event).await?;
-    txn.commit().await?;
+    w.commit(event).await?;
     Ok(Versioned::ok(saved.version, after))
 }
 
@@ -126,8 +125,8 @@ pub(super) async fn leave(
     Json(body): Json<LeaveRequest>,
 ) -> Result<Versioned<MemberView>, ApiError> {
     let access = MemberAccess::of(&user);
-    let txn = state.db.begin().await?;
-    let current = find_managed(&txn, &access, *id).await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
+    let current = find_managed(w.db(), &access, *id).await?;
     if_match.check(current.version)?;
     if !current.active {
         return Err(ApiError::conflict("This member has already left."));
@@ -151,7 +150,7 @@ pub(super) async fn leave(
         })
         .map(|n| n.chars().take(1000).collect());
     }
-    let saved = save(&txn, &current, updated).await?;
+    let saved = save(&w, &current, updated).await?;
     let (before, after) = (
         view(&current, &state.data_keys, false)?,
         view(&saved, &state.data_keys, false)?,
@@ -160,7 +159,6 @@ pub(super) async fn leave(
         .org(saved.org_id)
         .before(&before)
         .after(&after);
-    audit::record(&txn, &user.audit, event).await?;
-    txn.commit().await?;
+    w.commit(event).await?;
     Ok(Versioned::ok(saved.version, after))
 }

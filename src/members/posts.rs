@@ -2,13 +2,13 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use sea_orm::sea_query::Condition;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::entity::{member, post};
 use super::types::*;
 use super::{MemberAccess, find, find_managed};
-use crate::audit::{self, Event};
+use crate::audit::{Event, Write};
 use crate::auth::{Access, AuthUser};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::Json;
@@ -85,7 +85,7 @@ pub(super) async fn create_post(
         end_on: body.end_on,
         created_at: crate::db::now(),
     };
-    let txn = state.db.begin().await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
     post::Entity::insert(post::ActiveModel {
         id: Set(row.id),
         member_id: Set(row.member_id),
@@ -97,18 +97,15 @@ pub(super) async fn create_post(
         end_on: Set(row.end_on),
         created_at: Set(row.created_at),
     })
-    .exec_without_returning(&txn)
+    .exec_without_returning(w.db())
     .await?;
     let view = post_view(row, m.name.clone());
-    audit::record(
-        &txn,
-        &user.audit,
+    w.commit(
         Event::new("member.post_create", "member_post", view.id)
             .org(org.id)
             .after(&view),
     )
     .await?;
-    txn.commit().await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -152,11 +149,11 @@ pub(super) async fn end_post(
 ) -> Result<Json<PostView>, ApiError> {
     let (member_id, post_id) = path.into_inner();
     let access = MemberAccess::of(&user);
-    let txn = state.db.begin().await?;
-    let m = find_managed(&txn, &access, member_id).await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
+    let m = find_managed(w.db(), &access, member_id).await?;
     let p = post::Entity::find_by_id(post_id)
         .filter(post::Column::MemberId.eq(m.id))
-        .one(&txn)
+        .one(w.db())
         .await?
         .ok_or(ApiError::NotFound)?;
     if p.end_on.is_some() {
@@ -172,7 +169,7 @@ pub(super) async fn end_post(
     post::Entity::update_many()
         .col_expr(post::Column::EndOn, sea_orm::sea_query::Expr::value(body.end_on))
         .filter(post::Column::Id.eq(p.id))
-        .exec(&txn)
+        .exec(w.db())
         .await?;
     let before = post_view(p.clone(), m.name.clone());
     let mut ended = p;
@@ -182,8 +179,7 @@ pub(super) async fn end_post(
         .org(after.org_id)
         .before(&before)
         .after(&after);
-    audit::record(&txn, &user.audit, event).await?;
-    txn.commit().await?;
+    w.commit(event).await?;
     Ok(Json(after))
 }
 

@@ -3,7 +3,7 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use super::entity::member;
@@ -12,7 +12,7 @@ use super::types::*;
 use super::{
     MemberAccess, check_placement, find, find_clashes, insert, manages, refuse_clashes, save, set_pii, validate, view,
 };
-use crate::audit::{self, Event};
+use crate::audit::{Event, Write};
 use crate::auth::{Access, AuthUser};
 use crate::error::{ApiError, Problem};
 use crate::http::conditional::etag;
@@ -63,9 +63,9 @@ async fn create_member(
         Claim::Replay(stored) => return Ok(stored),
         Claim::Proceed(ticket) => ticket,
     };
-    let txn = state.db.begin().await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
     let clashes = find_clashes(
-        &txn,
+        w.db(),
         &MemberAccess::of(&user),
         &state.data_keys,
         &fields.id_number,
@@ -73,19 +73,18 @@ async fn create_member(
     )
     .await?;
     if clashes.any() {
-        txn.rollback().await?;
+        w.rollback().await?;
         return Err(refuse_clashes(&state.db, &user, fields.org_id, "create", clashes).await);
     }
-    let m = insert(&txn, &state.data_keys, fields).await?;
+    let m = insert(&w, &state.data_keys, fields).await?;
     let masked = view(&m, &state.data_keys, false)?;
     let event = Event::new("member.create", "member", m.id)
         .org(m.org_id)
         .after(view(&m, &state.data_keys, true)?); // personal fields: named, not kept
-    audit::record(&txn, &user.audit, event).await?;
     let response = StoredResponse::json(StatusCode::CREATED, &masked)?
         .location(format!("/api/v1/members/{}", m.id))
         .header(header::ETAG, etag(m.version));
-    ticket.commit(txn, response).await
+    ticket.commit(w, event, response).await
 }
 
 /// Members in your scope (党员名册), one page, or the whole filtered list as CSV with
@@ -168,10 +167,7 @@ async fn record_list_reveal(
         "count": member_ids.len(),
         "member_ids": member_ids,
     }));
-    let txn = state.db.begin().await?;
-    audit::record(&txn, &user.audit, event).await?;
-    txn.commit().await?;
-    Ok(())
+    Write::record_alone(&state.db, &user.audit, event).await
 }
 
 /// Find members by exact ID number (身份证号查询), in your scope; the number travels in the
@@ -228,14 +224,8 @@ async fn get_member(
                     .into(),
             });
         }
-        let txn = state.db.begin().await?;
-        audit::record(
-            &txn,
-            &user.audit,
-            Event::new("member.reveal_pii", "member", m.id).org(m.org_id),
-        )
-        .await?;
-        txn.commit().await?;
+        let event = Event::new("member.reveal_pii", "member", m.id).org(m.org_id);
+        Write::record_alone(&state.db, &user.audit, event).await?;
     }
     Ok(Versioned::ok(m.version, view(&m, &state.data_keys, reveal)?))
 }
@@ -259,9 +249,9 @@ async fn update_member(
 ) -> Result<Versioned<MemberView>, ApiError> {
     let access = MemberAccess::of(&user);
     let keys = &state.data_keys;
-    let txn = state.db.begin().await?;
-    let current = find(&txn, &access, *id).await?;
-    let manager = manages(&txn, &access, current.id).await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
+    let current = find(w.db(), &access, *id).await?;
+    let manager = manages(w.db(), &access, current.id).await?;
     let own = access.own == Some(current.id);
     let allowed = manager || (own && patch.only_contact_fields());
     if !allowed {
@@ -292,12 +282,12 @@ async fn update_member(
     };
     let f = validate(input).map_err(ApiError::Validation)?;
     if f.group_id != current.group_id {
-        check_placement(&txn, &access.manage, current.org_id, f.group_id).await?;
+        check_placement(w.db(), &access.manage, current.org_id, f.group_id).await?;
     }
     if f.id_number != revealed.id_number && current.active {
-        let clashes = find_clashes(&txn, &access, keys, &f.id_number, Some(current.id)).await?;
+        let clashes = find_clashes(w.db(), &access, keys, &f.id_number, Some(current.id)).await?;
         if clashes.any() {
-            txn.rollback().await?;
+            w.rollback().await?;
             return Err(refuse_clashes(&state.db, &user, current.org_id, "update", clashes).await);
         }
     }
@@ -320,7 +310,7 @@ async fn update_member(
     let new_id = (f.id_number != revealed.id_number).then_some(f.id_number.as_str());
     let new_phone = (f.phone != revealed.phone).then_some(f.phone.as_deref());
     set_pii(&mut updated, keys, new_id, new_phone);
-    let saved = save(&txn, &current, updated).await?;
+    let saved = save(&w, &current, updated).await?;
     let after = view(&saved, keys, false)?;
     // The trail is given the full views so it can tell which personal fields changed; it
     // keeps only their names (audit::PERSONAL_FIELDS).
@@ -328,8 +318,7 @@ async fn update_member(
         .org(saved.org_id)
         .before(&revealed)
         .after(view(&saved, keys, true)?);
-    audit::record(&txn, &user.audit, event).await?;
-    txn.commit().await?;
+    w.commit(event).await?;
     Ok(Versioned::ok(saved.version, after))
 }
 

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::entity::{self, Column, Entity, Model};
 use super::types::{OrgFilters, OrgKind};
+use crate::audit::Write;
 use crate::auth::Scope;
 use crate::error::ApiError;
 use crate::http::PageParams;
@@ -20,6 +21,16 @@ pub async fn find<C: ConnectionTrait>(db: &C, scope: &Scope, id: Uuid) -> Result
         .one(db)
         .await?
         .ok_or(ApiError::NotFound)
+}
+
+/// Whether `id` is a live organisation inside `scope`. A failed query is an error, never
+/// `false`: an outage must not look like a missing right (403) to the caller.
+pub async fn covers<C: ConnectionTrait>(db: &C, scope: &Scope, id: Uuid) -> Result<bool, ApiError> {
+    match find(db, scope, id).await {
+        Ok(_) => Ok(true),
+        Err(ApiError::NotFound) => Ok(false),
+        Err(other) => Err(other),
+    }
 }
 
 /// Organisations matching `filters` inside `scope`, one page ordered by name.
@@ -70,8 +81,8 @@ pub async fn root<C: ConnectionTrait>(db: &C) -> Result<Option<Model>, sea_orm::
 }
 
 /// Inserts a new organisation under `parent` (or as the root when `None`).
-pub async fn insert<C: ConnectionTrait>(
-    db: &C,
+pub async fn insert(
+    w: &Write,
     parent: Option<&Model>,
     kind: OrgKind,
     name: String,
@@ -104,44 +115,24 @@ pub async fn insert<C: ConnectionTrait>(
         updated_at: Set(model.updated_at),
         deleted_at: Set(None),
     })
-    .exec_without_returning(db)
+    .exec_without_returning(w.db())
     .await?;
     Ok(model)
 }
 
-/// Applies `changes` to `org` if it is still at `org.version`; 412 if someone was faster.
-pub async fn update_versioned<C: ConnectionTrait>(
-    db: &C,
-    org: &Model,
-    changes: Vec<(Column, sea_orm::sea_query::SimpleExpr)>,
-) -> Result<(), ApiError> {
-    let mut update = Entity::update_many()
-        .col_expr(Column::Version, Expr::value(org.version + 1))
-        .col_expr(Column::UpdatedAt, Expr::value(crate::db::now()));
-    for (column, value) in changes {
-        update = update.col_expr(column, value);
-    }
-    let res = update
-        .filter(Column::Id.eq(org.id))
-        .filter(Column::Version.eq(org.version))
-        .exec(db)
-        .await?;
-    crate::http::conditional::applied(res.rows_affected, org.version)?;
-    Ok(())
-}
-
 /// Moves the subtree at `org` under `new_parent`, rewriting every descendant's path.
-pub async fn move_subtree<C: ConnectionTrait>(db: &C, org: &Model, new_parent: &Model) -> Result<(), ApiError> {
+pub async fn move_subtree(w: &Write, org: &Model, new_parent: &Model) -> Result<(), ApiError> {
     let old_prefix = org.path.clone();
     let new_prefix = format!("{}{}/", new_parent.path, org.id);
-    update_versioned(db, org, vec![(Column::ParentId, Expr::value(new_parent.id))]).await?;
+    let reparent = vec![(Column::ParentId, Expr::value(new_parent.id))];
+    w.update_versioned::<Entity>(org.id, org.version, reparent).await?;
     // new_prefix || substr(path, len(old_prefix) + 1), the same SQL on both databases.
     let start = old_prefix.chars().count() as i32 + 1;
     let rest = Func::cust("substr").arg(Expr::col(Column::Path)).arg(Expr::val(start));
     Entity::update_many()
         .col_expr(Column::Path, Expr::val(new_prefix).binary(BinOper::Custom("||"), rest))
         .filter(Column::Path.starts_with(old_prefix.as_str()))
-        .exec(db)
+        .exec(w.db())
         .await?;
     Ok(())
 }

@@ -2,14 +2,13 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use sea_orm::TransactionTrait;
 use sea_orm::sea_query::Expr;
 use uuid::Uuid;
 
-use super::entity::Column;
+use super::entity::{Column, Entity};
 use super::queries;
 use super::types::{MoveOrg, NewOrg, OrgFilters, OrgKind, OrgPatch, OrgTreeNode, OrgView};
-use crate::audit::{self, Event};
+use crate::audit::{Event, Write};
 use crate::auth::{Access, AuthUser};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::conditional::etag;
@@ -73,19 +72,14 @@ async fn create_org(
         Claim::Replay(stored) => return Ok(stored),
         Claim::Proceed(ticket) => ticket,
     };
-    let txn = state.db.begin().await?;
-    let org = queries::insert(&txn, Some(&parent), body.kind, name, body.villager_group_id).await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
+    let org = queries::insert(&w, Some(&parent), body.kind, name, body.villager_group_id).await?;
     let view = OrgView::from(&org);
-    audit::record(
-        &txn,
-        &user.audit,
-        Event::new("org.create", "org", org.id).org(org.id).after(&view),
-    )
-    .await?;
+    let event = Event::new("org.create", "org", org.id).org(org.id).after(&view);
     let response = StoredResponse::json(StatusCode::CREATED, &view)?
         .location(format!("/api/v1/orgs/{}", org.id))
         .header(header::ETAG, etag(org.version));
-    ticket.commit(txn, response).await
+    ticket.commit(w, event, response).await
 }
 
 /// List organisations in your scope (党组织列表), ordered by name.
@@ -139,22 +133,20 @@ async fn rename_org(
 ) -> Result<Versioned<OrgView>, ApiError> {
     let name = short_text(&body.name, "/name", 100)?;
     let scope = user.scope(Access::MANAGE);
-    let txn = state.db.begin().await?;
-    let org = queries::find(&txn, &scope, *id).await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
+    let org = queries::find(w.db(), &scope, *id).await?;
     if_match.check(org.version)?;
-    queries::update_versioned(&txn, &org, vec![(Column::Name, Expr::value(name))]).await?;
-    let updated = queries::find(&txn, &scope, org.id).await?;
+    w.update_versioned::<Entity>(org.id, org.version, vec![(Column::Name, Expr::value(name))])
+        .await?;
+    let updated = queries::find(w.db(), &scope, org.id).await?;
     let (before, after) = (OrgView::from(&org), OrgView::from(&updated));
-    audit::record(
-        &txn,
-        &user.audit,
+    w.commit(
         Event::new("org.rename", "org", org.id)
             .org(org.id)
             .before(&before)
             .after(&after),
     )
     .await?;
-    txn.commit().await?;
     Ok(Versioned::ok(updated.version, after))
 }
 
@@ -174,27 +166,25 @@ async fn delete_org(
     id: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = state.db.begin().await?;
-    let org = queries::find(&txn, &user.scope(Access::MANAGE), *id).await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
+    let org = queries::find(w.db(), &user.scope(Access::MANAGE), *id).await?;
     if_match.check(org.version)?;
     if org.parent_id.is_none() {
         return Err(ApiError::conflict("The root committee cannot be deleted."));
     }
-    if let Some(reason) = queries::blocking_dependents(&txn, &org).await? {
+    if let Some(reason) = queries::blocking_dependents(w.db(), &org).await? {
         return Err(ApiError::conflict(format!(
             "This organisation cannot be deleted: {reason}."
         )));
     }
-    queries::update_versioned(&txn, &org, vec![(Column::DeletedAt, Expr::value(crate::db::now()))]).await?;
-    audit::record(
-        &txn,
-        &user.audit,
+    let deleted = vec![(Column::DeletedAt, Expr::value(crate::db::now()))];
+    w.update_versioned::<Entity>(org.id, org.version, deleted).await?;
+    w.commit(
         Event::new("org.delete", "org", org.id)
             .org(org.id)
             .before(OrgView::from(&org)),
     )
     .await?;
-    txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -280,13 +270,13 @@ async fn move_org(
     Json(body): Json<MoveOrg>,
 ) -> Result<Versioned<OrgView>, ApiError> {
     let scope = user.scope(Access::MANAGE);
-    let txn = state.db.begin().await?;
-    let org = queries::find(&txn, &scope, *id).await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
+    let org = queries::find(w.db(), &scope, *id).await?;
     if_match.check(org.version)?;
     if org.parent_id.is_none() {
         return Err(ApiError::conflict("The root committee cannot move."));
     }
-    let parent = queries::find(&txn, &scope, body.parent_id).await?;
+    let parent = queries::find(w.db(), &scope, body.parent_id).await?;
     if parent.path.starts_with(org.path.as_str()) {
         return Err(ApiError::Validation(vec![FieldError::body(
             "/parent_id",
@@ -305,25 +295,22 @@ async fn move_org(
     }
     if let Some(vg) = org.villager_group_id {
         // The same rule as at creation: a grid group moves only to a branch serving its village.
-        check_grid_group(&txn, &user, vg, parent.id, "/parent_id").await?;
+        check_grid_group(w.db(), &user, vg, parent.id, "/parent_id").await?;
     }
-    queries::move_subtree(&txn, &org, &parent).await?;
+    queries::move_subtree(&w, &org, &parent).await?;
     if kind == OrgKind::Group {
         // A group's members belong to the branch the group sits in; each move is in their history.
-        crate::members::follow_group(&txn, org.id, parent.id, user.id()).await?;
+        crate::members::follow_group(&w, org.id, parent.id, user.id()).await?;
     }
-    let moved = queries::find(&txn, &scope, org.id).await?;
+    let moved = queries::find(w.db(), &scope, org.id).await?;
     let (before, after) = (OrgView::from(&org), OrgView::from(&moved));
-    audit::record(
-        &txn,
-        &user.audit,
+    w.commit(
         Event::new("org.move", "org", org.id)
             .org(org.id)
             .before(&before)
             .after(&after),
     )
     .await?;
-    txn.commit().await?;
     // Cached grants hold organisation paths: reload them.
     state.auth.principals.clear();
     Ok(Versioned::ok(moved.version, after))

@@ -21,6 +21,12 @@ pub mod village {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+
+    impl crate::audit::VersionedEntity for Entity {
+        const ID: Column = Column::Id;
+        const VERSION: Column = Column::Version;
+        const UPDATED_AT: Column = Column::UpdatedAt;
+    }
 }
 
 pub mod villager_group {
@@ -42,4 +48,10 @@ pub mod villager_group {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+
+    impl crate::audit::VersionedEntity for Entity {
+        const ID: Column = Column::Id;
+        const VERSION: Column = Column::Version;
+        const UPDATED_AT: Column = Column::UpdatedAt;
+    }
 }

@@ -4,17 +4,17 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::entity::{village, villager_group};
 use super::{find_village, find_villager_group, villages_in};
-use crate::audit::{self, Event};
+use crate::audit::{Event, Write};
 use crate::auth::{Access, AuthUser};
 use crate::error::{ApiError, Problem};
-use crate::http::conditional::{applied, etag};
+use crate::http::conditional::etag;
 use crate::http::pagination::page_by_text;
 use crate::http::validate::{search_text, short_text, text};
 use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, StoredResponse, Versioned};
@@ -133,7 +133,7 @@ async fn create_village(
         created_at: now,
         updated_at: now,
     };
-    let txn = state.db.begin().await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
     village::Entity::insert(village::ActiveModel {
         id: Set(model.id),
         kind: Set(model.kind),
@@ -143,21 +143,16 @@ async fn create_village(
         created_at: Set(now),
         updated_at: Set(now),
     })
-    .exec_without_returning(&txn)
+    .exec_without_returning(w.db())
     .await?;
     let view = VillageView::from(&model);
-    audit::record(
-        &txn,
-        &user.audit,
-        Event::new("village.create", "village", model.id)
-            .org(branch.id)
-            .after(&view),
-    )
-    .await?;
+    let event = Event::new("village.create", "village", model.id)
+        .org(branch.id)
+        .after(&view);
     let response = StoredResponse::json(StatusCode::CREATED, &view)?
         .location(format!("/api/v1/villages/{}", model.id))
         .header(header::ETAG, etag(1));
-    ticket.commit(txn, response).await
+    ticket.commit(w, event, response).await
 }
 
 /// Villages and communities in your scope, ordered by name.
@@ -226,30 +221,20 @@ async fn rename_village(
 ) -> Result<Versioned<VillageView>, ApiError> {
     let name = short_text(&body.name, "/name", 100)?;
     let scope = user.scope(Access::MANAGE);
-    let txn = state.db.begin().await?;
-    let v = find_village(&txn, &scope, *id).await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
+    let v = find_village(w.db(), &scope, *id).await?;
     if_match.check(v.version)?;
-    let updated = village::Entity::update_many()
-        .col_expr(village::Column::Name, Expr::value(name))
-        .col_expr(village::Column::Version, Expr::value(v.version + 1))
-        .col_expr(village::Column::UpdatedAt, Expr::value(crate::db::now()))
-        .filter(village::Column::Id.eq(v.id))
-        .filter(village::Column::Version.eq(v.version))
-        .exec(&txn)
-        .await?;
-    applied(updated.rows_affected, v.version)?;
-    let after = find_village(&txn, &scope, v.id).await?;
+    let renamed = vec![(village::Column::Name, Expr::value(name))];
+    w.update_versioned::<village::Entity>(v.id, v.version, renamed).await?;
+    let after = find_village(w.db(), &scope, v.id).await?;
     let (old, new) = (VillageView::from(&v), VillageView::from(&after));
-    audit::record(
-        &txn,
-        &user.audit,
+    w.commit(
         Event::new("village.rename", "village", v.id)
             .org(v.org_id)
             .before(&old)
             .after(&new),
     )
     .await?;
-    txn.commit().await?;
     Ok(Versioned::ok(after.version, new))
 }
 
@@ -324,7 +309,7 @@ async fn create_villager_group(
         created_at: now,
         updated_at: now,
     };
-    let txn = state.db.begin().await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
     villager_group::Entity::insert(villager_group::ActiveModel {
         id: Set(model.id),
         village_id: Set(model.village_id),
@@ -333,17 +318,16 @@ async fn create_villager_group(
         created_at: Set(now),
         updated_at: Set(now),
     })
-    .exec_without_returning(&txn)
+    .exec_without_returning(w.db())
     .await?;
     let view = VillagerGroupView::from(&model);
     let event = Event::new("villager_group.create", "villager_group", model.id)
         .org(v.org_id)
         .after(&view);
-    audit::record(&txn, &user.audit, event).await?;
     let response = StoredResponse::json(StatusCode::CREATED, &view)?
         .location(format!("/api/v1/villager-groups/{}", model.id))
         .header(header::ETAG, etag(1));
-    ticket.commit(txn, response).await
+    ticket.commit(w, event, response).await
 }
 
 /// Villager groups in your scope, ordered by name.
@@ -411,26 +395,19 @@ async fn rename_villager_group(
 ) -> Result<Versioned<VillagerGroupView>, ApiError> {
     let name = short_text(&body.name, "/name", 100)?;
     let scope = user.scope(Access::MANAGE);
-    let txn = state.db.begin().await?;
-    let g = find_villager_group(&txn, &scope, *id).await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
+    let g = find_villager_group(w.db(), &scope, *id).await?;
     if_match.check(g.version)?;
-    let updated = villager_group::Entity::update_many()
-        .col_expr(villager_group::Column::Name, Expr::value(name))
-        .col_expr(villager_group::Column::Version, Expr::value(g.version + 1))
-        .col_expr(villager_group::Column::UpdatedAt, Expr::value(crate::db::now()))
-        .filter(villager_group::Column::Id.eq(g.id))
-        .filter(villager_group::Column::Version.eq(g.version))
-        .exec(&txn)
+    let renamed = vec![(villager_group::Column::Name, Expr::value(name))];
+    w.update_versioned::<villager_group::Entity>(g.id, g.version, renamed)
         .await?;
-    applied(updated.rows_affected, g.version)?;
-    let after = find_villager_group(&txn, &scope, g.id).await?;
-    let village = find_village(&txn, &scope, g.village_id).await?;
+    let after = find_villager_group(w.db(), &scope, g.id).await?;
+    let village = find_village(w.db(), &scope, g.village_id).await?;
     let (old, new) = (VillagerGroupView::from(&g), VillagerGroupView::from(&after));
     let event = Event::new("villager_group.rename", "villager_group", g.id)
         .org(village.org_id)
         .before(&old)
         .after(&new);
-    audit::record(&txn, &user.audit, event).await?;
-    txn.commit().await?;
+    w.commit(event).await?;
     Ok(Versioned::ok(after.version, new))
 }

@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Condition;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
@@ -15,7 +15,7 @@ use super::entity::{category, event, feedback, pledge};
 use super::lifecycle::PledgeState;
 use super::types::{CategoryView, NewFeedback, PledgeKind};
 use super::{is_overdue, state_of, view};
-use crate::audit::{self, AuditContext, Event};
+use crate::audit::{AuditContext, Event, Write};
 use crate::error::{ApiError, Problem};
 use crate::http::Json;
 use crate::http::validate::short_text;
@@ -363,7 +363,11 @@ async fn give_feedback(
     let ip = crate::auth::client_ip(&req).unwrap_or_else(|| "unknown".into());
     crate::auth::check_rate(&state.auth.feedback_limiter, &ip)?;
     let fid = Uuid::now_v7();
-    let txn = state.db.begin().await?;
+    let ctx = AuditContext {
+        client_ip: Some(ip),
+        ..crate::auth::request_audit_context(&req)
+    };
+    let w = Write::begin(&state.db, &ctx).await?;
     feedback::Entity::insert(feedback::ActiveModel {
         id: Set(fid),
         pledge_id: Set(p.id),
@@ -376,19 +380,10 @@ async fn give_feedback(
         replied_by: Set(None),
         created_at: Set(crate::db::now()),
     })
-    .exec_without_returning(&txn)
+    .exec_without_returning(w.db())
     .await?;
-    let ctx = AuditContext {
-        client_ip: Some(ip),
-        ..crate::auth::request_audit_context(&req)
-    };
-    audit::record(
-        &txn,
-        &ctx,
-        Event::new("feedback.create", "pledge_feedback", fid).org(p.org_id),
-    )
-    .await?;
-    txn.commit().await?;
+    w.commit(Event::new("feedback.create", "pledge_feedback", fid).org(p.org_id))
+        .await?;
     Ok(HttpResponse::Created().json(FeedbackReceipt {
         id: fid,
         message: "Thank you. The branch will read your message; answered messages appear on the board.".into(),

@@ -2,11 +2,11 @@
 
 use actix_web::{HttpResponse, patch, post, web};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::entity::category;
 use super::types::*;
-use crate::audit::{self, Event};
+use crate::audit::{Event, Write};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
 use crate::http::Json;
@@ -41,8 +41,8 @@ pub(super) async fn create_category(
         return Err(invalid("/code", "format", "1–32 of a-z, 0-9 and _"));
     }
     let label = short_text(&body.label, "/label", 50)?;
-    let txn = state.db.begin().await?;
-    if category::Entity::find_by_id(code.clone()).count(&txn).await? > 0 {
+    let w = Write::begin(&state.db, &user.audit).await?;
+    if category::Entity::find_by_id(code.clone()).count(w.db()).await? > 0 {
         return Err(ApiError::conflict("A category with this code exists."));
     }
     let row = category::Model {
@@ -57,12 +57,11 @@ pub(super) async fn create_category(
         sort_order: Set(row.sort_order),
         active: Set(true),
     })
-    .exec_without_returning(&txn)
+    .exec_without_returning(w.db())
     .await?;
     let event = Event::new("pledge_category.create", "pledge_category", &row.code)
         .after(serde_json::json!({"label": row.label}));
-    audit::record(&txn, &user.audit, event).await?;
-    txn.commit().await?;
+    w.commit(event).await?;
     Ok(HttpResponse::Created().json(category_view(row)))
 }
 
@@ -80,9 +79,9 @@ pub(super) async fn update_category(
     code: web::Path<String>,
     Json(body): Json<CategoryPatch>,
 ) -> Result<Json<CategoryView>, ApiError> {
-    let txn = state.db.begin().await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
     let mut row = category::Entity::find_by_id(code.into_inner())
-        .one(&txn)
+        .one(w.db())
         .await?
         .ok_or(ApiError::NotFound)?;
     let before = category_view(row.clone());
@@ -100,17 +99,14 @@ pub(super) async fn update_category(
         .col_expr(category::Column::SortOrder, Expr::value(row.sort_order))
         .col_expr(category::Column::Active, Expr::value(row.active))
         .filter(category::Column::Code.eq(row.code.clone()))
-        .exec(&txn)
+        .exec(w.db())
         .await?;
     let after = category_view(row);
-    audit::record(
-        &txn,
-        &user.audit,
+    w.commit(
         Event::new("pledge_category.update", "pledge_category", &after.code)
             .before(&before)
             .after(&after),
     )
     .await?;
-    txn.commit().await?;
     Ok(Json(after))
 }

@@ -2,13 +2,13 @@
 
 use actix_web::{get, post, web};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::entity::{feedback, pledge};
 use super::types::*;
 use super::{PledgeAccess, Relation, find};
-use crate::audit::{self, Event};
+use crate::audit::{Event, Write};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
 use crate::http::Json;
@@ -93,20 +93,19 @@ pub(super) async fn reply_feedback(
     let (pledge_id, feedback_id) = path.into_inner();
     let reply = short_text(&body.reply, "/reply", 1000)?;
     let (p, f) = managed_feedback(&state, &user, pledge_id, feedback_id).await?;
-    let txn = state.db.begin().await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
     let now = crate::db::now();
     feedback::Entity::update_many()
         .col_expr(feedback::Column::Reply, Expr::value(reply.clone()))
         .col_expr(feedback::Column::RepliedAt, Expr::value(now))
         .col_expr(feedback::Column::RepliedBy, Expr::value(user.id()))
         .filter(feedback::Column::Id.eq(f.id))
-        .exec(&txn)
+        .exec(w.db())
         .await?;
     let event = Event::new("feedback.reply", "pledge_feedback", f.id)
         .org(p.org_id)
         .after(serde_json::json!({"reply": reply}));
-    audit::record(&txn, &user.audit, event).await?;
-    txn.commit().await?;
+    w.commit(event).await?;
     let mut updated = f;
     updated.reply = Some(reply);
     updated.replied_at = Some(now);
@@ -129,20 +128,15 @@ pub(super) async fn feedback_visibility(
 ) -> Result<Json<FeedbackView>, ApiError> {
     let (pledge_id, feedback_id) = path.into_inner();
     let (p, f) = managed_feedback(&state, &user, pledge_id, feedback_id).await?;
-    let txn = state.db.begin().await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
     feedback::Entity::update_many()
         .col_expr(feedback::Column::Hidden, Expr::value(body.hidden))
         .filter(feedback::Column::Id.eq(f.id))
-        .exec(&txn)
+        .exec(w.db())
         .await?;
     let action = if body.hidden { "feedback.hide" } else { "feedback.show" };
-    audit::record(
-        &txn,
-        &user.audit,
-        Event::new(action, "pledge_feedback", f.id).org(p.org_id),
-    )
-    .await?;
-    txn.commit().await?;
+    w.commit(Event::new(action, "pledge_feedback", f.id).org(p.org_id))
+        .await?;
     let mut updated = f;
     updated.hidden = body.hidden;
     Ok(Json(feedback_view(updated, &state.data_keys)))

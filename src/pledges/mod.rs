@@ -16,6 +16,7 @@ use sea_orm::sea_query::Condition;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use crate::audit::Write;
 use crate::auth::{Access, AuthUser, Role, Scope};
 use crate::error::ApiError;
 use entity::{event, pledge};
@@ -84,9 +85,9 @@ impl Relation {
         access: &PledgeAccess,
         p: &pledge::Model,
     ) -> Result<Relation, ApiError> {
-        let manager = crate::orgs::queries::find(db, &access.manage, p.org_id).await.is_ok();
+        let manager = crate::orgs::queries::covers(db, &access.manage, p.org_id).await?;
         let group_leader = match p.group_id {
-            Some(g) if !access.groups.is_empty() => crate::orgs::queries::find(db, &access.groups, g).await.is_ok(),
+            Some(g) if !access.groups.is_empty() => crate::orgs::queries::covers(db, &access.groups, g).await?,
             _ => false,
         };
         Ok(Relation {
@@ -136,8 +137,8 @@ pub fn view(p: &pledge::Model) -> PledgeView {
 
 /// Appends a timeline entry.
 #[allow(clippy::too_many_arguments)]
-pub async fn record_event<C: ConnectionTrait>(
-    db: &C,
+pub async fn record_event(
+    w: &Write,
     pledge_id: Uuid,
     kind: &str,
     from: Option<PledgeState>,
@@ -164,7 +165,7 @@ pub async fn record_event<C: ConnectionTrait>(
         actor_name: Set(Some(user.principal.username.clone())),
         occurred_at: Set(crate::db::now()),
     })
-    .exec_without_returning(db)
+    .exec_without_returning(w.db())
     .await?;
     Ok(())
 }

@@ -4,17 +4,17 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, get, patch, post, web};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::entity::pledge;
 use super::lifecycle::PledgeState;
 use super::types::*;
 use super::{PledgeAccess, Relation, check_category, find, record_event, state_of, view};
-use crate::audit::{self, Event};
+use crate::audit::{Event, VersionedEntity, Write};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
-use crate::http::conditional::{applied, etag};
+use crate::http::conditional::etag;
 use crate::http::validate::short_text;
 use crate::http::{Claim, IdempotencyKey, IfMatch, Json, StoredResponse, Versioned};
 use crate::members::{self, MemberAccess};
@@ -158,12 +158,12 @@ pub(super) async fn create_pledge(
         created_at: now,
         updated_at: now,
     };
-    let txn = state.db.begin().await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
     pledge::Entity::insert(active(&row))
-        .exec_without_returning(&txn)
+        .exec_without_returning(w.db())
         .await?;
     record_event(
-        &txn,
+        &w,
         row.id,
         "state",
         None,
@@ -175,16 +175,11 @@ pub(super) async fn create_pledge(
     )
     .await?;
     let v = view(&row);
-    audit::record(
-        &txn,
-        &user.audit,
-        Event::new("pledge.create", "pledge", row.id).org(row.org_id).after(&v),
-    )
-    .await?;
+    let event = Event::new("pledge.create", "pledge", row.id).org(row.org_id).after(&v);
     let response = StoredResponse::json(StatusCode::CREATED, &v)?
         .location(format!("/api/v1/pledges/{}", row.id))
         .header(header::ETAG, etag(row.version));
-    ticket.commit(txn, response).await
+    ticket.commit(w, event, response).await
 }
 
 pub(super) fn active(p: &pledge::Model) -> pledge::ActiveModel {
@@ -213,23 +208,19 @@ pub(super) fn active(p: &pledge::Model) -> pledge::ActiveModel {
     }
 }
 
-/// Stores `updated` if the pledge is still at `current`'s version and state.
-pub(super) async fn save<C: sea_orm::ConnectionTrait>(
-    db: &C,
+/// Stores `updated` (a changed copy of `current`) if the pledge is still at `current`'s
+/// version, hence in its state; 412 otherwise.
+pub(super) async fn save(
+    w: &Write,
     current: &pledge::Model,
     mut updated: pledge::Model,
 ) -> Result<pledge::Model, ApiError> {
-    updated.version = current.version + 1;
-    updated.updated_at = crate::db::now();
-    let mut model = active(&updated);
-    model.id = sea_orm::ActiveValue::Unchanged(updated.id);
-    let res = pledge::Entity::update_many()
-        .set(model)
-        .filter(pledge::Column::Id.eq(current.id))
-        .filter(pledge::Column::Version.eq(current.version))
-        .exec(db)
+    let changes = pledge::Entity::changes(current, &updated);
+    let bumped = w
+        .update_versioned::<pledge::Entity>(current.id, current.version, changes)
         .await?;
-    applied(res.rows_affected, current.version)?;
+    updated.version = bumped.version;
+    updated.updated_at = bumped.updated_at;
     Ok(updated)
 }
 
@@ -265,9 +256,9 @@ pub(super) async fn update_pledge(
     Json(patch): Json<PledgePatch>,
 ) -> Result<Versioned<PledgeView>, ApiError> {
     let access = PledgeAccess::of(&user);
-    let txn = state.db.begin().await?;
-    let current = find(&txn, &access, *id).await?;
-    let rel = Relation::of(&txn, &access, &current).await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
+    let current = find(w.db(), &access, *id).await?;
+    let rel = Relation::of(w.db(), &access, &current).await?;
     if !(rel.author || rel.manager) {
         return Err(ApiError::Forbidden {
             detail: "Only the pledge's author or its branch may edit it.".into(),
@@ -285,12 +276,12 @@ pub(super) async fn update_pledge(
         updated.content = short_text(content, "/content", 2000)?;
     }
     if let Some(category) = &patch.category {
-        check_category(&txn, category).await?;
+        check_category(w.db(), category).await?;
         updated.category_code = category.clone();
     }
     if let Some(vg) = patch.villager_group_id {
         if let Some(vg) = vg
-            && !crate::places::villager_group_exists(&txn, vg).await?
+            && !crate::places::villager_group_exists(w.db(), vg).await?
         {
             return Err(invalid("/villager_group_id", "not_found", "no such villager group"));
         }
@@ -303,7 +294,7 @@ pub(super) async fn update_pledge(
         if let (Some(post_id), Some(member_id)) = (post_id, current.member_id) {
             let held = members::entity::post::Entity::find_by_id(post_id)
                 .filter(members::entity::post::Column::MemberId.eq(member_id))
-                .count(&txn)
+                .count(w.db())
                 .await?;
             if held == 0 {
                 return Err(invalid("/post_id", "not_found", "not one of the member's posts"));
@@ -314,17 +305,14 @@ pub(super) async fn update_pledge(
     if let Some(due_on) = patch.due_on {
         updated.due_on = due_on;
     }
-    let saved = save(&txn, &current, updated).await?;
+    let saved = save(&w, &current, updated).await?;
     let (before, after) = (view(&current), view(&saved));
-    audit::record(
-        &txn,
-        &user.audit,
+    w.commit(
         Event::new("pledge.update", "pledge", saved.id)
             .org(saved.org_id)
             .before(&before)
             .after(&after),
     )
     .await?;
-    txn.commit().await?;
     Ok(Versioned::ok(saved.version, after))
 }

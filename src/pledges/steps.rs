@@ -2,14 +2,14 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::entity::event;
 use super::lifecycle::{PledgeState, Transition};
 use super::types::*;
 use super::{PledgeAccess, Relation, find, record_event, state_of, view};
-use crate::audit::{self, Event};
+use crate::audit::{Event, Write};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::conditional::etag;
@@ -42,16 +42,16 @@ pub(super) async fn transition(
 ) -> Result<Versioned<PledgeView>, ApiError> {
     let (id, t) = path.into_inner();
     let access = PledgeAccess::of(&user);
-    let txn = state.db.begin().await?;
-    let current = find(&txn, &access, id).await?;
-    let rel = Relation::of(&txn, &access, &current).await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
+    let current = find(w.db(), &access, id).await?;
+    let rel = Relation::of(w.db(), &access, &current).await?;
     let collective = current.member_id.is_none();
     let wrote_it = current.author_user_id == user.id();
     let member_has_account = match current.member_id {
         Some(member_id) => {
             crate::users::entity::user::Entity::find()
                 .filter(crate::users::entity::user::Column::MemberId.eq(member_id))
-                .count(&txn)
+                .count(w.db())
                 .await?
                 > 0
         }
@@ -114,9 +114,9 @@ pub(super) async fn transition(
         Transition::Fulfil => updated.progress_percent = Some(100),
         _ => {}
     }
-    let saved = save(&txn, &current, updated).await?;
+    let saved = save(&w, &current, updated).await?;
     record_event(
-        &txn,
+        &w,
         saved.id,
         "state",
         Some(from),
@@ -137,16 +137,13 @@ pub(super) async fn transition(
         Transition::Evaluate => "pledge.evaluate",
         Transition::Withdraw => "pledge.withdraw",
     };
-    audit::record(
-        &txn,
-        &user.audit,
+    w.commit(
         Event::new(action, "pledge", saved.id)
             .org(saved.org_id)
             .before(&before)
             .after(&after),
     )
     .await?;
-    txn.commit().await?;
     Ok(Versioned::ok(saved.version, after))
 }
 
@@ -189,9 +186,9 @@ pub(super) async fn add_progress(
         return Err(ApiError::Validation(errors));
     }
     let access = PledgeAccess::of(&user);
-    let txn = state.db.begin().await?;
-    let current = find(&txn, &access, *id).await?;
-    let rel = Relation::of(&txn, &access, &current).await?;
+    let w = Write::begin(&state.db, &user.audit).await?;
+    let current = find(w.db(), &access, *id).await?;
+    let rel = Relation::of(w.db(), &access, &current).await?;
     if !(rel.author || rel.manager || rel.group_leader) {
         return Err(ApiError::Forbidden {
             detail: "Only the author, the branch or the group leader report progress.".into(),
@@ -206,9 +203,9 @@ pub(super) async fn add_progress(
     if body.percentage.is_some() {
         updated.progress_percent = body.percentage;
     }
-    let saved = save(&txn, &current, updated).await?;
+    let saved = save(&w, &current, updated).await?;
     record_event(
-        &txn,
+        &w,
         saved.id,
         "progress",
         None,
@@ -222,8 +219,7 @@ pub(super) async fn add_progress(
     let event = Event::new("pledge.progress", "pledge", saved.id)
         .org(saved.org_id)
         .after(serde_json::json!({"note": note, "percentage": body.percentage}));
-    audit::record(&txn, &user.audit, event).await?;
-    txn.commit().await?;
+    w.commit(event).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::ETAG, etag(saved.version)))
         .json(view(&saved)))

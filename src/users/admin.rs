@@ -2,11 +2,11 @@
 //! reset from the command line (`dangjian create-admin`).
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::entity::user;
 use super::{ensure_grant, insert_user, set_password, valid_username};
-use crate::audit::{self, AuditContext, Event};
+use crate::audit::{AuditContext, Event, Write};
 use crate::auth::{Role, password};
 use crate::error::ApiError;
 use crate::orgs::{OrgKind, queries as orgs};
@@ -23,34 +23,33 @@ pub async fn create_or_reset_admin(db: &DatabaseConnection, username: &str, plai
     let hash = actix_web::web::block(move || password::hash(&plain))
         .await
         .map_err(ApiError::internal)??;
-    let txn = db.begin().await?;
-    let root = match orgs::root(&txn).await? {
+    // The shell has no caller: the event names no actor.
+    let w = Write::begin(db, &AuditContext::default()).await?;
+    let root = match orgs::root(w.db()).await? {
         Some(root) => root,
-        None => orgs::insert(&txn, None, OrgKind::Committee, DEFAULT_ROOT_NAME.into(), None).await?,
+        None => orgs::insert(&w, None, OrgKind::Committee, DEFAULT_ROOT_NAME.into(), None).await?,
     };
     let existing = user::Entity::find()
         .filter(user::Column::Username.eq(username.as_str()))
-        .one(&txn)
+        .one(w.db())
         .await?;
     let (account, action) = match existing {
         Some(account) => {
-            set_password(&txn, &account, hash).await?;
+            set_password(&w, &account, hash).await?;
             user::Entity::update_many()
                 .col_expr(user::Column::Disabled, Expr::value(false))
                 .filter(user::Column::Id.eq(account.id))
-                .exec(&txn)
+                .exec(w.db())
                 .await?;
             (account, "user.admin_reset")
         }
-        None => (insert_user(&txn, &username, hash, root.id).await?, "user.admin_create"),
+        None => (insert_user(&w, &username, hash, root.id).await?, "user.admin_create"),
     };
-    ensure_grant(&txn, account.id, Role::TownAdmin, root.id).await?;
+    ensure_grant(&w, account.id, Role::TownAdmin, root.id).await?;
     let event = Event::new(action, "user", account.id)
         .org(root.id)
         .after(serde_json::json!({"username": username}));
-    audit::record(&txn, &AuditContext::default(), event).await?;
-    txn.commit().await?;
-    Ok(())
+    w.commit(event).await
 }
 
 /// On a database without any account, creates `admin` with a random password and returns

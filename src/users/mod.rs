@@ -9,6 +9,7 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
+use crate::audit::Write;
 use crate::auth::Role;
 use crate::error::{ApiError, FieldError};
 use entity::{grant, user};
@@ -16,10 +17,10 @@ pub use routes::configure;
 
 /// Stores a new password hash, invalidates every token issued before and ends any sign-in
 /// lock on the account (a reset is how a locked-out user gets back in).
-pub async fn set_password<C: ConnectionTrait>(conn: &C, account: &user::Model, hash: String) -> Result<(), ApiError> {
+pub async fn set_password(w: &Write, account: &user::Model, hash: String) -> Result<(), ApiError> {
     crate::auth::entity::login_failure::Entity::delete_many()
         .filter(crate::auth::entity::login_failure::Column::Username.eq(account.username.as_str()))
-        .exec(conn)
+        .exec(w.db())
         .await?;
     user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
@@ -30,9 +31,9 @@ pub async fn set_password<C: ConnectionTrait>(conn: &C, account: &user::Model, h
         .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
         .col_expr(user::Column::UpdatedAt, Expr::value(crate::db::now()))
         .filter(user::Column::Id.eq(account.id))
-        .exec(conn)
+        .exec(w.db())
         .await?;
-    crate::auth::routes_support::revoke_all_for_user(conn, account.id).await
+    crate::auth::routes_support::revoke_all_for_user(w, account.id).await
 }
 
 /// Accounts and grants attached to an organisation.
@@ -67,12 +68,7 @@ pub fn valid_username(username: &str) -> Result<String, ApiError> {
 }
 
 /// Inserts an account (password already hashed).
-pub async fn insert_user<C: ConnectionTrait>(
-    conn: &C,
-    username: &str,
-    password_hash: String,
-    org_id: Uuid,
-) -> Result<user::Model, DbErr> {
+pub async fn insert_user(w: &Write, username: &str, password_hash: String, org_id: Uuid) -> Result<user::Model, DbErr> {
     let now = crate::db::now();
     let model = user::Model {
         id: Uuid::now_v7(),
@@ -98,23 +94,18 @@ pub async fn insert_user<C: ConnectionTrait>(
         created_at: Set(now),
         updated_at: Set(now),
     })
-    .exec_without_returning(conn)
+    .exec_without_returning(w.db())
     .await?;
     Ok(model)
 }
 
 /// Inserts a grant unless the same one exists; returns its id.
-pub async fn ensure_grant<C: ConnectionTrait>(
-    conn: &C,
-    user_id: Uuid,
-    role: Role,
-    org_id: Uuid,
-) -> Result<Uuid, DbErr> {
+pub async fn ensure_grant(w: &Write, user_id: Uuid, role: Role, org_id: Uuid) -> Result<Uuid, DbErr> {
     if let Some(existing) = grant::Entity::find()
         .filter(grant::Column::UserId.eq(user_id))
         .filter(grant::Column::Role.eq(role.as_str()))
         .filter(grant::Column::OrgId.eq(org_id))
-        .one(conn)
+        .one(w.db())
         .await?
     {
         return Ok(existing.id);
@@ -127,7 +118,7 @@ pub async fn ensure_grant<C: ConnectionTrait>(
         org_id: Set(org_id),
         created_at: Set(crate::db::now()),
     })
-    .exec_without_returning(conn)
+    .exec_without_returning(w.db())
     .await?;
     Ok(id)
 }

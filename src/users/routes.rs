@@ -11,18 +11,18 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::entity::{grant, user};
 use super::{ensure_grant, insert_user, set_password, valid_username};
-use crate::audit::{self, Event};
+use crate::audit::{Event, Write};
 use crate::auth::routes_support::{GrantView, revoke_all_for_user};
 use crate::auth::{Access, AuthUser, Principal, Role, Scope, password, policy::OVERSEE};
 use crate::error::{ApiError, Problem};
-use crate::http::conditional::{applied, etag};
+use crate::http::conditional::etag;
 use crate::http::pagination::page_by_text;
 use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, StoredResponse, Versioned};
 use crate::orgs::{entity as org, queries as orgs};
@@ -217,27 +217,22 @@ async fn create_user(
     let hash = web::block(move || password::hash(&plain))
         .await
         .map_err(ApiError::internal)??;
-    let txn = state.db.begin().await?;
+    let w = Write::begin(&state.db, &caller.audit).await?;
     if user::Entity::find()
         .filter(user::Column::Username.eq(username.as_str()))
-        .count(&txn)
+        .count(w.db())
         .await?
         > 0
     {
         return Err(ApiError::conflict(format!("The username `{username}` is taken.")));
     }
-    let account = insert_user(&txn, &username, hash, org.id).await?;
-    let view = view(&txn, &account).await?;
-    audit::record(
-        &txn,
-        &caller.audit,
-        Event::new("user.create", "user", account.id).org(org.id).after(&view),
-    )
-    .await?;
+    let account = insert_user(&w, &username, hash, org.id).await?;
+    let view = view(w.db(), &account).await?;
+    let event = Event::new("user.create", "user", account.id).org(org.id).after(&view);
     let response = StoredResponse::json(StatusCode::CREATED, &view)?
         .location(format!("/api/v1/users/{}", account.id))
         .header(header::ETAG, etag(account.version));
-    ticket.commit(txn, response).await
+    ticket.commit(w, event, response).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -327,22 +322,24 @@ async fn update_user(
     if_match: IfMatch,
     Json(body): Json<UserPatch>,
 ) -> Result<Versioned<UserView>, ApiError> {
-    let txn = state.db.begin().await?;
-    let account = find_managed(&txn, &caller, *id).await?;
+    let w = Write::begin(&state.db, &caller.audit).await?;
+    let account = find_managed(w.db(), &caller, *id).await?;
     if_match.check(account.version)?;
-    let before = view(&txn, &account).await?;
+    let before = view(w.db(), &account).await?;
     let disabled = body.disabled.unwrap_or(account.disabled);
-    let mut update = user::Entity::update_many()
-        .col_expr(user::Column::Disabled, Expr::value(disabled))
-        .col_expr(user::Column::Version, Expr::value(account.version + 1))
-        .col_expr(user::Column::UpdatedAt, Expr::value(crate::db::now()));
+    let mut changes = vec![(user::Column::Disabled, Expr::value(disabled))];
     if let Some(member_id) = body.member_id {
         if let Some(member_id) = member_id {
             let access = crate::members::MemberAccess::of(&caller);
-            crate::members::find(&txn, &access, member_id)
+            crate::members::find(w.db(), &access, member_id)
                 .await
-                .map_err(|_| ApiError::invalid_field("/member_id", "not_found", "no such member in your scope"))?;
-            if !crate::members::manages(&txn, &access, member_id).await? {
+                .map_err(|e| match e {
+                    ApiError::NotFound => {
+                        ApiError::invalid_field("/member_id", "not_found", "no such member in your scope")
+                    }
+                    other => other, // an outage stays an outage
+                })?;
+            if !crate::members::manages(w.db(), &access, member_id).await? {
                 return Err(ApiError::invalid_field(
                     "/member_id",
                     "not_found",
@@ -352,29 +349,25 @@ async fn update_user(
             let taken = user::Entity::find()
                 .filter(user::Column::MemberId.eq(member_id))
                 .filter(user::Column::Id.ne(account.id))
-                .count(&txn)
+                .count(w.db())
                 .await?;
             if taken > 0 {
                 return Err(ApiError::conflict("Another account is already linked to this member."));
             }
         }
-        update = update.col_expr(user::Column::MemberId, Expr::value(member_id));
+        changes.push((user::Column::MemberId, Expr::value(member_id)));
     }
     if disabled && !account.disabled {
-        update = update.col_expr(
+        changes.push((
             user::Column::TokenGeneration,
             Expr::col(user::Column::TokenGeneration).add(1),
-        );
-        revoke_all_for_user(&txn, account.id).await?;
+        ));
+        revoke_all_for_user(&w, account.id).await?;
     }
-    let res = update
-        .filter(user::Column::Id.eq(account.id))
-        .filter(user::Column::Version.eq(account.version))
-        .exec(&txn)
+    w.update_versioned::<user::Entity>(account.id, account.version, changes)
         .await?;
-    applied(res.rows_affected, account.version)?;
-    let updated = find(&txn, &caller.scope(Access::MANAGE), account.id).await?;
-    let after = view(&txn, &updated).await?;
+    let updated = find(w.db(), &caller.scope(Access::MANAGE), account.id).await?;
+    let after = view(w.db(), &updated).await?;
     let action = match body.disabled {
         Some(true) if !account.disabled => "user.disable",
         Some(false) if account.disabled => "user.enable",
@@ -384,8 +377,7 @@ async fn update_user(
         .org(account.org_id)
         .before(&before)
         .after(&after);
-    audit::record(&txn, &caller.audit, event).await?;
-    txn.commit().await?;
+    w.commit(event).await?;
     state.auth.principals.evict(account.id);
     Ok(Versioned::ok(updated.version, after))
 }
@@ -418,16 +410,11 @@ async fn reset_password(
     let hash = web::block(move || password::hash(&plain))
         .await
         .map_err(ApiError::internal)??;
-    let txn = state.db.begin().await?;
-    let account = find_managed(&txn, &caller, *id).await?;
-    set_password(&txn, &account, hash).await?;
-    audit::record(
-        &txn,
-        &caller.audit,
-        Event::new("user.password_reset", "user", account.id).org(account.org_id),
-    )
-    .await?;
-    txn.commit().await?;
+    let w = Write::begin(&state.db, &caller.audit).await?;
+    let account = find_managed(w.db(), &caller, *id).await?;
+    set_password(&w, &account, hash).await?;
+    w.commit(Event::new("user.password_reset", "user", account.id).org(account.org_id))
+        .await?;
     state.auth.principals.evict(account.id);
     Ok(HttpResponse::NoContent().finish())
 }
@@ -458,9 +445,9 @@ async fn add_grant(
     id: web::Path<Uuid>,
     Json(body): Json<NewGrant>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = state.db.begin().await?;
-    let account = find_managed(&txn, &caller, *id).await?;
-    let org = orgs::find(&txn, &caller.scope(Access::MANAGE), body.org_id).await?;
+    let w = Write::begin(&state.db, &caller.audit).await?;
+    let account = find_managed(w.db(), &caller, *id).await?;
+    let org = orgs::find(w.db(), &caller.scope(Access::MANAGE), body.org_id).await?;
     if caller
         .principal
         .managing_role_over(&org.path)
@@ -470,18 +457,17 @@ async fn add_grant(
             detail: "You can only grant roles below your own.".into(),
         });
     }
-    let before = view(&txn, &account).await?;
+    let before = view(w.db(), &account).await?;
     if before.grants.iter().any(|g| g.role == body.role && g.org_id == org.id) {
         return Err(ApiError::conflict("The account already holds this role here."));
     }
-    let grant_id = ensure_grant(&txn, account.id, body.role, org.id).await?;
-    let after = view(&txn, &account).await?;
+    let grant_id = ensure_grant(&w, account.id, body.role, org.id).await?;
+    let after = view(w.db(), &account).await?;
     let event = Event::new("user.grant", "user", account.id)
         .org(org.id)
         .before(&before)
         .after(&after);
-    audit::record(&txn, &caller.audit, event).await?;
-    txn.commit().await?;
+    w.commit(event).await?;
     state.auth.principals.evict(account.id);
     let granted = after
         .grants
@@ -506,14 +492,14 @@ async fn remove_grant(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (user_id, grant_id) = path.into_inner();
-    let txn = state.db.begin().await?;
-    let account = find_managed(&txn, &caller, user_id).await?;
+    let w = Write::begin(&state.db, &caller.audit).await?;
+    let account = find_managed(w.db(), &caller, user_id).await?;
     let g = grant::Entity::find_by_id(grant_id)
         .filter(grant::Column::UserId.eq(account.id))
-        .one(&txn)
+        .one(w.db())
         .await?
         .ok_or(ApiError::NotFound)?;
-    let org = orgs::find(&txn, &caller.scope(Access::MANAGE), g.org_id).await?;
+    let org = orgs::find(w.db(), &caller.scope(Access::MANAGE), g.org_id).await?;
     let role = g.role;
     if caller
         .principal
@@ -524,15 +510,14 @@ async fn remove_grant(
             detail: "You can only revoke roles below your own.".into(),
         });
     }
-    let before = view(&txn, &account).await?;
-    grant::Entity::delete_by_id(g.id).exec(&txn).await?;
-    let after = view(&txn, &account).await?;
+    let before = view(w.db(), &account).await?;
+    grant::Entity::delete_by_id(g.id).exec(w.db()).await?;
+    let after = view(w.db(), &account).await?;
     let event = Event::new("user.revoke", "user", account.id)
         .org(org.id)
         .before(&before)
         .after(&after);
-    audit::record(&txn, &caller.audit, event).await?;
-    txn.commit().await?;
+    w.commit(event).await?;
     state.auth.principals.evict(account.id);
     Ok(HttpResponse::NoContent().finish())
 }

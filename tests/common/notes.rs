@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
+use dangjian::audit::{AuditContext, Event, Write};
 use dangjian::error::ApiError;
 use dangjian::http::conditional::etag;
 use dangjian::http::pagination::keyset_after;
@@ -13,9 +14,7 @@ use dangjian::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, Stor
 use dangjian::state::AppState;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
@@ -89,18 +88,19 @@ async fn create(
     if body.title == "fail" {
         return Err(ApiError::internal("SELECT secret_column FROM test_notes failed"));
     }
-    let txn = state.db.begin().await?;
+    let w = Write::begin(&state.db, &AuditContext::default()).await?;
     let note = ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         title: Set(body.title),
         version: Set(1),
     }
-    .insert(&txn)
+    .insert(w.db())
     .await?;
+    let event = Event::new("note.create", "test_note", &note.id);
     let response = StoredResponse::json(StatusCode::CREATED, &note)?
         .location(format!("/test/notes/{}", note.id))
         .header(header::ETAG, etag(note.version));
-    ticket.commit(txn, response).await
+    ticket.commit(w, event, response).await
 }
 
 async fn get(state: web::Data<AppState>, id: web::Path<uuid::Uuid>) -> Result<Versioned<Model>, ApiError> {
