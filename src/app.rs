@@ -24,6 +24,7 @@ use crate::http::middleware::{
 };
 use crate::http::routes::RouteTable;
 pub use crate::state::AppState;
+use crate::text;
 use crate::{audit, auth, dictionaries, members, openapi, ops, orgs, places, pledges, users};
 
 /// Builds the shared state: connects the statement counter, the signing and data keys, the
@@ -86,14 +87,12 @@ pub fn build(
     App::new()
         .into_utoipa_app()
         .app_data(state.clone())
-        .app_data(
-            web::PathConfig::default()
-                .error_handler(|err, _| ApiError::bad_request(ErrorCode::InvalidPath, err.to_string()).into()),
-        )
-        .app_data(
-            web::QueryConfig::default()
-                .error_handler(|err, _| ApiError::bad_request(ErrorCode::InvalidQuery, err.to_string()).into()),
-        )
+        .app_data(web::PathConfig::default().error_handler(|err, _| {
+            ApiError::bad_request(ErrorCode::InvalidPath, text!("{err}", "路径参数无效：{err}")).into()
+        }))
+        .app_data(web::QueryConfig::default().error_handler(|err, _| {
+            ApiError::bad_request(ErrorCode::InvalidQuery, text!("{err}", "查询参数无效：{err}")).into()
+        }))
         .configure(routes)
         .into_app()
         .configure(extra)

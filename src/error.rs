@@ -2,7 +2,8 @@
 //!
 //! Handlers return `Result<_, ApiError>`. The `problems` middleware (in `http::middleware`)
 //! turns every error response, including those actix produces by itself, into a
-//! [`Problem`] carrying the request's path and id.
+//! [`Problem`] carrying the request's path and id, in the caller's language
+//! (`Accept-Language`, see [`crate::i18n`]): every detail and field message is a [`Text`].
 
 use std::borrow::Cow;
 
@@ -11,6 +12,9 @@ use actix_web::{HttpResponse, ResponseError};
 use sea_orm::{DbErr, RuntimeErr};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+pub use crate::i18n::{Lang, Text};
+use crate::text;
 
 /// Seconds a client should wait before retrying while the database is unavailable.
 pub const DATABASE_RETRY_AFTER_SECS: u64 = 5;
@@ -30,8 +34,12 @@ macro_rules! error_codes {
             }
             /// English title of the problem (the `title` field).
             pub fn title(self) -> &'static str { match self { $(ErrorCode::$variant => $title),* } }
-            /// Chinese label, served by the dictionaries endpoint.
+            /// Chinese title: the `title` for Chinese callers, and the dictionaries' label.
             pub fn label(self) -> &'static str { match self { $(ErrorCode::$variant => $label),* } }
+            /// The title in `lang`.
+            pub fn title_in(self, lang: Lang) -> &'static str {
+                match lang { Lang::En => self.title(), Lang::Zh => self.label() }
+            }
         }
     };
 }
@@ -85,16 +93,70 @@ impl ErrorCode {
 }
 
 /// One invalid field of a request: `pointer` (JSON Pointer into the body) or `parameter`
-/// (query parameter name), a stable `code`, and a human `message`.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+/// (query parameter name), a stable `code`, and a human `message` in both languages.
+#[derive(Debug, Clone, PartialEq)]
 pub struct FieldError {
+    pub pointer: Option<String>,
+    pub parameter: Option<String>,
+    pub code: Cow<'static, str>,
+    pub message: Text,
+    /// For uploaded files (CSV): the 1-based line, the header being line 1.
+    pub line: Option<u64>,
+    /// For uploaded files (CSV): the column, as named in the header.
+    pub column: Option<String>,
+}
+
+impl FieldError {
+    /// An error about a field of the JSON body, addressed by JSON Pointer (`/a/0/b`).
+    pub fn body(pointer: impl Into<String>, code: impl Into<Cow<'static, str>>, message: Text) -> Self {
+        FieldError {
+            pointer: Some(pointer.into()),
+            parameter: None,
+            code: code.into(),
+            message,
+            line: None,
+            column: None,
+        }
+    }
+
+    /// An error about a query parameter.
+    pub fn query(parameter: impl Into<String>, code: impl Into<Cow<'static, str>>, message: Text) -> Self {
+        FieldError {
+            pointer: None,
+            parameter: Some(parameter.into()),
+            code: code.into(),
+            message,
+            line: None,
+            column: None,
+        }
+    }
+
+    /// As it goes out, in `lang`.
+    pub fn in_lang(&self, lang: Lang) -> ProblemField {
+        ProblemField {
+            pointer: self.pointer.clone(),
+            parameter: self.parameter.clone(),
+            code: self.code.to_string(),
+            message: self.message.get(lang).to_owned(),
+            line: self.line,
+            column: self.column.clone(),
+        }
+    }
+}
+
+/// One invalid field, as a problem's `errors` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = FieldError)]
+pub struct ProblemField {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "/phone")]
     pub pointer: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
+    /// Stable snake_case code of the broken rule.
     #[schema(example = "format")]
-    pub code: Cow<'static, str>,
+    pub code: String,
+    /// In the caller's language (`Accept-Language: zh-CN` for Chinese).
     #[schema(example = "must be 11 digits")]
     pub message: String,
     /// For uploaded files (CSV): the 1-based line, the header being line 1.
@@ -103,32 +165,6 @@ pub struct FieldError {
     /// For uploaded files (CSV): the column, as named in the header.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<String>,
-}
-
-impl FieldError {
-    /// An error about a field of the JSON body, addressed by JSON Pointer (`/a/0/b`).
-    pub fn body(pointer: impl Into<String>, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        FieldError {
-            pointer: Some(pointer.into()),
-            parameter: None,
-            code: code.into(),
-            message: message.into(),
-            line: None,
-            column: None,
-        }
-    }
-
-    /// An error about a query parameter.
-    pub fn query(parameter: impl Into<String>, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        FieldError {
-            pointer: None,
-            parameter: Some(parameter.into()),
-            code: code.into(),
-            message: message.into(),
-            line: None,
-            column: None,
-        }
-    }
 }
 
 /// RFC 9457 problem details: the body of every 4xx and 5xx response.
@@ -146,32 +182,33 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<FieldError>,
+    pub errors: Vec<ProblemField>,
     /// With `invalid_transition`: the transitions allowed from the current state.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed: Option<Vec<String>>,
 }
 
-/// Everything that can go wrong in a request, each mapped to one status and code.
+/// Everything that can go wrong in a request, each mapped to one status and code. What the
+/// caller reads is a [`Text`]; what is only logged (`Internal`, `DatabaseUnavailable`) is not.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{detail}")]
-    BadRequest { code: ErrorCode, detail: String },
-    #[error("authentication required")]
-    Unauthorized { detail: String },
+    BadRequest { code: ErrorCode, detail: Text },
+    #[error("authentication required: {detail}")]
+    Unauthorized { detail: Text },
     /// Wrong username, wrong password, disabled or locked account: one answer for all.
     #[error("invalid credentials")]
     InvalidCredentials,
-    #[error("forbidden")]
-    Forbidden { detail: String },
+    #[error("forbidden: {detail}")]
+    Forbidden { detail: Text },
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed { allow: Vec<String> },
-    #[error("not acceptable")]
-    NotAcceptable { detail: String },
+    #[error("not acceptable: {detail}")]
+    NotAcceptable { detail: Text },
     #[error("{detail}")]
-    Conflict { code: ErrorCode, detail: String },
+    Conflict { code: ErrorCode, detail: Text },
     /// A lifecycle step not allowed from the current state.
     #[error("invalid transition from {from}")]
     InvalidTransition {
@@ -206,22 +243,23 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn bad_request(code: ErrorCode, detail: impl Into<String>) -> Self {
-        ApiError::BadRequest {
-            code,
-            detail: detail.into(),
+    pub fn bad_request(code: ErrorCode, detail: Text) -> Self {
+        ApiError::BadRequest { code, detail }
+    }
+
+    pub fn conflict(detail: Text) -> Self {
+        ApiError::Conflict {
+            code: ErrorCode::Conflict,
+            detail,
         }
     }
 
-    pub fn conflict(detail: impl Into<String>) -> Self {
-        ApiError::Conflict {
-            code: ErrorCode::Conflict,
-            detail: detail.into(),
-        }
+    pub fn forbidden(detail: Text) -> Self {
+        ApiError::Forbidden { detail }
     }
 
     /// A single-field validation error on the JSON body.
-    pub fn invalid_field(pointer: &str, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn invalid_field(pointer: &str, code: &'static str, message: Text) -> Self {
         ApiError::Validation(vec![FieldError::body(pointer, code, message)])
     }
 
@@ -252,75 +290,97 @@ impl ApiError {
         }
     }
 
-    /// The problem body, without `instance` and `request_id` (the middleware adds them).
-    pub fn problem(&self) -> Problem {
-        let code = self.code();
-        let (detail, errors) = match self {
+    /// The detail the caller reads, in both languages.
+    pub fn detail(&self) -> Text {
+        match self {
             ApiError::BadRequest { detail, .. }
             | ApiError::Conflict { detail, .. }
             | ApiError::Unauthorized { detail }
             | ApiError::Forbidden { detail }
-            | ApiError::NotAcceptable { detail } => (detail.clone(), vec![]),
-            ApiError::InvalidTransition { from, allowed } => (
-                format!(
-                    "Not allowed while the pledge is `{from}`; allowed now: {}.",
-                    if allowed.is_empty() {
-                        "nothing".to_string()
-                    } else {
-                        allowed.join(", ")
-                    }
-                ),
-                vec![],
-            ),
-            ApiError::InvalidCredentials => (
-                "The username or password is wrong, or the account is locked or disabled.".into(),
-                vec![],
-            ),
-            ApiError::NotFound => (
-                "No resource at this address, or it is outside your scope.".into(),
-                vec![],
-            ),
-            ApiError::MethodNotAllowed { allow } => (format!("Allowed methods: {}.", allow.join(", ")), vec![]),
-            ApiError::PreconditionFailed { current_version } => (
-                format!("If-Match does not match the current version \"{current_version}\"; fetch the resource again."),
-                vec![],
-            ),
-            ApiError::TooManyRows { max } => (format!("The file may hold at most {max} rows; split it."), vec![]),
-            ApiError::PayloadTooLarge { limit_bytes } => {
-                (format!("The body may be at most {limit_bytes} bytes."), vec![])
+            | ApiError::NotAcceptable { detail } => detail.clone(),
+            ApiError::InvalidTransition { from, allowed } => {
+                let allowed = allowed.join(", ");
+                if allowed.is_empty() {
+                    text!(
+                        "Not allowed while the pledge is `{from}`; nothing is allowed now.",
+                        "承诺处于 `{from}` 状态时不允许此操作，当前不允许任何操作。"
+                    )
+                } else {
+                    text!(
+                        "Not allowed while the pledge is `{from}`; allowed now: {allowed}.",
+                        "承诺处于 `{from}` 状态时不允许此操作；当前允许：{allowed}。"
+                    )
+                }
             }
-            ApiError::UnsupportedMediaType { expected } => (format!("Send the body as {expected}."), vec![]),
-            ApiError::Validation(errors) => (
-                match errors.len() {
-                    1 => "1 field is not valid".to_string(),
-                    n => format!("{n} fields are not valid"),
-                },
-                errors.clone(),
+            ApiError::InvalidCredentials => text!(
+                "The username or password is wrong, or the account is locked or disabled.",
+                "用户名或密码错误，或账户已被锁定或停用。"
             ),
-            ApiError::InvalidQuery(errors) => (
-                match errors.len() {
-                    1 => "1 query parameter is not valid".to_string(),
-                    n => format!("{n} query parameters are not valid"),
-                },
-                errors.clone(),
+            ApiError::NotFound => text!(
+                "No resource at this address, or it is outside your scope.",
+                "该地址没有资源，或不在您的权限范围内。"
             ),
-            ApiError::IdempotencyKeyReused => (
-                "This Idempotency-Key was already used with a different request; use a new key.".into(),
-                vec![],
+            ApiError::MethodNotAllowed { allow } => {
+                let allow = allow.join(", ");
+                text!("Allowed methods: {allow}.", "允许的请求方法：{allow}。")
+            }
+            ApiError::PreconditionFailed { current_version } => text!(
+                "If-Match does not match the current version \"{current_version}\"; fetch the resource again.",
+                "If-Match 与当前版本 \"{current_version}\" 不符，请重新获取该资源。"
             ),
-            ApiError::PreconditionRequired => (
-                "Send If-Match with the ETag from your last read of this resource.".into(),
-                vec![],
+            ApiError::TooManyRows { max } => {
+                text!(
+                    "The file may hold at most {max} rows; split it.",
+                    "文件至多 {max} 行，请拆分后导入。"
+                )
+            }
+            ApiError::PayloadTooLarge { limit_bytes } => text!(
+                "The body may be at most {limit_bytes} bytes.",
+                "请求内容至多 {limit_bytes} 字节。"
             ),
-            ApiError::RateLimited { retry_after_secs } => (format!("Try again in {retry_after_secs} seconds."), vec![]),
-            ApiError::DatabaseUnavailable(_) => (
-                format!("The database cannot be reached; try again in {DATABASE_RETRY_AFTER_SECS} seconds."),
-                vec![],
+            ApiError::UnsupportedMediaType { expected } => {
+                text!("Send the body as {expected}.", "请以 {expected} 格式发送请求内容。")
+            }
+            ApiError::Validation(errors) => match errors.len() {
+                1 => text!("1 field is not valid", "1 个字段未通过校验"),
+                n => text!("{n} fields are not valid", "{n} 个字段未通过校验"),
+            },
+            ApiError::InvalidQuery(errors) => match errors.len() {
+                1 => text!("1 query parameter is not valid", "1 个查询参数无效"),
+                n => text!("{n} query parameters are not valid", "{n} 个查询参数无效"),
+            },
+            ApiError::IdempotencyKeyReused => text!(
+                "This Idempotency-Key was already used with a different request; use a new key.",
+                "该幂等键已用于不同的请求，请换用新的幂等键。"
             ),
-            ApiError::Internal(_) => (
-                "Something went wrong on our side; quote the request_id when reporting it.".into(),
-                vec![],
+            ApiError::PreconditionRequired => text!(
+                "Send If-Match with the ETag from your last read of this resource.",
+                "请在 If-Match 中发送您上次读取该资源时得到的 ETag。"
             ),
+            ApiError::RateLimited { retry_after_secs } => text!(
+                "Try again in {retry_after_secs} seconds.",
+                "请在 {retry_after_secs} 秒后重试。"
+            ),
+            ApiError::DatabaseUnavailable(_) => text!(
+                "The database cannot be reached; try again in {DATABASE_RETRY_AFTER_SECS} seconds.",
+                "暂时无法连接数据库，请在 {DATABASE_RETRY_AFTER_SECS} 秒后重试。"
+            ),
+            ApiError::Internal(_) => text!(
+                "Something went wrong on our side; quote the request_id when reporting it.",
+                "服务器内部出错，报告问题时请提供 request_id。"
+            ),
+        }
+    }
+
+    /// The problem body in `lang`, without `instance` and `request_id` (the middleware adds
+    /// them).
+    pub fn problem(&self, lang: Lang) -> Problem {
+        let code = self.code();
+        let errors = match self {
+            ApiError::Validation(errors) | ApiError::InvalidQuery(errors) => {
+                errors.iter().map(|e| e.in_lang(lang)).collect()
+            }
+            _ => vec![],
         };
         let allowed = match self {
             ApiError::InvalidTransition { allowed, .. } => Some(allowed.iter().map(|a| a.to_string()).collect()),
@@ -329,10 +389,10 @@ impl ApiError {
         Problem {
             allowed,
             type_uri: code.type_uri(),
-            title: code.title().into(),
+            title: code.title_in(lang).into(),
             status: code.status().as_u16(),
             code: code.as_str().into(),
-            detail,
+            detail: self.detail().get(lang).to_owned(),
             instance: None,
             request_id: None,
             errors,
@@ -367,7 +427,8 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        res.content_type("application/problem+json").json(self.problem())
+        res.content_type("application/problem+json")
+            .json(self.problem(Lang::En))
     }
 }
 
@@ -377,7 +438,10 @@ impl From<DbErr> for ApiError {
             return ApiError::DatabaseUnavailable(err.to_string());
         }
         if let Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
-            return ApiError::conflict("A record with the same unique value already exists.");
+            return ApiError::conflict(text!(
+                "A record with the same unique value already exists.",
+                "已有相同唯一值的记录。"
+            ));
         }
         ApiError::Internal(err.to_string())
     }

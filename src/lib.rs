@@ -10,6 +10,7 @@ pub mod db;
 pub mod dictionaries;
 pub mod error;
 pub mod http;
+pub mod i18n;
 pub mod members;
 pub mod openapi;
 pub mod ops;

@@ -24,9 +24,10 @@ use actix_web::{Error, HttpMessage, HttpRequest, web};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::audit::AuditContext;
-use crate::error::ApiError;
+use crate::error::{ApiError, Text};
 use crate::http::middleware::RequestId;
 use crate::state::AppState;
+use crate::text;
 use policy::{Allow, Effect, Policy};
 pub use principal::{AuthUser, Principal, PrincipalCache};
 pub use roles::{Access, Role, Scope};
@@ -138,7 +139,7 @@ async fn check(state: &AppState, req: &ServiceRequest) -> Result<(), ApiError> {
         None if state.routes.query_params(req.method().as_str(), &pattern).is_some() => {
             tracing::error!(method = %req.method(), route = %pattern, "route has no authorisation rule");
             return Err(ApiError::Forbidden {
-                detail: "This route has no authorisation rule.".into(),
+                detail: text!("This route has no authorisation rule.", "此路由没有授权规则。"),
             });
         }
         None => return Ok(()), // wrong method (405 follows) or a route outside the API spec
@@ -159,7 +160,7 @@ async fn check(state: &AppState, req: &ServiceRequest) -> Result<(), ApiError> {
             .any(|g| roles.contains(&g.role) && (!writes || g.role.can_write()))
     {
         return Err(ApiError::Forbidden {
-            detail: "Your role may not do this.".into(),
+            detail: text!("Your role may not do this.", "您的角色无权执行此操作。"),
         });
     }
     req.extensions_mut().insert(principal);
@@ -167,34 +168,46 @@ async fn check(state: &AppState, req: &ServiceRequest) -> Result<(), ApiError> {
 }
 
 async fn principal_from_token(state: &AppState, req: &ServiceRequest) -> Result<Arc<Principal>, ApiError> {
-    let unauthorized = |detail: &str| ApiError::Unauthorized { detail: detail.into() };
+    let unauthorized = |detail: Text| ApiError::Unauthorized { detail };
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .ok_or_else(|| unauthorized("Send an access token: Authorization: Bearer <token>."))?;
+        .ok_or_else(|| {
+            unauthorized(text!(
+                "Send an access token: Authorization: Bearer <token>.",
+                "请发送访问令牌：Authorization: Bearer <token>。"
+            ))
+        })?;
     if token.trim_start().to_ascii_lowercase().starts_with("bearer ") {
-        return Err(unauthorized(
+        return Err(unauthorized(text!(
             "The token starts with a second \"Bearer \": send the access token alone after \"Bearer \".",
-        ));
+            "令牌前多了一个 \"Bearer \"：\"Bearer \" 之后只需发送访问令牌本身。"
+        )));
     }
-    let claims = state
-        .auth
-        .keys
-        .verify(token.trim())
-        .ok_or_else(|| unauthorized("The access token is not valid or has expired."))?;
+    let claims = state.auth.keys.verify(token.trim()).ok_or_else(|| {
+        unauthorized(text!(
+            "The access token is not valid or has expired.",
+            "访问令牌无效或已过期。"
+        ))
+    })?;
     let user_id = claims
         .sub
         .parse()
-        .map_err(|_| unauthorized("The access token is not valid."))?;
+        .map_err(|_| unauthorized(text!("The access token is not valid.", "访问令牌无效。")))?;
     let principal = state
         .auth
         .principals
         .get(&state.db, user_id)
         .await?
         .filter(|p| !p.disabled && p.token_generation == claims.generation)
-        .ok_or_else(|| unauthorized("The access token is no longer valid; sign in again."))?;
+        .ok_or_else(|| {
+            unauthorized(text!(
+                "The access token is no longer valid; sign in again.",
+                "访问令牌已失效，请重新登录。"
+            ))
+        })?;
     Ok(principal)
 }
 

@@ -5,6 +5,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use crate::error::{ApiError, FieldError};
+use crate::text;
 
 /// OWASP's recommended argon2id settings: 19 MiB memory, 2 iterations, 1 lane.
 fn hasher() -> Argon2<'static> {
@@ -48,14 +49,17 @@ pub fn check_policy(password: &str, pointer: &str) -> Result<(), ApiError> {
         return Err(ApiError::Validation(vec![FieldError::body(
             pointer,
             "length",
-            "must be 8 to 128 characters",
+            text!("must be 8 to 128 characters", "长度须为 8 到 128 个字符"),
         )]));
     }
     if classes < 3 {
         return Err(ApiError::Validation(vec![FieldError::body(
             pointer,
             "too_weak",
-            "must contain at least three of: lower case, upper case, digits, symbols",
+            text!(
+                "must contain at least three of: lower case, upper case, digits, symbols",
+                "须至少包含小写字母、大写字母、数字、符号中的三类"
+            ),
         )]));
     }
     Ok(())

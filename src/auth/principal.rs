@@ -14,6 +14,7 @@ use super::roles::{Access, Role, Scope, ScopedGrant};
 use crate::audit::AuditContext;
 use crate::error::ApiError;
 use crate::orgs::entity as org;
+use crate::text;
 use crate::users::entity::{grant, user};
 
 /// A signed-in user with their grants, as loaded from the database.
@@ -180,7 +181,7 @@ impl FromRequest for AuthUser {
             AuthUser { principal, audit }
         });
         std::future::ready(user.ok_or_else(|| ApiError::Unauthorized {
-            detail: "Sign in first.".into(),
+            detail: text!("Sign in first.", "请先登录。"),
         }))
     }
 }

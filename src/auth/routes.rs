@@ -19,6 +19,7 @@ use crate::error::{ApiError, Problem};
 use crate::http::Json;
 use crate::orgs::entity as org;
 use crate::state::AppState;
+use crate::text;
 use crate::users::entity::user;
 
 /// Failed logins for one username within [`LOCK_MINUTES`] that lock it.
@@ -232,7 +233,10 @@ async fn refresh(
     Json(body): Json<RefreshRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let invalid = || ApiError::Unauthorized {
-        detail: "The refresh token is not valid; sign in again.".into(),
+        detail: text!(
+            "The refresh token is not valid; sign in again.",
+            "刷新令牌无效，请重新登录。"
+        ),
     };
     let hash = tokens::hash_refresh_token(&body.refresh_token);
     // The one transaction without an audit event, hence not a `Write`: every client rotates
@@ -399,7 +403,7 @@ async fn change_own_password(
         return Err(ApiError::invalid_field(
             "/current_password",
             "mismatch",
-            "is not your current password",
+            text!("is not your current password", "与当前密码不符"),
         ));
     }
     let new_password = body.new_password;

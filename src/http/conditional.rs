@@ -15,6 +15,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder};
 use serde::Serialize;
 
 use crate::error::{ApiError, ErrorCode};
+use crate::text;
 
 /// The ETag of a resource at `version`.
 pub fn etag(version: i64) -> String {
@@ -79,7 +80,12 @@ fn parse_if_match(req: &HttpRequest) -> Result<IfMatch, ApiError> {
     };
     let value = value
         .to_str()
-        .map_err(|_| ApiError::bad_request(ErrorCode::InvalidHeader, "If-Match must be ASCII"))?
+        .map_err(|_| {
+            ApiError::bad_request(
+                ErrorCode::InvalidHeader,
+                text!("If-Match must be ASCII", "If-Match 只能包含 ASCII 字符"),
+            )
+        })?
         .trim_matches(OWS);
     if value == "*" {
         return Ok(IfMatch { versions: None });
@@ -90,7 +96,10 @@ fn parse_if_match(req: &HttpRequest) -> Result<IfMatch, ApiError> {
         if !is_entity_tag(tag) {
             return Err(ApiError::bad_request(
                 ErrorCode::InvalidHeader,
-                "If-Match must hold entity tags as sent in ETag, e.g. If-Match: \"3\"",
+                text!(
+                    "If-Match must hold entity tags as sent in ETag, e.g. If-Match: \"3\"",
+                    "If-Match 须为 ETag 中给出的实体标签，例如 If-Match: \"3\""
+                ),
             ));
         }
         // A well-formed tag that is not one of ours simply matches nothing (412).

@@ -14,6 +14,7 @@ use utoipa::openapi::path::ParameterIn;
 
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::http::validate::MAX_QUERY_VALUE;
+use crate::text;
 
 /// Largest JSON body accepted by [`Json`] (api-conventions: 64 KiB).
 pub const JSON_LIMIT_BYTES: usize = 64 * 1024;
@@ -76,8 +77,12 @@ pub async fn read_body(req: &HttpRequest, mut payload: Payload, limit: usize) ->
     }
     let mut body = BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|e| ApiError::bad_request(ErrorCode::MalformedJson, format!("could not read the body: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request(
+                ErrorCode::MalformedJson,
+                text!("could not read the body: {e}", "无法读取请求内容：{e}"),
+            )
+        })?;
         if body.len() + chunk.len() > limit {
             return Err(too_large(&mut payload, limit, declared).await);
         }
@@ -111,11 +116,18 @@ fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request(
             ErrorCode::MalformedJson,
-            "The request body is empty; send a JSON object.",
+            text!(
+                "The request body is empty; send a JSON object.",
+                "请求内容为空，请发送一个 JSON 对象。"
+            ),
         ));
     }
-    let mut value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request(ErrorCode::MalformedJson, format!("The body is not valid JSON: {e}.")))?;
+    let mut value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(
+            ErrorCode::MalformedJson,
+            text!("The body is not valid JSON: {e}.", "请求内容不是有效的 JSON：{e}。"),
+        )
+    })?;
     integral_numbers_as_integers(&mut value);
     let mut nul_errors = Vec::new();
     find_nul(&value, &mut String::new(), &mut nul_errors);
@@ -152,7 +164,10 @@ pub(crate) fn find_nul(value: &Value, pointer: &mut String, out: &mut Vec<FieldE
         Value::String(s) if s.contains('\0') => out.push(FieldError::body(
             pointer.clone(),
             "nul_character",
-            "must not contain the NUL character (\\u0000)",
+            text!(
+                "must not contain the NUL character (\\u0000)",
+                "不能包含 NUL 字符（\\u0000）"
+            ),
         )),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
@@ -170,7 +185,7 @@ pub(crate) fn find_nul(value: &Value, pointer: &mut String, out: &mut Vec<FieldE
                     out.push(FieldError::body(
                         pointer.clone(),
                         "nul_character",
-                        "field names must not contain NUL",
+                        text!("field names must not contain NUL", "字段名不能包含 NUL 字符"),
                     ));
                 } else {
                     find_nul(item, pointer, out);
@@ -209,10 +224,13 @@ pub fn deserialize_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiErro
         } else {
             "invalid"
         };
-        let message = if code == "required" {
-            "is required".to_string()
-        } else {
-            message
+        // serde speaks English; the Chinese side names the kind of error and quotes it.
+        let message = match code {
+            "required" => text!("is required", "为必填项"),
+            "unknown_field" => text!("{message}", "不是可接受的字段（{message}）"),
+            "invalid_type" => text!("{message}", "类型错误（{message}）"),
+            "invalid_value" => text!("{message}", "取值无效（{message}）"),
+            _ => text!("{message}", "无效（{message}）"),
         };
         ApiError::Validation(vec![FieldError::body(pointer, code, message)])
     })
@@ -258,20 +276,26 @@ pub fn check_query(query: &str, known: &[String]) -> Result<(), ApiError> {
             };
             return Err(ApiError::bad_request(
                 ErrorCode::InvalidQuery,
-                format!("Unknown query parameter `{key}`; this endpoint accepts: {list}."),
+                text!(
+                    "Unknown query parameter `{key}`; this endpoint accepts: {list}.",
+                    "未知的查询参数 `{key}`；此接口接受：{list}。"
+                ),
             ));
         }
         if value.contains('\0') {
             errors.push(FieldError::query(
                 key.into_owned(),
                 "nul_character",
-                "must not contain the NUL character",
+                text!("must not contain the NUL character", "不能包含 NUL 字符"),
             ));
         } else if value.chars().count() > MAX_QUERY_VALUE {
             errors.push(FieldError::query(
                 key.into_owned(),
                 "length",
-                format!("must be at most {MAX_QUERY_VALUE} characters"),
+                text!(
+                    "must be at most {MAX_QUERY_VALUE} characters",
+                    "至多 {MAX_QUERY_VALUE} 个字符"
+                ),
             ));
         }
     }
@@ -284,8 +308,12 @@ pub fn check_query(query: &str, known: &[String]) -> Result<(), ApiError> {
 
 /// Deserializes a (checked) query string.
 pub fn deserialize_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    serde_urlencoded::from_str::<T>(query)
-        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidQuery, format!("Query string is not valid: {e}.")))
+    serde_urlencoded::from_str::<T>(query).map_err(|e| {
+        ApiError::bad_request(
+            ErrorCode::InvalidQuery,
+            text!("Query string is not valid: {e}.", "查询参数无效：{e}。"),
+        )
+    })
 }
 
 /// `Json` also answers: a handler may return `Json(view)` for a 200 JSON response.

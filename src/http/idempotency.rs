@@ -30,6 +30,7 @@ use sha2::{Digest, Sha256};
 use crate::audit::{Event, Write};
 use crate::error::{ApiError, ErrorCode};
 use crate::http::extract::RawBody;
+use crate::text;
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 
@@ -82,7 +83,10 @@ impl FromRequest for IdempotencyKey {
                 }
                 _ => Err(ApiError::bad_request(
                     ErrorCode::InvalidHeader,
-                    "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                    text!(
+                        "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                        "Idempotency-Key 须为 1 到 255 个可见 ASCII 字符"
+                    ),
                 )),
             },
         };
@@ -129,7 +133,10 @@ impl IdempotencyKey {
                     Some(_) => Ok(Claim::Replay(replay(&row))),
                     None => Err(ApiError::Conflict {
                         code: ErrorCode::IdempotencyKeyInUse,
-                        detail: "The first request with this Idempotency-Key is still running; retry shortly.".into(),
+                        detail: text!(
+                            "The first request with this Idempotency-Key is still running; retry shortly.",
+                            "使用该幂等键的第一个请求仍在处理中，请稍后重试。"
+                        ),
                     }),
                 };
             }
@@ -160,7 +167,10 @@ impl IdempotencyKey {
         }
         Err(ApiError::Conflict {
             code: ErrorCode::IdempotencyKeyInUse,
-            detail: "The first request with this Idempotency-Key is still running; retry shortly.".into(),
+            detail: text!(
+                "The first request with this Idempotency-Key is still running; retry shortly.",
+                "使用该幂等键的第一个请求仍在处理中，请稍后重试。"
+            ),
         })
     }
 
@@ -213,7 +223,10 @@ impl Ticket {
             if updated.rows_affected != 1 {
                 return Err(ApiError::Conflict {
                     code: ErrorCode::IdempotencyKeyInUse,
-                    detail: "This Idempotency-Key was taken over by another request.".into(),
+                    detail: text!(
+                        "This Idempotency-Key was taken over by another request.",
+                        "该幂等键已被另一个请求占用。"
+                    ),
                 });
             }
         }

@@ -12,10 +12,11 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse};
 use tracing::Instrument;
 
-use crate::error::{ApiError, ErrorCode, Problem};
+use crate::error::{ApiError, ErrorCode, Lang, Problem};
 use crate::http::extract::check_query;
 use crate::http::metrics::Metrics;
 use crate::http::routes::RouteTable;
+use crate::text;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -103,7 +104,13 @@ pub async fn finish_problems(
         return Ok(res);
     }
 
-    let mut problem = problem_for(&res);
+    let lang = Lang::from_accept_language(
+        res.request()
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let mut problem = problem_for(&res, lang);
     problem.instance = Some(res.request().path().to_owned());
     problem.request_id = res.request().extensions().get::<RequestId>().map(|id| id.0.to_string());
     let body = serde_json::to_vec(&problem).unwrap_or_default();
@@ -113,6 +120,11 @@ pub async fn finish_problems(
             HeaderValue::from_static("application/problem+json"),
         );
         head.headers.remove(header::CONTENT_ENCODING);
+        head.headers
+            .insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.tag()));
+        // The body depends on Accept-Language: caches must key on it.
+        head.headers
+            .append(header::VARY, HeaderValue::from_static("Accept-Language"));
         head.headers.remove(header::CONTENT_LENGTH);
         BoxBody::new(body)
     }))
@@ -145,29 +157,29 @@ fn unknown_query_parameter(routes: &RouteTable, req: &ServiceRequest) -> Option<
 
 /// The problem for an error response: from the [`ApiError`] that produced it, from a known
 /// actix error, or generic for its status.
-fn problem_for(res: &ServiceResponse) -> Problem {
+fn problem_for(res: &ServiceResponse, lang: Lang) -> Problem {
     let status = res.status();
     if let Some(err) = res.response().error() {
         if let Some(api) = err.as_error::<ApiError>() {
-            return api.problem();
+            return api.problem(lang);
         }
         if let Some(api) = from_actix_error(err) {
-            return api.problem();
+            return api.problem(lang);
         }
         if status.is_server_error() {
             tracing::error!(error = %err, "unhandled error");
         }
     }
     let code = ErrorCode::for_status(status);
-    let mut problem = ApiError::Internal(String::new()).problem();
+    let mut problem = ApiError::Internal(String::new()).problem(lang);
     problem.type_uri = code.type_uri();
-    problem.title = code.title().into();
+    problem.title = code.title_in(lang).into();
     problem.code = code.as_str().into();
     problem.status = status.as_u16();
     problem.detail = match code {
-        ErrorCode::NotFound => ApiError::NotFound.problem().detail,
+        ErrorCode::NotFound => ApiError::NotFound.problem(lang).detail,
         ErrorCode::Internal => problem.detail,
-        _ => code.title().into(),
+        _ => code.title_in(lang).into(),
     };
     problem
 }
@@ -176,10 +188,16 @@ fn problem_for(res: &ServiceResponse) -> Problem {
 fn from_actix_error(err: &Error) -> Option<ApiError> {
     use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError};
     if let Some(e) = err.as_error::<PathError>() {
-        return Some(ApiError::bad_request(ErrorCode::InvalidPath, e.to_string()));
+        return Some(ApiError::bad_request(
+            ErrorCode::InvalidPath,
+            text!("{e}", "路径参数无效：{e}"),
+        ));
     }
     if let Some(e) = err.as_error::<QueryPayloadError>() {
-        return Some(ApiError::bad_request(ErrorCode::InvalidQuery, e.to_string()));
+        return Some(ApiError::bad_request(
+            ErrorCode::InvalidQuery,
+            text!("{e}", "查询参数无效：{e}"),
+        ));
     }
     if let Some(e) = err.as_error::<JsonPayloadError>() {
         return Some(match e {
@@ -189,7 +207,10 @@ fn from_actix_error(err: &Error) -> Option<ApiError> {
             JsonPayloadError::ContentType => ApiError::UnsupportedMediaType {
                 expected: "application/json",
             },
-            other => ApiError::bad_request(ErrorCode::MalformedJson, other.to_string()),
+            other => ApiError::bad_request(
+                ErrorCode::MalformedJson,
+                text!("{other}", "请求内容不是有效的 JSON：{other}"),
+            ),
         });
     }
     if let Some(PayloadError::Overflow) = err.as_error::<PayloadError>() {

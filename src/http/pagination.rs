@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::http::extract::{check_query, deserialize_query, param_names};
+use crate::text;
 
 /// The query of a list endpoint: the feature's `filters` plus `?limit=&cursor=&include_total=`.
 pub struct ListQuery<F> {
@@ -75,7 +76,10 @@ impl PageParams {
             None => Ok(DEFAULT_LIMIT),
             Some(n) if n == 0 || n > LARGEST_LIMIT => Err(ApiError::bad_request(
                 ErrorCode::InvalidQuery,
-                "limit must be between 1 and 2^53 − 1 (values above 100 are clamped to 100)",
+                text!(
+                    "limit must be between 1 and 2^53 − 1 (values above 100 are clamped to 100)",
+                    "limit 须在 1 到 2^53 − 1 之间（超过 100 按 100 处理）"
+                ),
             )),
             Some(n) => Ok(Ord::min(n, MAX_LIMIT)),
         }
@@ -93,7 +97,10 @@ impl PageParams {
         let invalid = || {
             ApiError::bad_request(
                 ErrorCode::InvalidCursor,
-                "cursor is not one this API issued; start from the first page",
+                text!(
+                    "cursor is not one this API issued; start from the first page",
+                    "分页游标不是本接口发出的，请从第一页开始"
+                ),
             )
         };
         let bytes = URL_SAFE_NO_PAD.decode(cursor.as_bytes()).map_err(|_| invalid())?;

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::http::extract::{RawBody, read_body};
+use crate::text;
 
 /// What a form adds around the file: boundaries and part headers.
 const FORM_OVERHEAD_BYTES: usize = 16 * 1024;
@@ -60,21 +61,29 @@ pub async fn read_file(
 
 /// The `file` part of a form already read into memory.
 async fn file_part(req: &HttpRequest, body: Bytes, limit: usize) -> Result<Bytes, ApiError> {
-    let malformed = |detail: String| ApiError::bad_request(ErrorCode::MalformedForm, detail);
+    let malformed = |e: actix_multipart::MultipartError| {
+        ApiError::bad_request(
+            ErrorCode::MalformedForm,
+            text!(
+                "The form is not valid multipart/form-data: {e}.",
+                "表单不是有效的 multipart/form-data：{e}。"
+            ),
+        )
+    };
     let stream = futures_util::stream::once(async move { Ok::<_, actix_web::error::PayloadError>(body) });
     let mut form = Multipart::new(req.headers(), stream);
     while let Some(part) = form.next().await {
-        let mut part = part.map_err(|e| malformed(format!("The form is not valid multipart/form-data: {e}.")))?;
+        let mut part = part.map_err(malformed)?;
         if part.name() != Some("file") {
             // Other parts are read past and ignored.
             while let Some(chunk) = part.next().await {
-                chunk.map_err(|e| malformed(format!("The form is not valid multipart/form-data: {e}.")))?;
+                chunk.map_err(malformed)?;
             }
             continue;
         }
         let mut file = BytesMut::new();
         while let Some(chunk) = part.next().await {
-            let chunk = chunk.map_err(|e| malformed(format!("The form is not valid multipart/form-data: {e}.")))?;
+            let chunk = chunk.map_err(malformed)?;
             if file.len() + chunk.len() > limit {
                 return Err(ApiError::PayloadTooLarge { limit_bytes: limit });
             }
@@ -85,6 +94,9 @@ async fn file_part(req: &HttpRequest, body: Bytes, limit: usize) -> Result<Bytes
     Err(ApiError::invalid_field(
         "/file",
         "required",
-        "send the file as the form's `file` part",
+        text!(
+            "send the file as the form's `file` part",
+            "请将文件放在表单的 `file` 部分中发送"
+        ),
     ))
 }

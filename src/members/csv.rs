@@ -18,10 +18,11 @@ use super::types::{Education, Gender, ImportReport, MemberSort, MemberStatus, Ne
 use super::{MemberAccess, build, insert_all, validate, view};
 use crate::audit::{Event, Write};
 use crate::auth::AuthUser;
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, Text};
 use crate::http::{Claim, IdempotencyKey, StoredResponse};
 use crate::orgs::{OrgKind, entity as org};
 use crate::state::AppState;
+use crate::text;
 
 pub const IMPORT_LIMIT_BYTES: usize = 2 * 1024 * 1024;
 pub const IMPORT_MAX_ROWS: usize = 5000;
@@ -148,7 +149,10 @@ pub async fn import(
     let access = MemberAccess::of(&user);
     if access.manage.is_empty() {
         return Err(ApiError::Forbidden {
-            detail: "Only secretaries and administrators import members.".into(),
+            detail: text!(
+                "Only secretaries and administrators import members.",
+                "只有支部书记和管理员可以导入党员。"
+            ),
         });
     }
     let ticket = if dry_run {
@@ -213,7 +217,7 @@ struct Parsed {
     clashes: super::Clashes,
 }
 
-fn cell_error(line: u64, column: &str, code: &'static str, message: impl Into<String>) -> FieldError {
+fn cell_error(line: u64, column: &str, code: &'static str, message: Text) -> FieldError {
     let mut e = FieldError::body(format!("/{column}"), code, message);
     e.pointer = None;
     e.line = Some(line);
@@ -256,7 +260,10 @@ async fn parse(state: &web::Data<AppState>, access: &MemberAccess, bytes: web::B
                 line_of.get(&m.id_number_hash).copied().unwrap_or(0),
                 &id_column,
                 "duplicate",
-                "an active member already has this ID number",
+                text!(
+                    "an active member already has this ID number",
+                    "已有在册党员使用此身份证号"
+                ),
             ));
         } else {
             clashes.elsewhere += 1;
@@ -267,7 +274,10 @@ async fn parse(state: &web::Data<AppState>, access: &MemberAccess, bytes: web::B
         let mut e = FieldError::body(
             "",
             "cannot_register_here",
-            format!("one or more ID numbers in this file {}", super::ELSEWHERE_MESSAGE),
+            text!(
+                "one or more ID numbers in this file cannot be registered here; ask the town committee (镇党委), which sees every branch",
+                "文件中有身份证号无法在此登记，请联系能看到所有党支部的镇党委"
+            ),
         );
         e.pointer = None;
         errors.push(e);
@@ -303,7 +313,12 @@ fn read_rows(
     };
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     let Ok(text) = std::str::from_utf8(bytes) else {
-        return refused(vec![cell_error(1, "", "encoding", "the file must be UTF-8")]);
+        return refused(vec![cell_error(
+            1,
+            "",
+            "encoding",
+            text!("the file must be UTF-8", "文件须为 UTF-8 编码"),
+        )]);
     };
     // Excel and WPS save CRLF line ends; with plain LF the reader's line numbers are exact.
     let text = text.replace("\r\n", "\n");
@@ -313,7 +328,7 @@ fn read_rows(
         .from_reader(text.as_bytes());
     let headers = match reader.headers() {
         Ok(headers) => headers.clone(),
-        Err(e) => return refused(vec![cell_error(1, "", "csv", e.to_string())]),
+        Err(e) => return refused(vec![cell_error(1, "", "csv", text!("{e}", "CSV 格式错误：{e}"))]),
     };
 
     // Map each column of the file to a field; unknown and missing columns are errors.
@@ -327,7 +342,12 @@ fn read_rows(
         match COLUMNS.iter().find(|(en, zh, _)| header == *en || header == *zh) {
             Some((en, _, _)) => field_of.push(Some(*en)),
             None => {
-                errors.push(cell_error(1, header, "unknown_column", "is not a member column"));
+                errors.push(cell_error(
+                    1,
+                    header,
+                    "unknown_column",
+                    text!("is not a member column", "不是党员信息列"),
+                ));
                 field_of.push(None);
             }
         }
@@ -338,7 +358,10 @@ fn read_rows(
                 1,
                 en,
                 "missing_column",
-                format!("the file needs a `{en}` (or `{zh}`) column"),
+                text!(
+                    "the file needs a `{en}` (or `{zh}`) column",
+                    "文件须包含 `{en}`（或 `{zh}`）列"
+                ),
             ));
         }
     }
@@ -358,7 +381,7 @@ fn read_rows(
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
-                errors.push(cell_error(line, "", "csv", e.to_string()));
+                errors.push(cell_error(line, "", "csv", text!("{e}", "CSV 格式错误：{e}")));
                 continue;
             }
         };
@@ -388,7 +411,7 @@ fn read_rows(
                                 line,
                                 &column("org_id"),
                                 "not_found",
-                                "no such branch in your scope",
+                                text!("no such branch in your scope", "您的权限范围内没有该党支部"),
                             ));
                             bad = true;
                         }
@@ -402,7 +425,7 @@ fn read_rows(
                             line,
                             &column("group_id"),
                             "not_in_branch",
-                            "must be a party group inside the branch",
+                            text!("must be a party group inside the branch", "须为该党支部下的党小组"),
                         ));
                         bad = true;
                     }
@@ -412,7 +435,10 @@ fn read_rows(
                             line,
                             &column("id_number"),
                             "duplicate",
-                            format!("the same ID number is on line {first}"),
+                            text!(
+                                "the same ID number is on line {first}",
+                                "第 {first} 行已有相同的身份证号"
+                            ),
                         ));
                         bad = true;
                     } else {
@@ -426,7 +452,12 @@ fn read_rows(
         }
     }
     if rows.is_empty() && errors.is_empty() {
-        errors.push(cell_error(2, "", "empty", "the file has no member rows"));
+        errors.push(cell_error(
+            2,
+            "",
+            "empty",
+            text!("the file has no member rows", "文件中没有党员数据行"),
+        ));
     }
 
     Ok(Read {
@@ -455,7 +486,12 @@ fn row(cells: &HashMap<&str, &str>, line: u64, column: &dyn Fn(&str) -> String) 
     let mut required = |f: &str| {
         let v = text(f);
         if v.is_none() {
-            errors.push(cell_error(line, &column(f), "required", "is required"));
+            errors.push(cell_error(
+                line,
+                &column(f),
+                "required",
+                text!("is required", "为必填项"),
+            ));
         }
         v.unwrap_or_default()
     };
@@ -467,7 +503,7 @@ fn row(cells: &HashMap<&str, &str>, line: u64, column: &dyn Fn(&str) -> String) 
     let status_cell = required("status");
     let org_cell = required("org_id");
     let rural_cell = required("rural");
-    let mut bad = |f: &str, message: &str| errors.push(cell_error(line, &column(f), "invalid", message.to_string()));
+    let mut bad = |f: &str, message: Text| errors.push(cell_error(line, &column(f), "invalid", message));
 
     let date = |s: &str| {
         NaiveDate::parse_from_str(s, "%Y-%m-%d")
@@ -476,15 +512,24 @@ fn row(cells: &HashMap<&str, &str>, line: u64, column: &dyn Fn(&str) -> String) 
     };
     let gender = Gender::parse(&gender_cell);
     if gender.is_none() && !gender_cell.is_empty() {
-        bad("gender", "must be male/female or 男/女");
+        bad(
+            "gender",
+            text!("must be male/female or 男/女", "须为 male/female 或 男/女"),
+        );
     }
     let birth_date = date(&birth_cell);
     if birth_date.is_none() && !birth_cell.is_empty() {
-        bad("birth_date", "must be a real date, YYYY-MM-DD");
+        bad(
+            "birth_date",
+            text!("must be a real date, YYYY-MM-DD", "须为有效日期，格式 YYYY-MM-DD"),
+        );
     }
     let joined_on = date(&joined_cell);
     if joined_on.is_none() && !joined_cell.is_empty() {
-        bad("joined_on", "must be a real date, YYYY-MM-DD");
+        bad(
+            "joined_on",
+            text!("must be a real date, YYYY-MM-DD", "须为有效日期，格式 YYYY-MM-DD"),
+        );
     }
     let status = match status_cell.as_str() {
         "正式" => Some(MemberStatus::Full),
@@ -492,18 +537,30 @@ fn row(cells: &HashMap<&str, &str>, line: u64, column: &dyn Fn(&str) -> String) 
         other => MemberStatus::parse(other),
     };
     if status.is_none() && !status_cell.is_empty() {
-        bad("status", "must be full/probationary or 正式/预备");
+        bad(
+            "status",
+            text!(
+                "must be full/probationary or 正式/预备",
+                "须为 full/probationary 或 正式/预备"
+            ),
+        );
     }
     let org_id = Uuid::parse_str(&org_cell).ok();
     if org_id.is_none() && !org_cell.is_empty() {
-        bad("org_id", "must be the branch's id (a UUID)");
+        bad(
+            "org_id",
+            text!("must be the branch's id (a UUID)", "须为党支部的 id（UUID）"),
+        );
     }
     let rural = match rural_cell.as_str() {
         "true" | "1" | "是" | "yes" => Some(true),
         "false" | "0" | "否" | "no" => Some(false),
         "" => None,
         _ => {
-            bad("rural", "must be true/false or 是/否");
+            bad(
+                "rural",
+                text!("must be true/false or 是/否", "须为 true/false 或 是/否"),
+            );
             None
         }
     };
@@ -511,7 +568,13 @@ fn row(cells: &HashMap<&str, &str>, line: u64, column: &dyn Fn(&str) -> String) 
         Some(e) => match Education::parse(&e) {
             Some(e) => Some(e),
             None => {
-                bad("education", "is not a known level (see the education dictionary)");
+                bad(
+                    "education",
+                    text!(
+                        "is not a known level (see the education dictionary)",
+                        "不是已知的学历（见 education 字典）"
+                    ),
+                );
                 None
             }
         },
@@ -521,7 +584,10 @@ fn row(cells: &HashMap<&str, &str>, line: u64, column: &dyn Fn(&str) -> String) 
         Some(g) => match Uuid::parse_str(&g) {
             Ok(g) => Some(g),
             Err(_) => {
-                bad("group_id", "must be the group's id (a UUID)");
+                bad(
+                    "group_id",
+                    text!("must be the group's id (a UUID)", "须为党小组的 id（UUID）"),
+                );
                 None
             }
         },

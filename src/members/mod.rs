@@ -20,6 +20,7 @@ use crate::audit::{VersionedEntity, Write};
 use crate::auth::{Access, AuthUser, Role, Scope};
 use crate::error::{ApiError, FieldError};
 use crate::orgs::{OrgKind, entity as org, queries as orgs};
+use crate::text;
 use checks::{IdNumberError, parse_id_number, pinyin_of, valid_mobile};
 use entity::member::{self, Column, Entity, Model};
 use pii::{DataKeys, mask_id_number, mask_phone};
@@ -91,7 +92,10 @@ pub async fn find_managed<C: ConnectionTrait>(db: &C, access: &MemberAccess, id:
     let member = find(db, access, id).await?;
     if !manages(db, access, id).await? {
         return Err(ApiError::Forbidden {
-            detail: "Only the branch secretary or an administrator may do this.".into(),
+            detail: text!(
+                "Only the branch secretary or an administrator may do this.",
+                "只有支部书记或管理员可以执行此操作。"
+            ),
         });
     }
     Ok(member)
@@ -199,16 +203,31 @@ pub fn validate(input: NewMember) -> Result<MemberFields, Vec<FieldError>> {
                 errors.push(FieldError::body(
                     "/birth_date",
                     "mismatch",
-                    format!("does not match the birth date in the ID number ({birth})"),
+                    text!(
+                        "does not match the birth date in the ID number ({birth})",
+                        "与身份证号中的出生日期（{birth}）不符"
+                    ),
                 ));
             }
             id
         }
         Err(e) => {
             let (code, message) = match e {
-                IdNumberError::Format => ("format", "must be 17 digits followed by a digit or X"),
-                IdNumberError::Checksum => ("checksum", "the check character is wrong (GB 11643)"),
-                IdNumberError::BirthDate => ("birth_date", "characters 7–14 are not a real date"),
+                IdNumberError::Format => (
+                    "format",
+                    text!(
+                        "must be 17 digits followed by a digit or X",
+                        "须为 17 位数字加一位数字或 X"
+                    ),
+                ),
+                IdNumberError::Checksum => (
+                    "checksum",
+                    text!("the check character is wrong (GB 11643)", "校验码错误（GB 11643）"),
+                ),
+                IdNumberError::BirthDate => (
+                    "birth_date",
+                    text!("characters 7–14 are not a real date", "第 7–14 位不是有效的日期"),
+                ),
             };
             errors.push(FieldError::body("/id_number", code, message));
             String::new()
@@ -216,10 +235,18 @@ pub fn validate(input: NewMember) -> Result<MemberFields, Vec<FieldError>> {
     };
     let today = crate::db::now().date_naive();
     if input.birth_date > today {
-        errors.push(FieldError::body("/birth_date", "future", "is in the future"));
+        errors.push(FieldError::body(
+            "/birth_date",
+            "future",
+            text!("is in the future", "不能晚于今天"),
+        ));
     }
     if input.joined_on > today {
-        errors.push(FieldError::body("/joined_on", "future", "is in the future"));
+        errors.push(FieldError::body(
+            "/joined_on",
+            "future",
+            text!("is in the future", "不能晚于今天"),
+        ));
     }
     let adult = input
         .birth_date
@@ -229,7 +256,7 @@ pub fn validate(input: NewMember) -> Result<MemberFields, Vec<FieldError>> {
         errors.push(FieldError::body(
             "/joined_on",
             "too_early",
-            "members join the Party at 18 or older",
+            text!("members join the Party at 18 or older", "入党时须年满 18 周岁"),
         ));
     }
     let phone = input.phone.filter(|p| !p.is_empty());
@@ -239,7 +266,7 @@ pub fn validate(input: NewMember) -> Result<MemberFields, Vec<FieldError>> {
         errors.push(FieldError::body(
             "/phone",
             "format",
-            "must be 11 digits starting with 1",
+            text!("must be 11 digits starting with 1", "须为以 1 开头的 11 位数字"),
         ));
     }
     let ethnicity = optional_text(input.ethnicity, "/ethnicity", 20, &mut errors);
@@ -280,7 +307,7 @@ pub async fn check_placement<C: ConnectionTrait>(
         return Err(ApiError::invalid_field(
             "/org_id",
             "not_a_branch",
-            "members belong to a party branch",
+            text!("members belong to a party branch", "党员须属于一个党支部"),
         ));
     }
     if let Some(group_id) = group_id {
@@ -293,7 +320,7 @@ pub async fn check_placement<C: ConnectionTrait>(
             return Err(ApiError::invalid_field(
                 "/group_id",
                 "not_in_branch",
-                "must be a party group inside the branch",
+                text!("must be a party group inside the branch", "须为该党支部下的党小组"),
             ));
         }
     }
@@ -314,11 +341,6 @@ impl Clashes {
         self.in_scope + self.elsewhere > 0
     }
 }
-
-/// Generic words for an ID number that belongs to a member outside the caller's scope: the
-/// caller learns no more than that the town committee must look at it.
-pub const ELSEWHERE_MESSAGE: &str =
-    "cannot be registered here; ask the town committee (镇党委), which sees every branch";
 
 /// Active members (other than `except`) holding one of these ID-number hashes, each with
 /// whether the caller may read it.
@@ -388,11 +410,17 @@ pub async fn refuse_clashes(
         return err;
     }
     if clashes.in_scope > 0 {
-        return ApiError::conflict("An active member with this ID number already exists.");
+        return ApiError::conflict(text!(
+            "An active member with this ID number already exists.",
+            "已有使用此身份证号的在册党员。"
+        ));
     }
     ApiError::Conflict {
         code: crate::error::ErrorCode::CannotRegisterHere,
-        detail: format!("This ID number {ELSEWHERE_MESSAGE}."),
+        detail: text!(
+            "This ID number cannot be registered here; ask the town committee (镇党委), which sees every branch.",
+            "此身份证号无法在此登记，请联系能看到所有党支部的镇党委。"
+        ),
     }
 }
 

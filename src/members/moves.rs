@@ -12,6 +12,7 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
 use crate::http::{IfMatch, Json, Versioned};
 use crate::state::AppState;
+use crate::text;
 
 /// Move a member to another branch (组织关系转接); the move is kept in the member's history.
 /// Both branches must be in your scope. Requires `If-Match`.
@@ -37,13 +38,19 @@ pub(super) async fn transfer_member(
     let current = find_managed(w.db(), &access, *id).await?;
     if_match.check(current.version)?;
     if !current.active {
-        return Err(ApiError::conflict("This member has left; register them again instead."));
+        return Err(ApiError::conflict(text!(
+            "This member has left; register them again instead.",
+            "该党员已离开，请重新登记。"
+        )));
     }
     if body.org_id == current.org_id {
         return Err(ApiError::invalid_field(
             "/org_id",
             "same_branch",
-            "the member is already in this branch; change group_id with PATCH",
+            text!(
+                "the member is already in this branch; change group_id with PATCH",
+                "该党员已在此党支部；调整党小组请用 PATCH 修改 group_id"
+            ),
         ));
     }
     check_placement(w.db(), &access.manage, body.org_id, body.group_id).await?;
@@ -129,13 +136,16 @@ pub(super) async fn leave(
     let current = find_managed(w.db(), &access, *id).await?;
     if_match.check(current.version)?;
     if !current.active {
-        return Err(ApiError::conflict("This member has already left."));
+        return Err(ApiError::conflict(text!(
+            "This member has already left.",
+            "该党员已经离开。"
+        )));
     }
     if body.left_on < current.joined_on || body.left_on > crate::db::now().date_naive() {
         return Err(ApiError::invalid_field(
             "/left_on",
             "out_of_range",
-            "must be between joining and today",
+            text!("must be between joining and today", "须在入党日期与今天之间"),
         ));
     }
     let mut updated = current.clone();

@@ -14,6 +14,7 @@ use crate::error::{ApiError, FieldError, Problem};
 use crate::http::Json;
 use crate::orgs::queries as orgs;
 use crate::state::AppState;
+use crate::text;
 
 pub(super) fn post_view(p: post::Model, member_name: String) -> PostView {
     PostView {
@@ -61,14 +62,14 @@ pub(super) async fn create_post(
         errors.push(FieldError::body(
             "/title",
             "required",
-            "name the post when kind is other",
+            text!("name the post when kind is other", "岗位类型为“其他”时须填写岗位名称"),
         ));
     }
     if body.end_on.is_some_and(|end| end < body.start_on) {
         errors.push(FieldError::body(
             "/end_on",
             "before_start",
-            "must not be before start_on",
+            text!("must not be before start_on", "不能早于 start_on"),
         ));
     }
     if !errors.is_empty() {
@@ -157,13 +158,16 @@ pub(super) async fn end_post(
         .await?
         .ok_or(ApiError::NotFound)?;
     if p.end_on.is_some() {
-        return Err(ApiError::conflict("This post has already ended."));
+        return Err(ApiError::conflict(text!(
+            "This post has already ended.",
+            "该岗位已经结束。"
+        )));
     }
     if body.end_on < p.start_on {
         return Err(ApiError::invalid_field(
             "/end_on",
             "before_start",
-            "must not be before the post's start",
+            text!("must not be before the post's start", "不能早于岗位的开始日期"),
         ));
     }
     post::Entity::update_many()

@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::http::pagination::keyset_after;
 use crate::orgs::queries as orgs;
 use crate::state::AppState;
+use crate::text;
 
 /// The rows a list shows: visible (or, when revealing, managed) members matching the filters.
 pub async fn list_condition(
@@ -23,7 +24,10 @@ pub async fn list_condition(
     let mut all = Condition::all().add(if reveal { access.managed() } else { access.visible() });
     if reveal && access.manage.is_empty() {
         return Err(ApiError::Forbidden {
-            detail: "Only secretaries and administrators may reveal personal data.".into(),
+            detail: text!(
+                "Only secretaries and administrators may reveal personal data.",
+                "只有支部书记和管理员可以查看完整个人信息。"
+            ),
         });
     }
     if let Some(org_id) = f.org_id {
@@ -95,7 +99,7 @@ pub async fn page_rows<C: sea_orm::ConnectionTrait>(
         let invalid = || {
             ApiError::bad_request(
                 crate::error::ErrorCode::InvalidCursor,
-                "cursor belongs to another sort order",
+                text!("cursor belongs to another sort order", "分页游标属于另一种排序方式"),
             )
         };
         if tag != format!("{sort:?}") {

@@ -23,6 +23,7 @@ use crate::state::AppState;
 
 use super::moves::*;
 use super::posts::*;
+use crate::text;
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_member)
         .service(list_members)
@@ -182,8 +183,13 @@ async fn lookup_member(
     user: AuthUser,
     Json(body): Json<IdNumberLookup>,
 ) -> Result<Json<Items<MemberView>>, ApiError> {
-    let (id_number, _) = super::checks::parse_id_number(&body.id_number)
-        .map_err(|_| ApiError::invalid_field("/id_number", "format", "is not a valid ID number"))?;
+    let (id_number, _) = super::checks::parse_id_number(&body.id_number).map_err(|_| {
+        ApiError::invalid_field(
+            "/id_number",
+            "format",
+            text!("is not a valid ID number", "不是有效的身份证号"),
+        )
+    })?;
     let rows = member::Entity::find()
         .filter(MemberAccess::of(&user).visible())
         .filter(member::Column::IdNumberHash.eq(state.data_keys.lookup_hash(&id_number)))
@@ -220,8 +226,10 @@ async fn get_member(
     if reveal {
         if access.own != Some(m.id) && !manages(&state.db, &access, m.id).await? {
             return Err(ApiError::Forbidden {
-                detail: "Only the member and the secretaries or administrators above them may reveal personal data."
-                    .into(),
+                detail: text!(
+                    "Only the member and the secretaries or administrators above them may reveal personal data.",
+                    "只有党员本人及其上级支部书记或管理员可以查看完整个人信息。"
+                ),
             });
         }
         let event = Event::new("member.reveal_pii", "member", m.id).org(m.org_id);
@@ -256,7 +264,10 @@ async fn update_member(
     let allowed = manager || (own && patch.only_contact_fields());
     if !allowed {
         return Err(ApiError::Forbidden {
-            detail: "Members may change only their own phone and address; other changes are the branch's.".into(),
+            detail: text!(
+                "Members may change only their own phone and address; other changes are the branch's.",
+                "党员本人只能修改自己的手机号和住址，其他信息由党支部修改。"
+            ),
         });
     }
     if_match.check(current.version)?;

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
-use crate::error::{FieldError, Problem};
+use crate::error::{Problem, ProblemField};
 
 mod problems;
 
@@ -24,7 +24,7 @@ with a stable `code`; enum labels in Chinese come from `GET /api/v1/dictionaries
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
     modifiers(&BearerAuth, &DomainEnums),
-    components(schemas(Problem, FieldError)),
+    components(schemas(Problem, ProblemField)),
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
         (name = "dictionaries", description = "Enum values with Chinese labels (字典)"),

@@ -16,6 +16,7 @@ use crate::http::pagination::NoFilters;
 use crate::http::validate::short_text;
 use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, StoredResponse, Versioned};
 use crate::state::AppState;
+use crate::text;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_org)
@@ -55,7 +56,12 @@ async fn create_org(
         return Err(ApiError::invalid_field(
             "/kind",
             "structure",
-            format!("a {} cannot sit under a {}", body.kind.as_str(), parent_kind.as_str()),
+            text!(
+                "a {} cannot sit under a {}",
+                "{} 不能设在 {} 之下",
+                body.kind.as_str(),
+                parent_kind.as_str()
+            ),
         ));
     }
     if let Some(vg) = body.villager_group_id {
@@ -63,7 +69,7 @@ async fn create_org(
             return Err(ApiError::invalid_field(
                 "/villager_group_id",
                 "not_allowed",
-                "only groups serve a villager group",
+                text!("only groups serve a villager group", "只有党小组可以对应村民组"),
             ));
         }
         check_grid_group(&state.db, &user, vg, parent.id, "/villager_group_id").await?;
@@ -170,11 +176,15 @@ async fn delete_org(
     let org = queries::find(w.db(), &user.scope(Access::MANAGE), *id).await?;
     if_match.check(org.version)?;
     if org.parent_id.is_none() {
-        return Err(ApiError::conflict("The root committee cannot be deleted."));
+        return Err(ApiError::conflict(text!(
+            "The root committee cannot be deleted.",
+            "不能删除党委（根组织）。"
+        )));
     }
     if let Some(reason) = queries::blocking_dependents(w.db(), &org).await? {
-        return Err(ApiError::conflict(format!(
-            "This organisation cannot be deleted: {reason}."
+        return Err(ApiError::conflict(text!(
+            "This organisation cannot be deleted: {reason}.",
+            "不能删除该组织：{reason}。"
         )));
     }
     let deleted = vec![(Column::DeletedAt, Expr::value(crate::db::now()))];
@@ -274,14 +284,20 @@ async fn move_org(
     let org = queries::find(w.db(), &scope, *id).await?;
     if_match.check(org.version)?;
     if org.parent_id.is_none() {
-        return Err(ApiError::conflict("The root committee cannot move."));
+        return Err(ApiError::conflict(text!(
+            "The root committee cannot move.",
+            "党委（根组织）不能调整隶属关系。"
+        )));
     }
     let parent = queries::find(w.db(), &scope, body.parent_id).await?;
     if parent.path.starts_with(org.path.as_str()) {
         return Err(ApiError::Validation(vec![FieldError::body(
             "/parent_id",
             "cycle",
-            "cannot move an organisation under itself or its own subtree",
+            text!(
+                "cannot move an organisation under itself or its own subtree",
+                "不能把组织移到它自身或其下级组织之下"
+            ),
         )]));
     }
     let kind = org.kind;
@@ -290,7 +306,12 @@ async fn move_org(
         return Err(ApiError::invalid_field(
             "/parent_id",
             "structure",
-            format!("a {} cannot sit under a {}", kind.as_str(), parent_kind.as_str()),
+            text!(
+                "a {} cannot sit under a {}",
+                "{} 不能设在 {} 之下",
+                kind.as_str(),
+                parent_kind.as_str()
+            ),
         ));
     }
     if let Some(vg) = org.villager_group_id {
@@ -326,7 +347,11 @@ async fn check_grid_group<C: sea_orm::ConnectionTrait>(
     pointer: &str,
 ) -> Result<(), ApiError> {
     let not_found = |e: ApiError| match e {
-        ApiError::NotFound => ApiError::invalid_field(pointer, "not_found", "no such villager group in your scope"),
+        ApiError::NotFound => ApiError::invalid_field(
+            pointer,
+            "not_found",
+            text!("no such villager group in your scope", "您的权限范围内没有该村民组"),
+        ),
         other => other, // an outage stays an outage
     };
     let scope = user.scope(Access::READ);
@@ -340,7 +365,10 @@ async fn check_grid_group<C: sea_orm::ConnectionTrait>(
         return Err(ApiError::invalid_field(
             pointer,
             "other_branch",
-            "a grid group serves a villager group of a village its branch serves",
+            text!(
+                "a grid group serves a villager group of a village its branch serves",
+                "网格党小组只能对应其党支部所服务村的村民组"
+            ),
         ));
     }
     Ok(())

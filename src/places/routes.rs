@@ -20,6 +20,7 @@ use crate::http::validate::{search_text, short_text, text};
 use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, StoredResponse, Versioned};
 use crate::orgs::{OrgKind, queries as orgs};
 use crate::state::AppState;
+use crate::text;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_village)
@@ -116,7 +117,7 @@ async fn create_village(
         return Err(ApiError::invalid_field(
             "/org_id",
             "not_a_branch",
-            "a village is served by a party branch",
+            text!("a village is served by a party branch", "村/社区须由党支部服务"),
         ));
     }
     let ticket = match key.claim(&state.db, &user.id().to_string()).await? {

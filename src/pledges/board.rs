@@ -23,6 +23,7 @@ use crate::members::entity::{member, post};
 use crate::members::types::{Items, PostKind};
 use crate::orgs::entity as org;
 use crate::state::AppState;
+use crate::text;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(board).service(list_categories).service(give_feedback);
@@ -352,7 +353,7 @@ async fn give_feedback(
         return Err(ApiError::invalid_field(
             "/phone",
             "format",
-            "must be 11 digits starting with 1",
+            text!("must be 11 digits starting with 1", "须为以 1 开头的 11 位数字"),
         ));
     }
     let p = pledge::Entity::find_by_id(*id)

@@ -14,6 +14,7 @@ use crate::http::validate::short_text;
 use crate::state::AppState;
 
 use super::routes::*;
+use crate::text;
 
 pub(super) fn category_view(c: category::Model) -> CategoryView {
     CategoryView {
@@ -38,12 +39,19 @@ pub(super) async fn create_category(
 ) -> Result<HttpResponse, ApiError> {
     let code = body.code.clone();
     if !super::types::is_category_code(&code) {
-        return Err(invalid("/code", "format", "1–32 of a-z, 0-9 and _"));
+        return Err(invalid(
+            "/code",
+            "format",
+            text!("1–32 of a-z, 0-9 and _", "须为 1 到 32 个 a-z、0-9 或 _ 字符"),
+        ));
     }
     let label = short_text(&body.label, "/label", 50)?;
     let w = Write::begin(&state.db, &user.audit).await?;
     if category::Entity::find_by_id(code.clone()).count(w.db()).await? > 0 {
-        return Err(ApiError::conflict("A category with this code exists."));
+        return Err(ApiError::conflict(text!(
+            "A category with this code exists.",
+            "已有使用此代码的类别。"
+        )));
     }
     let row = category::Model {
         code,

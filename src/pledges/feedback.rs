@@ -14,6 +14,7 @@ use crate::error::{ApiError, Problem};
 use crate::http::Json;
 use crate::http::validate::short_text;
 use crate::state::AppState;
+use crate::text;
 
 pub(super) fn feedback_view(f: feedback::Model, keys: &crate::members::pii::DataKeys) -> FeedbackView {
     let phone = f
@@ -65,7 +66,7 @@ pub(super) async fn managed_feedback(
     let p = find(&state.db, &access, pledge_id).await?;
     if !Relation::of(&state.db, &access, &p).await?.manager {
         return Err(ApiError::Forbidden {
-            detail: "Only the branch handles feedback.".into(),
+            detail: text!("Only the branch handles feedback.", "只有党支部可以处理群众反馈。"),
         });
     }
     let f = feedback::Entity::find_by_id(feedback_id)

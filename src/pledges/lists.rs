@@ -16,6 +16,7 @@ use crate::http::pagination::keyset_after;
 use crate::http::{Json, ListQuery, Page, PageParams};
 use crate::orgs::{OrgKind, queries as orgs};
 use crate::state::AppState;
+use crate::text;
 
 /// SQL for the list filters, inside what the caller may read.
 pub(super) async fn list_condition(
@@ -52,7 +53,10 @@ pub(super) async fn list_condition(
         if !super::types::is_category_code(category) {
             return Err(ApiError::bad_request(
                 ErrorCode::InvalidQuery,
-                "category must be a category code (1–32 of a-z 0-9 _)",
+                text!(
+                    "category must be a category code (1–32 of a-z 0-9 _)",
+                    "category 须为类别代码（1 到 32 个 a-z、0-9 或 _ 字符）"
+                ),
             ));
         }
         all = all.add(pledge::Column::CategoryCode.eq(category.as_str()));
@@ -62,7 +66,13 @@ pub(super) async fn list_condition(
         Some("overdue") => all = all.add(overdue_condition()),
         Some(s) => {
             let s = PledgeState::parse(s).filter(|st| st.as_str() == s).ok_or_else(|| {
-                ApiError::bad_request(ErrorCode::InvalidQuery, "state must be a pledge state or `overdue`")
+                ApiError::bad_request(
+                    ErrorCode::InvalidQuery,
+                    text!(
+                        "state must be a pledge state or `overdue`",
+                        "state 须为承诺状态或 `overdue`"
+                    ),
+                )
             })?;
             all = all.add(pledge::Column::State.eq(s.as_str()));
         }

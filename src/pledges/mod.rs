@@ -23,6 +23,7 @@ use entity::{event, pledge};
 use lifecycle::PledgeState;
 use types::PledgeView;
 
+use crate::text;
 pub use routes::configure;
 
 /// What a caller may do with pledges; the same shape as member access.
@@ -177,7 +178,7 @@ pub async fn check_category<C: ConnectionTrait>(db: &C, code: &str) -> Result<()
         _ => Err(ApiError::invalid_field(
             "/category",
             "unknown",
-            "is not an active pledge category",
+            text!("is not an active pledge category", "不是可用的承诺类别"),
         )),
     }
 }

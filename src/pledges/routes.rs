@@ -13,7 +13,7 @@ use super::types::*;
 use super::{PledgeAccess, Relation, check_category, find, record_event, state_of, view};
 use crate::audit::{Event, VersionedEntity, Write};
 use crate::auth::AuthUser;
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, Problem, Text};
 use crate::http::conditional::etag;
 use crate::http::validate::short_text;
 use crate::http::{Claim, IdempotencyKey, IfMatch, Json, StoredResponse, Versioned};
@@ -25,6 +25,7 @@ use super::categories::*;
 use super::feedback::*;
 use super::lists::*;
 use super::steps::*;
+use crate::text;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     // Order matters: fixed paths (`/stats`, `/progress`, `/feedback`) before `{id}` and
@@ -45,8 +46,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     super::board::configure(cfg);
 }
 
-pub(super) fn invalid(pointer: &str, code: &'static str, message: &str) -> ApiError {
-    ApiError::invalid_field(pointer, code, message.to_owned())
+pub(super) fn invalid(pointer: &str, code: &'static str, message: Text) -> ApiError {
+    ApiError::invalid_field(pointer, code, message)
 }
 
 /// Write a pledge (作出承诺), as a draft. A member writes their own; a secretary or
@@ -68,13 +69,21 @@ pub(super) async fn create_pledge(
     let title = short_text(&body.title, "/title", 100)?;
     let content = short_text(&body.content, "/content", 2000)?;
     if !(2000..=2100).contains(&body.year) {
-        return Err(invalid("/year", "out_of_range", "must be between 2000 and 2100"));
+        return Err(invalid(
+            "/year",
+            "out_of_range",
+            text!("must be between 2000 and 2100", "须在 2000 到 2100 之间"),
+        ));
     }
     check_category(&state.db, &body.category).await?;
     if let Some(vg) = body.villager_group_id
         && !crate::places::villager_group_exists(&state.db, vg).await?
     {
-        return Err(invalid("/villager_group_id", "not_found", "no such villager group"));
+        return Err(invalid(
+            "/villager_group_id",
+            "not_found",
+            text!("no such villager group", "没有该村民组"),
+        ));
     }
     let kind = body.kind.unwrap_or(PledgeKind::Individual);
     let (member_id, org_id, group_id) = match kind {
@@ -83,25 +92,38 @@ pub(super) async fn create_pledge(
                 return Err(invalid(
                     "/org_id",
                     "not_allowed",
-                    "an individual pledge belongs to its member's branch",
+                    text!(
+                        "an individual pledge belongs to its member's branch",
+                        "个人承诺属于该党员所在的党支部"
+                    ),
                 ));
             }
             let member_id = body.member_id.or(user.principal.member_id).ok_or_else(|| {
                 invalid(
                     "/member_id",
                     "required",
-                    "your account is not linked to a member; name the member",
+                    text!(
+                        "your account is not linked to a member; name the member",
+                        "您的账户未关联党员，请指定党员"
+                    ),
                 )
             })?;
             let access = MemberAccess::of(&user);
             let m = members::find(&state.db, &access, member_id).await?;
             if Some(m.id) != user.principal.member_id && !members::manages(&state.db, &access, m.id).await? {
                 return Err(ApiError::Forbidden {
-                    detail: "Only the member or their branch may write this pledge.".into(),
+                    detail: text!(
+                        "Only the member or their branch may write this pledge.",
+                        "只有党员本人或其党支部可以填写此承诺。"
+                    ),
                 });
             }
             if !m.active {
-                return Err(invalid("/member_id", "inactive", "this member has left"));
+                return Err(invalid(
+                    "/member_id",
+                    "inactive",
+                    text!("this member has left", "该党员已离开"),
+                ));
             }
             if let Some(post_id) = body.post_id {
                 let held = members::entity::post::Entity::find_by_id(post_id)
@@ -109,7 +131,11 @@ pub(super) async fn create_pledge(
                     .count(&state.db)
                     .await?;
                 if held == 0 {
-                    return Err(invalid("/post_id", "not_found", "not one of the member's posts"));
+                    return Err(invalid(
+                        "/post_id",
+                        "not_found",
+                        text!("not one of the member's posts", "不是该党员的岗位"),
+                    ));
                 }
             }
             (Some(m.id), m.org_id, m.group_id)
@@ -119,12 +145,16 @@ pub(super) async fn create_pledge(
                 return Err(invalid(
                     "/member_id",
                     "not_allowed",
-                    "a collective pledge has no member or post",
+                    text!("a collective pledge has no member or post", "集体承诺没有党员或岗位"),
                 ));
             }
-            let org_id = body
-                .org_id
-                .ok_or_else(|| invalid("/org_id", "required", "name the organisation making it"))?;
+            let org_id = body.org_id.ok_or_else(|| {
+                invalid(
+                    "/org_id",
+                    "required",
+                    text!("name the organisation making it", "请指定作出承诺的组织"),
+                )
+            })?;
             let org = orgs::find(&state.db, &user.scope(crate::auth::Access::MANAGE), org_id).await?;
             let group = (org.kind == OrgKind::Group).then_some(org.id);
             (None, org.id, group)
@@ -261,12 +291,18 @@ pub(super) async fn update_pledge(
     let rel = Relation::of(w.db(), &access, &current).await?;
     if !(rel.author || rel.manager) {
         return Err(ApiError::Forbidden {
-            detail: "Only the pledge's author or its branch may edit it.".into(),
+            detail: text!(
+                "Only the pledge's author or its branch may edit it.",
+                "只有承诺的填写人或其党支部可以修改。"
+            ),
         });
     }
     if_match.check(current.version)?;
     if !state_of(&current).is_editable() {
-        return Err(ApiError::conflict("Only draft and returned pledges can be edited."));
+        return Err(ApiError::conflict(text!(
+            "Only draft and returned pledges can be edited.",
+            "只有草稿和被退回的承诺可以修改。"
+        )));
     }
     let mut updated = current.clone();
     if let Some(title) = &patch.title {
@@ -283,13 +319,21 @@ pub(super) async fn update_pledge(
         if let Some(vg) = vg
             && !crate::places::villager_group_exists(w.db(), vg).await?
         {
-            return Err(invalid("/villager_group_id", "not_found", "no such villager group"));
+            return Err(invalid(
+                "/villager_group_id",
+                "not_found",
+                text!("no such villager group", "没有该村民组"),
+            ));
         }
         updated.villager_group_id = vg;
     }
     if let Some(post_id) = patch.post_id {
         if post_id.is_some() && current.member_id.is_none() {
-            return Err(invalid("/post_id", "not_allowed", "a collective pledge has no post"));
+            return Err(invalid(
+                "/post_id",
+                "not_allowed",
+                text!("a collective pledge has no post", "集体承诺没有岗位"),
+            ));
         }
         if let (Some(post_id), Some(member_id)) = (post_id, current.member_id) {
             let held = members::entity::post::Entity::find_by_id(post_id)
@@ -297,7 +341,11 @@ pub(super) async fn update_pledge(
                 .count(w.db())
                 .await?;
             if held == 0 {
-                return Err(invalid("/post_id", "not_found", "not one of the member's posts"));
+                return Err(invalid(
+                    "/post_id",
+                    "not_found",
+                    text!("not one of the member's posts", "不是该党员的岗位"),
+                ));
             }
         }
         updated.post_id = post_id;

@@ -19,6 +19,7 @@ use crate::http::{Json, Versioned};
 use crate::state::AppState;
 
 use super::routes::*;
+use crate::text;
 
 /// Move a pledge along its lifecycle: `submit` (author; the branch for collective pledges),
 /// `approve` / `return` (with `reason`) / `evaluate` (with `result`) by the branch, never on
@@ -70,11 +71,17 @@ pub(super) async fn transition(
     };
     if !may {
         let detail = if rel.manager && (rel.author || (wrote_it && !collective)) {
-            "Nobody reviews or evaluates their own pledge."
+            text!(
+                "Nobody reviews or evaluates their own pledge.",
+                "任何人都不能审核或评议自己的承诺。"
+            )
         } else {
-            "Your role may not do this to this pledge."
+            text!(
+                "Your role may not do this to this pledge.",
+                "您的角色无权对此承诺执行此操作。"
+            )
         };
-        return Err(ApiError::Forbidden { detail: detail.into() });
+        return Err(ApiError::Forbidden { detail });
     }
     let from = state_of(&current);
     let Some(to) = from.after(t) else {
@@ -89,19 +96,26 @@ pub(super) async fn transition(
     let mut timeline_note = note;
     match t {
         Transition::Return => {
-            let reason = body
-                .reason
-                .as_deref()
-                .ok_or_else(|| invalid("/reason", "required", "say why the pledge is returned"))?;
+            let reason = body.reason.as_deref().ok_or_else(|| {
+                invalid(
+                    "/reason",
+                    "required",
+                    text!("say why the pledge is returned", "请说明退回承诺的原因"),
+                )
+            })?;
             let reason = short_text(reason, "/reason", 500)?;
             timeline_note = Some(reason.clone());
             updated.return_reason = Some(reason);
         }
         Transition::Approve => updated.return_reason = None,
         Transition::Evaluate => {
-            let result = body
-                .result
-                .ok_or_else(|| invalid("/result", "required", "give the evaluation's result"))?;
+            let result = body.result.ok_or_else(|| {
+                invalid(
+                    "/result",
+                    "required",
+                    text!("give the evaluation's result", "请给出评议结果"),
+                )
+            })?;
             let comment = body
                 .comment
                 .as_deref()
@@ -165,10 +179,18 @@ pub(super) async fn add_progress(
     let note = short_text(&body.note, "/note", 2000)?;
     let mut errors = Vec::new();
     if body.percentage.is_some_and(|p| !(0..=100).contains(&p)) {
-        errors.push(FieldError::body("/percentage", "out_of_range", "must be 0 to 100"));
+        errors.push(FieldError::body(
+            "/percentage",
+            "out_of_range",
+            text!("must be 0 to 100", "须在 0 到 100 之间"),
+        ));
     }
     if body.evidence.len() > 10 {
-        errors.push(FieldError::body("/evidence", "too_many", "at most 10 links"));
+        errors.push(FieldError::body(
+            "/evidence",
+            "too_many",
+            text!("at most 10 links", "至多 10 个链接"),
+        ));
     }
     for (i, link) in body.evidence.iter().enumerate() {
         if !(link.starts_with("https://") || link.starts_with("http://"))
@@ -178,7 +200,10 @@ pub(super) async fn add_progress(
             errors.push(FieldError::body(
                 format!("/evidence/{i}"),
                 "format",
-                "must be an http(s) URL of at most 500 characters",
+                text!(
+                    "must be an http(s) URL of at most 500 characters",
+                    "须为至多 500 个字符的 http(s) 链接"
+                ),
             ));
         }
     }
@@ -191,13 +216,17 @@ pub(super) async fn add_progress(
     let rel = Relation::of(w.db(), &access, &current).await?;
     if !(rel.author || rel.manager || rel.group_leader) {
         return Err(ApiError::Forbidden {
-            detail: "Only the author, the branch or the group leader report progress.".into(),
+            detail: text!(
+                "Only the author, the branch or the group leader report progress.",
+                "只有承诺人、党支部或党小组长可以报告进展。"
+            ),
         });
     }
     if !matches!(state_of(&current), PledgeState::Approved | PledgeState::InProgress) {
-        return Err(ApiError::conflict(
+        return Err(ApiError::conflict(text!(
             "Progress is reported on approved or in-progress pledges.",
-        ));
+            "只有已审核或正在践诺的承诺可以报告进展。"
+        )));
     }
     let mut updated = current.clone();
     if body.percentage.is_some() {

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::lifecycle::{PledgeState, Transition};
 use crate::http::validate::{blank_or_text, nullable_text, optional_mobile, text};
 use crate::labelled_enum;
+use crate::text;
 
 /// The years pledges are made for.
 pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
@@ -17,7 +18,7 @@ pub fn query_year(year: Option<i32>) -> Result<Option<i32>, crate::error::ApiErr
     match year {
         Some(y) if !YEARS.contains(&y) => Err(crate::error::ApiError::bad_request(
             crate::error::ErrorCode::InvalidQuery,
-            "year must be between 2000 and 2100",
+            text!("year must be between 2000 and 2100", "year 须在 2000 到 2100 之间"),
         )),
         _ => Ok(year),
     }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::audit::Write;
 use crate::auth::Role;
 use crate::error::{ApiError, FieldError};
+use crate::text;
 use entity::{grant, user};
 pub use routes::configure;
 
@@ -62,7 +63,10 @@ pub fn valid_username(username: &str) -> Result<String, ApiError> {
         Err(ApiError::Validation(vec![FieldError::body(
             "/username",
             "format",
-            "must be 3 to 64 characters: letters, digits, '.', '_' or '-'",
+            text!(
+                "must be 3 to 64 characters: letters, digits, '.', '_' or '-'",
+                "须为 3 到 64 个字符：字母、数字、'.'、'_' 或 '-'"
+            ),
         )]))
     }
 }

@@ -27,6 +27,7 @@ use crate::http::pagination::page_by_text;
 use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, StoredResponse, Versioned};
 use crate::orgs::{entity as org, queries as orgs};
 use crate::state::AppState;
+use crate::text;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_user)
@@ -146,7 +147,10 @@ async fn find_managed<C: ConnectionTrait>(conn: &C, caller: &AuthUser, id: Uuid)
     let account = find(conn, &caller.scope(Access::MANAGE), id).await?;
     if account.id == caller.id() {
         return Err(ApiError::Forbidden {
-            detail: "You cannot change your own account's rights or state.".into(),
+            detail: text!(
+                "You cannot change your own account's rights or state.",
+                "不能修改自己账户的权限或状态。"
+            ),
         });
     }
     let home = orgs::find(conn, &caller.scope(Access::MANAGE), account.org_id).await?;
@@ -159,7 +163,10 @@ async fn find_managed<C: ConnectionTrait>(conn: &C, caller: &AuthUser, id: Uuid)
     };
     if !outranked {
         return Err(ApiError::Forbidden {
-            detail: "This account holds a role as high as yours.".into(),
+            detail: text!(
+                "This account holds a role as high as yours.",
+                "该账户拥有与您同级或更高的角色。"
+            ),
         });
     }
     // An account linked to a member carries that member's right to see their own personal
@@ -168,7 +175,10 @@ async fn find_managed<C: ConnectionTrait>(conn: &C, caller: &AuthUser, id: Uuid)
         && !crate::members::manages(conn, &crate::members::MemberAccess::of(caller), member_id).await?
     {
         return Err(ApiError::Forbidden {
-            detail: "This account belongs to a member outside your branch.".into(),
+            detail: text!(
+                "This account belongs to a member outside your branch.",
+                "该账户属于您党支部以外的党员。"
+            ),
         });
     }
     Ok(account)
@@ -224,7 +234,10 @@ async fn create_user(
         .await?
         > 0
     {
-        return Err(ApiError::conflict(format!("The username `{username}` is taken.")));
+        return Err(ApiError::conflict(text!(
+            "The username `{username}` is taken.",
+            "用户名 `{username}` 已被使用。"
+        )));
     }
     let account = insert_user(&w, &username, hash, org.id).await?;
     let view = view(w.db(), &account).await?;
@@ -334,16 +347,18 @@ async fn update_user(
             crate::members::find(w.db(), &access, member_id)
                 .await
                 .map_err(|e| match e {
-                    ApiError::NotFound => {
-                        ApiError::invalid_field("/member_id", "not_found", "no such member in your scope")
-                    }
+                    ApiError::NotFound => ApiError::invalid_field(
+                        "/member_id",
+                        "not_found",
+                        text!("no such member in your scope", "您的权限范围内没有该党员"),
+                    ),
                     other => other, // an outage stays an outage
                 })?;
             if !crate::members::manages(w.db(), &access, member_id).await? {
                 return Err(ApiError::invalid_field(
                     "/member_id",
                     "not_found",
-                    "no such member in your scope",
+                    text!("no such member in your scope", "您的权限范围内没有该党员"),
                 ));
             }
             let taken = user::Entity::find()
@@ -352,7 +367,10 @@ async fn update_user(
                 .count(w.db())
                 .await?;
             if taken > 0 {
-                return Err(ApiError::conflict("Another account is already linked to this member."));
+                return Err(ApiError::conflict(text!(
+                    "Another account is already linked to this member.",
+                    "已有其他账户关联到该党员。"
+                )));
             }
         }
         changes.push((user::Column::MemberId, Expr::value(member_id)));
@@ -454,12 +472,15 @@ async fn add_grant(
         .is_none_or(|mine| mine <= body.role)
     {
         return Err(ApiError::Forbidden {
-            detail: "You can only grant roles below your own.".into(),
+            detail: text!("You can only grant roles below your own.", "您只能授予低于自己的角色。"),
         });
     }
     let before = view(w.db(), &account).await?;
     if before.grants.iter().any(|g| g.role == body.role && g.org_id == org.id) {
-        return Err(ApiError::conflict("The account already holds this role here."));
+        return Err(ApiError::conflict(text!(
+            "The account already holds this role here.",
+            "该账户在此已拥有此角色。"
+        )));
     }
     let grant_id = ensure_grant(&w, account.id, body.role, org.id).await?;
     let after = view(w.db(), &account).await?;
@@ -507,7 +528,10 @@ async fn remove_grant(
         .is_none_or(|mine| mine <= role)
     {
         return Err(ApiError::Forbidden {
-            detail: "You can only revoke roles below your own.".into(),
+            detail: text!(
+                "You can only revoke roles below your own.",
+                "您只能撤销低于自己的角色。"
+            ),
         });
     }
     let before = view(w.db(), &account).await?;

@@ -71,7 +71,7 @@ async fn create(
         return Err(ApiError::invalid_field(
             "/title",
             "length",
-            "must be 1 to 50 characters",
+            dangjian::text!("must be 1 to 50 characters", "长度须为 1 到 50 个字符"),
         ));
     }
     let ticket = match key.claim(&state.db, "anonymous").await? {
