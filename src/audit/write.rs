@@ -12,7 +12,8 @@
 //! ```
 //!
 //! Opening a transaction anywhere else is refused by clippy (`disallowed-methods` in
-//! `clippy.toml`); the few exceptions say why where they allow it.
+//! `clippy.toml`); the one exception, token refresh, says why where it allows it. Helpers that
+//! write take `&Write` rather than any connection, so they too run only inside a write.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, SimpleExpr};
@@ -44,7 +45,7 @@ impl Write {
 
     /// The transaction, for every load and statement that belongs to this write. (Reading
     /// through the pool instead would not see the write's own changes, and on in-memory
-    /// SQLite, whose pool has one connection, would wait forever.)
+    /// SQLite, whose pool has one connection, would wait for the connection this write holds.)
     pub fn db(&self) -> &DatabaseTransaction {
         &self.txn
     }
