@@ -4,6 +4,7 @@
 pub mod checks;
 mod csv;
 pub mod entity;
+mod import;
 mod moves;
 pub mod pii;
 mod posts;

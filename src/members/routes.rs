@@ -361,7 +361,7 @@ pub(super) async fn import_members(
     Query(params): Query<ImportParams>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    super::csv::import(
+    super::import::import(
         state,
         user,
         req,

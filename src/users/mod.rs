@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod entity;
+mod grants;
 mod routes;
 
 use sea_orm::sea_query::{Expr, ExprTrait};

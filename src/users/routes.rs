@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
@@ -17,10 +17,10 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::entity::{grant, user};
-use super::{ensure_grant, insert_user, set_password, valid_username};
+use super::{insert_user, set_password, valid_username};
 use crate::audit::{Event, Write};
 use crate::auth::routes_support::{GrantView, revoke_all_for_user};
-use crate::auth::{Access, AuthUser, Principal, Role, Scope, password, policy::OVERSEE};
+use crate::auth::{Access, AuthUser, Principal, Scope, password, policy::OVERSEE};
 use crate::error::{ApiError, Problem};
 use crate::http::conditional::etag;
 use crate::http::pagination::page_by_text;
@@ -35,8 +35,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_user)
         .service(update_user)
         .service(reset_password)
-        .service(add_grant)
-        .service(remove_grant);
+        .configure(super::grants::configure);
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -54,7 +53,7 @@ pub struct UserView {
     pub updated_at: DateTime<Utc>,
 }
 
-async fn view<C: ConnectionTrait>(conn: &C, u: &user::Model) -> Result<UserView, ApiError> {
+pub(super) async fn view<C: ConnectionTrait>(conn: &C, u: &user::Model) -> Result<UserView, ApiError> {
     views(conn, std::slice::from_ref(u))
         .await?
         .pop()
@@ -143,7 +142,11 @@ async fn find<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<u
 
 /// Finds an account the caller may manage: in scope (else 404), not the caller, and holding
 /// no role as high as the caller's over its organisation (else 403).
-async fn find_managed<C: ConnectionTrait>(conn: &C, caller: &AuthUser, id: Uuid) -> Result<user::Model, ApiError> {
+pub(super) async fn find_managed<C: ConnectionTrait>(
+    conn: &C,
+    caller: &AuthUser,
+    id: Uuid,
+) -> Result<user::Model, ApiError> {
     let account = find(conn, &caller.scope(Access::MANAGE), id).await?;
     if account.id == caller.id() {
         return Err(ApiError::Forbidden {
@@ -433,115 +436,6 @@ async fn reset_password(
     set_password(&w, &account, hash).await?;
     w.commit(Event::new("user.password_reset", "user", account.id).org(account.org_id))
         .await?;
-    state.auth.principals.evict(account.id);
-    Ok(HttpResponse::NoContent().finish())
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"role": "group_leader", "org_id": "0192f3a4-7c1e-7b2a-9f00-3c5d2e1f0a11"}))]
-pub struct NewGrant {
-    /// A role below your own.
-    pub role: Role,
-    /// An organisation in your scope; the grant covers its subtree.
-    pub org_id: Uuid,
-}
-
-/// Grant a role (授予角色) over an organisation's subtree. You can only grant roles below
-/// your own, inside your own scope, and never to yourself.
-#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = NewGrant, params(("id" = Uuid, Path)),
-    responses(
-        (status = 201, description = "Granted", body = GrantView, headers(("Location" = String))),
-        (status = 403, description = "Role not below yours, or your own account", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Account or organisation not found in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already granted", body = Problem, content_type = "application/problem+json"),
-))]
-#[post("/api/v1/users/{id}/grants")]
-async fn add_grant(
-    state: web::Data<AppState>,
-    caller: AuthUser,
-    id: web::Path<Uuid>,
-    Json(body): Json<NewGrant>,
-) -> Result<HttpResponse, ApiError> {
-    let w = Write::begin(&state.db, &caller.audit).await?;
-    let account = find_managed(w.db(), &caller, *id).await?;
-    let org = orgs::find(w.db(), &caller.scope(Access::MANAGE), body.org_id).await?;
-    if caller
-        .principal
-        .managing_role_over(&org.path)
-        .is_none_or(|mine| mine <= body.role)
-    {
-        return Err(ApiError::Forbidden {
-            detail: text!("You can only grant roles below your own.", "您只能授予低于自己的角色。"),
-        });
-    }
-    let before = view(w.db(), &account).await?;
-    if before.grants.iter().any(|g| g.role == body.role && g.org_id == org.id) {
-        return Err(ApiError::conflict(text!(
-            "The account already holds this role here.",
-            "该账户在此已拥有此角色。"
-        )));
-    }
-    let grant_id = ensure_grant(&w, account.id, body.role, org.id).await?;
-    let after = view(w.db(), &account).await?;
-    let event = Event::new("user.grant", "user", account.id)
-        .org(org.id)
-        .before(&before)
-        .after(&after);
-    w.commit(event).await?;
-    state.auth.principals.evict(account.id);
-    let granted = after
-        .grants
-        .into_iter()
-        .find(|g| g.id == grant_id)
-        .ok_or(ApiError::NotFound)?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/users/{}", account.id)))
-        .json(granted))
-}
-
-/// Revoke a grant. The same rules as granting apply.
-#[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path), ("grant_id" = Uuid, Path)),
-    responses(
-        (status = 204, description = "Revoked"),
-        (status = 403, description = "Role not below yours, or your own account", body = Problem, content_type = "application/problem+json"),
-))]
-#[delete("/api/v1/users/{id}/grants/{grant_id}")]
-async fn remove_grant(
-    state: web::Data<AppState>,
-    caller: AuthUser,
-    path: web::Path<(Uuid, Uuid)>,
-) -> Result<HttpResponse, ApiError> {
-    let (user_id, grant_id) = path.into_inner();
-    let w = Write::begin(&state.db, &caller.audit).await?;
-    let account = find_managed(w.db(), &caller, user_id).await?;
-    let g = grant::Entity::find_by_id(grant_id)
-        .filter(grant::Column::UserId.eq(account.id))
-        .one(w.db())
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let org = orgs::find(w.db(), &caller.scope(Access::MANAGE), g.org_id).await?;
-    let role = g.role;
-    if caller
-        .principal
-        .managing_role_over(&org.path)
-        .is_none_or(|mine| mine <= role)
-    {
-        return Err(ApiError::Forbidden {
-            detail: text!(
-                "You can only revoke roles below your own.",
-                "您只能撤销低于自己的角色。"
-            ),
-        });
-    }
-    let before = view(w.db(), &account).await?;
-    grant::Entity::delete_by_id(g.id).exec(w.db()).await?;
-    let after = view(w.db(), &account).await?;
-    let event = Event::new("user.revoke", "user", account.id)
-        .org(org.id)
-        .before(&before)
-        .after(&after);
-    w.commit(event).await?;
     state.auth.principals.evict(account.id);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,0 +1,512 @@
+//! `POST /api/v1/members/import`: members from a CSV file, all rows or none, every bad row
+//! named by line and column. The columns are those of the export (`csv.rs`).
+
+use std::collections::HashMap;
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::web;
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::NaiveDate;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::csv::{BOM, COLUMNS, IGNORED_COLUMNS};
+use super::entity::member;
+use super::types::{Education, Gender, ImportReport, MemberStatus, NewMember};
+use super::{MemberAccess, build, insert_all, validate};
+use crate::audit::{Event, Write};
+use crate::auth::AuthUser;
+use crate::error::{ApiError, FieldError, Text};
+use crate::http::{Claim, IdempotencyKey, StoredResponse};
+use crate::orgs::{OrgKind, entity as org};
+use crate::state::AppState;
+use crate::text;
+
+pub const IMPORT_LIMIT_BYTES: usize = 2 * 1024 * 1024;
+pub const IMPORT_MAX_ROWS: usize = 5000;
+
+/// `POST /api/v1/members/import`. Every import, dry or not, is audited (`member.import`),
+/// and so is every clash with an existing member (`member.duplicate_id_number`). Dry runs are
+/// limited per account: each one checks up to 5,000 ID numbers against the whole town.
+pub async fn import(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    dry_run: bool,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    let bytes = crate::http::upload::read_file(&req, payload, "text/csv", IMPORT_LIMIT_BYTES).await?;
+    let access = MemberAccess::of(&user);
+    if access.manage.is_empty() {
+        return Err(ApiError::Forbidden {
+            detail: text!(
+                "Only secretaries and administrators import members.",
+                "只有支部书记和管理员可以导入党员。"
+            ),
+        });
+    }
+    let ticket = if dry_run {
+        crate::auth::check_rate(&state.auth.dry_run_limiter, &user.id())?;
+        None
+    } else {
+        // Claim the key first: a replay must not be re-validated against the rows it created.
+        match key.claim(&state.db, &user.id().to_string()).await? {
+            Claim::Replay(stored) => return Ok(stored),
+            Claim::Proceed(ticket) => Some(ticket),
+        }
+    };
+    let parsed = parse(&state, &access, bytes).await?;
+    let org = access.manage.top_orgs().first().copied();
+    let event = |rows: usize, errors: usize| {
+        let event = Event {
+            entity_id: None,
+            org_id: org,
+            ..Event::new("member.import", "member", "")
+        }
+        .after(serde_json::json!({"dry_run": dry_run, "rows": rows, "errors": errors}));
+        if errors > 0 { event.failed() } else { event }
+    };
+    if parsed.clashes.any() {
+        // The clashing rows are among the file's errors; a failure to record them is an error.
+        super::record_clashes(&state.db, &user, org.unwrap_or_default(), "import", parsed.clashes).await?;
+    }
+    let Some(ticket) = ticket.filter(|_| parsed.errors.is_empty()) else {
+        // A dry run, or a refused file: nothing is written but the record of the attempt.
+        Write::record_alone(&state.db, &user.audit, event(parsed.rows.len(), parsed.errors.len())).await?;
+        if !parsed.errors.is_empty() {
+            return Err(ApiError::Validation(parsed.errors));
+        }
+        return Ok(HttpResponse::Ok().json(ImportReport {
+            imported: 0,
+            valid: parsed.rows.len(),
+            dry_run,
+        }));
+    };
+    let report = ImportReport {
+        imported: parsed.rows.len(),
+        valid: parsed.rows.len(),
+        dry_run,
+    };
+    // Encrypting 5,000 rows is CPU work too.
+    let keys = state.clone();
+    let rows: Vec<member::Model> =
+        web::block(move || parsed.rows.into_iter().map(|f| build(&keys.data_keys, f)).collect())
+            .await
+            .map_err(ApiError::internal)?;
+    let w = Write::begin(&state.db, &user.audit).await?;
+    insert_all(&w, &rows).await?;
+    let response = StoredResponse::json(StatusCode::CREATED, &report)?;
+    ticket.commit(w, event(rows.len(), 0), response).await
+}
+
+/// A file read and checked: the valid rows, every problem (sorted by line), and the clashes
+/// with existing members.
+struct Parsed {
+    rows: Vec<super::MemberFields>,
+    errors: Vec<FieldError>,
+    clashes: super::Clashes,
+}
+
+fn cell_error(line: u64, column: &str, code: &'static str, message: Text) -> FieldError {
+    let mut e = FieldError::body(format!("/{column}"), code, message);
+    e.pointer = None;
+    e.line = Some(line);
+    e.column = Some(column.to_owned());
+    e
+}
+
+/// Reads and checks every row. Problems with the file or its rows are in `errors`; an
+/// ID number held by a member outside the caller's scope is reported once, without its line.
+async fn parse(state: &web::Data<AppState>, access: &MemberAccess, bytes: web::Bytes) -> Result<Parsed, ApiError> {
+    // Organisations the caller may place members in.
+    let placeable: HashMap<Uuid, org::Model> = org::Entity::find()
+        .filter(org::Column::DeletedAt.is_null())
+        .filter(access.manage.path_condition(org::Column::Path))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
+    // Reading, validating and hashing up to 5,000 rows is CPU work: off the async workers.
+    let keys = state.clone();
+    let read = web::block(move || read_rows(&bytes, &placeable, &keys.data_keys))
+        .await
+        .map_err(ApiError::internal)??;
+    let Read {
+        mut rows,
+        mut errors,
+        line_of,
+        id_column,
+    } = read;
+
+    // ID numbers that already belong to active members: named by line when the caller can
+    // see that member, otherwise one error for the whole file that says neither which nor where.
+    let holders = super::holders(&state.db, access, line_of.keys().cloned().collect(), None).await?;
+    let mut clashes = super::Clashes::default();
+    for (m, readable) in holders {
+        if readable {
+            clashes.in_scope += 1;
+            errors.push(cell_error(
+                line_of.get(&m.id_number_hash).copied().unwrap_or(0),
+                &id_column,
+                "duplicate",
+                text!(
+                    "an active member already has this ID number",
+                    "已有在册党员使用此身份证号"
+                ),
+            ));
+        } else {
+            clashes.elsewhere += 1;
+        }
+    }
+    errors.sort_by_key(|e| e.line);
+    if clashes.elsewhere > 0 {
+        let mut e = FieldError::body(
+            "",
+            "cannot_register_here",
+            text!(
+                "one or more ID numbers in this file cannot be registered here; ask the town committee (镇党委), which sees every branch",
+                "文件中有身份证号无法在此登记，请联系能看到所有党支部的镇党委"
+            ),
+        );
+        e.pointer = None;
+        errors.push(e);
+    }
+    if !errors.is_empty() {
+        rows.clear();
+    }
+    Ok(Parsed { rows, errors, clashes })
+}
+
+/// The rows of a file checked on their own (no database): valid rows, problems, and the
+/// line of each ID number's hash.
+struct Read {
+    rows: Vec<super::MemberFields>,
+    errors: Vec<FieldError>,
+    line_of: HashMap<String, u64>,
+    /// The ID-number column as the file names it.
+    id_column: String,
+}
+
+fn read_rows(
+    bytes: &[u8],
+    placeable: &HashMap<Uuid, org::Model>,
+    keys: &super::pii::DataKeys,
+) -> Result<Read, ApiError> {
+    let refused = |errors| {
+        Ok(Read {
+            rows: Vec::new(),
+            errors,
+            line_of: HashMap::new(),
+            id_column: String::new(),
+        })
+    };
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return refused(vec![cell_error(
+            1,
+            "",
+            "encoding",
+            text!("the file must be UTF-8", "文件须为 UTF-8 编码"),
+        )]);
+    };
+    // Excel and WPS save CRLF line ends; with plain LF the reader's line numbers are exact.
+    let text = text.replace("\r\n", "\n");
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = match reader.headers() {
+        Ok(headers) => headers.clone(),
+        Err(e) => return refused(vec![cell_error(1, "", "csv", text!("{e}", "CSV 格式错误：{e}"))]),
+    };
+
+    // Map each column of the file to a field; unknown and missing columns are errors.
+    let mut errors = Vec::new();
+    let mut field_of = Vec::new();
+    for header in headers.iter() {
+        if IGNORED_COLUMNS.contains(&header) {
+            field_of.push(None); // written by the export, not imported
+            continue;
+        }
+        match COLUMNS.iter().find(|(en, zh, _)| header == *en || header == *zh) {
+            Some((en, _, _)) => field_of.push(Some(*en)),
+            None => {
+                errors.push(cell_error(
+                    1,
+                    header,
+                    "unknown_column",
+                    text!("is not a member column", "不是党员信息列"),
+                ));
+                field_of.push(None);
+            }
+        }
+    }
+    for (en, zh, required) in COLUMNS {
+        if *required && !field_of.contains(&Some(*en)) {
+            errors.push(cell_error(
+                1,
+                en,
+                "missing_column",
+                text!(
+                    "the file needs a `{en}` (or `{zh}`) column",
+                    "文件须包含 `{en}`（或 `{zh}`）列"
+                ),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return refused(errors);
+    }
+    let header_name: HashMap<&str, String> = field_of
+        .iter()
+        .zip(headers.iter())
+        .filter_map(|(f, h)| f.map(|f| (f, h.to_owned())))
+        .collect();
+
+    let mut rows = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                errors.push(cell_error(line, "", "csv", text!("{e}", "CSV 格式错误：{e}")));
+                continue;
+            }
+        };
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        if line > IMPORT_MAX_ROWS as u64 + 1 {
+            return Err(ApiError::TooManyRows { max: IMPORT_MAX_ROWS });
+        }
+        let cells: HashMap<&str, &str> = field_of
+            .iter()
+            .zip(record.iter())
+            .filter_map(|(f, v)| f.map(|f| (f, v)))
+            .collect();
+        let column = |field: &str| header_name.get(field).cloned().unwrap_or_else(|| field.to_owned());
+        match row(&cells, line, &column) {
+            Err(mut e) => errors.append(&mut e),
+            Ok(input) => match validate(input) {
+                Err(e) => errors.extend(e.into_iter().map(|fe| {
+                    let field = fe.pointer.as_deref().unwrap_or("/").trim_start_matches('/').to_owned();
+                    cell_error(line, &column(&field), "invalid", fe.message).with_code(fe.code)
+                })),
+                Ok(fields) => {
+                    let mut bad = false;
+                    match placeable.get(&fields.org_id) {
+                        Some(o) if o.kind == OrgKind::Branch => {}
+                        _ => {
+                            errors.push(cell_error(
+                                line,
+                                &column("org_id"),
+                                "not_found",
+                                text!("no such branch in your scope", "您的权限范围内没有该党支部"),
+                            ));
+                            bad = true;
+                        }
+                    }
+                    if let Some(g) = fields.group_id
+                        && !placeable
+                            .get(&g)
+                            .is_some_and(|o| o.kind == OrgKind::Group && o.parent_id == Some(fields.org_id))
+                    {
+                        errors.push(cell_error(
+                            line,
+                            &column("group_id"),
+                            "not_in_branch",
+                            text!("must be a party group inside the branch", "须为该党支部下的党小组"),
+                        ));
+                        bad = true;
+                    }
+                    let hash = keys.lookup_hash(&fields.id_number);
+                    if let Some(first) = seen.get(&hash) {
+                        errors.push(cell_error(
+                            line,
+                            &column("id_number"),
+                            "duplicate",
+                            text!(
+                                "the same ID number is on line {first}",
+                                "第 {first} 行已有相同的身份证号"
+                            ),
+                        ));
+                        bad = true;
+                    } else {
+                        seen.insert(hash, line);
+                    }
+                    if !bad {
+                        rows.push(fields);
+                    }
+                }
+            },
+        }
+    }
+    if rows.is_empty() && errors.is_empty() {
+        errors.push(cell_error(
+            2,
+            "",
+            "empty",
+            text!("the file has no member rows", "文件中没有党员数据行"),
+        ));
+    }
+
+    Ok(Read {
+        rows,
+        errors,
+        line_of: seen,
+        id_column: header_name.get("id_number").cloned().unwrap_or_default(),
+    })
+}
+
+trait WithCode {
+    fn with_code(self, code: std::borrow::Cow<'static, str>) -> Self;
+}
+
+impl WithCode for FieldError {
+    fn with_code(mut self, code: std::borrow::Cow<'static, str>) -> Self {
+        self.code = code;
+        self
+    }
+}
+
+/// One CSV row as a [`NewMember`], or the cells that could not be read.
+fn row(cells: &HashMap<&str, &str>, line: u64, column: &dyn Fn(&str) -> String) -> Result<NewMember, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let text = |f: &str| cells.get(f).map(|v| v.to_string()).filter(|v| !v.is_empty());
+    let mut required = |f: &str| {
+        let v = text(f);
+        if v.is_none() {
+            errors.push(cell_error(
+                line,
+                &column(f),
+                "required",
+                text!("is required", "为必填项"),
+            ));
+        }
+        v.unwrap_or_default()
+    };
+    let name = required("name");
+    let gender_cell = required("gender");
+    let birth_cell = required("birth_date");
+    let id_number = required("id_number");
+    let joined_cell = required("joined_on");
+    let status_cell = required("status");
+    let org_cell = required("org_id");
+    let rural_cell = required("rural");
+    let mut bad = |f: &str, message: Text| errors.push(cell_error(line, &column(f), "invalid", message));
+
+    let date = |s: &str| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .or_else(|_| NaiveDate::parse_from_str(s, "%Y/%m/%d"))
+            .ok()
+    };
+    let gender = Gender::parse(&gender_cell);
+    if gender.is_none() && !gender_cell.is_empty() {
+        bad(
+            "gender",
+            text!("must be male/female or 男/女", "须为 male/female 或 男/女"),
+        );
+    }
+    let birth_date = date(&birth_cell);
+    if birth_date.is_none() && !birth_cell.is_empty() {
+        bad(
+            "birth_date",
+            text!("must be a real date, YYYY-MM-DD", "须为有效日期，格式 YYYY-MM-DD"),
+        );
+    }
+    let joined_on = date(&joined_cell);
+    if joined_on.is_none() && !joined_cell.is_empty() {
+        bad(
+            "joined_on",
+            text!("must be a real date, YYYY-MM-DD", "须为有效日期，格式 YYYY-MM-DD"),
+        );
+    }
+    let status = match status_cell.as_str() {
+        "正式" => Some(MemberStatus::Full),
+        "预备" => Some(MemberStatus::Probationary),
+        other => MemberStatus::parse(other),
+    };
+    if status.is_none() && !status_cell.is_empty() {
+        bad(
+            "status",
+            text!(
+                "must be full/probationary or 正式/预备",
+                "须为 full/probationary 或 正式/预备"
+            ),
+        );
+    }
+    let org_id = Uuid::parse_str(&org_cell).ok();
+    if org_id.is_none() && !org_cell.is_empty() {
+        bad(
+            "org_id",
+            text!("must be the branch's id (a UUID)", "须为党支部的 id（UUID）"),
+        );
+    }
+    let rural = match rural_cell.as_str() {
+        "true" | "1" | "是" | "yes" => Some(true),
+        "false" | "0" | "否" | "no" => Some(false),
+        "" => None,
+        _ => {
+            bad(
+                "rural",
+                text!("must be true/false or 是/否", "须为 true/false 或 是/否"),
+            );
+            None
+        }
+    };
+    let education = match text("education") {
+        Some(e) => match Education::parse(&e) {
+            Some(e) => Some(e),
+            None => {
+                bad(
+                    "education",
+                    text!(
+                        "is not a known level (see the education dictionary)",
+                        "不是已知的学历（见 education 字典）"
+                    ),
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    let group_id = match text("group_id") {
+        Some(g) => match Uuid::parse_str(&g) {
+            Ok(g) => Some(g),
+            Err(_) => {
+                bad(
+                    "group_id",
+                    text!("must be the group's id (a UUID)", "须为党小组的 id（UUID）"),
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    match (gender, birth_date, joined_on, status, org_id, rural) {
+        (Some(gender), Some(birth_date), Some(joined_on), Some(status), Some(org_id), Some(rural))
+            if errors.is_empty() =>
+        {
+            Ok(NewMember {
+                name,
+                gender,
+                birth_date,
+                id_number,
+                joined_on,
+                status,
+                org_id,
+                rural,
+                ethnicity: text("ethnicity"),
+                education,
+                phone: text("phone"),
+                address: text("address"),
+                group_id,
+                specialty: text("specialty"),
+                note: text("note"),
+            })
+        }
+        _ => Err(errors),
+    }
+}
