@@ -12,8 +12,6 @@ use crate::error::{ApiError, Problem};
 use crate::http::Json;
 use crate::http::validate::short_text;
 use crate::state::AppState;
-
-use super::routes::*;
 use crate::text;
 
 pub(super) fn category_view(c: category::Model) -> CategoryView {
@@ -39,7 +37,7 @@ pub(super) async fn create_category(
 ) -> Result<HttpResponse, ApiError> {
     let code = body.code.clone();
     if !super::types::is_category_code(&code) {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             "/code",
             "format",
             text!("1–32 of a-z, 0-9 and _", "须为 1 到 32 个 a-z、0-9 或 _ 字符"),

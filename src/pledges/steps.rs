@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::entity::event;
 use super::lifecycle::{PledgeState, Transition};
+use super::routes::save;
 use super::types::*;
 use super::{PledgeAccess, Relation, find, record_event, state_of, view};
 use crate::audit::{Event, Write};
@@ -17,8 +18,6 @@ use crate::http::extract::OptionalJson;
 use crate::http::validate::short_text;
 use crate::http::{Json, Versioned};
 use crate::state::AppState;
-
-use super::routes::*;
 use crate::text;
 
 /// Move a pledge along its lifecycle: `submit` (author; the branch for collective pledges),
@@ -97,7 +96,7 @@ pub(super) async fn transition(
     match t {
         Transition::Return => {
             let reason = body.reason.as_deref().ok_or_else(|| {
-                invalid(
+                ApiError::invalid_field(
                     "/reason",
                     "required",
                     text!("say why the pledge is returned", "请说明退回承诺的原因"),
@@ -110,7 +109,7 @@ pub(super) async fn transition(
         Transition::Approve => updated.return_reason = None,
         Transition::Evaluate => {
             let result = body.result.ok_or_else(|| {
-                invalid(
+                ApiError::invalid_field(
                     "/result",
                     "required",
                     text!("give the evaluation's result", "请给出评议结果"),
