@@ -47,15 +47,19 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-/// Checks the request's media type (ignoring parameters such as `charset`). `+json`
-/// suffixes are accepted where JSON is expected.
-pub fn require_content_type(req: &HttpRequest, expected: &'static str) -> Result<(), ApiError> {
-    let mime = req
-        .headers()
+/// The request's media type in lower case, without parameters such as `charset` (empty when
+/// there is none).
+pub fn media_type(req: &HttpRequest) -> String {
+    req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Checks the request's media type. `+json` suffixes are accepted where JSON is expected.
+pub fn require_content_type(req: &HttpRequest, expected: &'static str) -> Result<(), ApiError> {
+    let mime = media_type(req);
     let ok = mime == expected
         || (expected == "application/json" && mime.starts_with("application/") && mime.ends_with("+json"));
     if ok {

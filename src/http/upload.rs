@@ -4,14 +4,13 @@
 
 use actix_multipart::Multipart;
 use actix_web::dev::Payload;
-use actix_web::http::header;
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::{HttpMessage, HttpRequest};
 use futures_util::StreamExt;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::http::extract::{RawBody, read_body};
+use crate::http::extract::{RawBody, media_type, read_body};
 use crate::text;
 
 /// What a form adds around the file: boundaries and part headers.
@@ -35,12 +34,7 @@ pub async fn read_file(
     mime: &'static str,
     limit: usize,
 ) -> Result<Bytes, ApiError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-        .unwrap_or_default();
+    let content_type = media_type(req);
     let file = if content_type == mime {
         read_body(req, payload, limit).await?
     } else if content_type == "multipart/form-data" {
