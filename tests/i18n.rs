@@ -92,7 +92,8 @@ fn text_calls() -> Vec<(String, String, String)> {
     calls
 }
 
-/// `{name}` and `{}` placeholders of a format string (`{{` escapes skipped).
+/// `{name}` and `{}` placeholders of a format string (`{{` escapes skipped). A message built
+/// from another carries its two texts as `{x_en}` and `{x_zh}`: both count as `{x}`.
 fn placeholders(s: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut positional = 0;
@@ -106,7 +107,11 @@ fn placeholders(s: &str) -> BTreeSet<String> {
         } else if let Ok(n) = inner.parse::<usize>() {
             out.insert(format!("#{n}"));
         } else {
-            out.insert(inner);
+            let name = inner
+                .strip_suffix("_en")
+                .or_else(|| inner.strip_suffix("_zh"))
+                .unwrap_or(&inner);
+            out.insert(name.to_string());
         }
         rest = rest[open + close + 1..].to_string();
     }
@@ -182,6 +187,23 @@ async fn problems_speak_the_callers_language() {
     .await;
     let problem = reply.assert_problem(404, "not_found");
     assert!(has_cjk(problem["detail"].as_str().unwrap()), "{problem}");
+    // A message made of another speaks one language throughout.
+    let path = format!("/api/v1/orgs/{}", w.branch_a);
+    let tag = world::get(&app, w.token("admin"), &path)
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let reply = common::send(
+        app.server
+            .delete(&path)
+            .bearer_auth(w.token("admin"))
+            .insert_header(("If-Match", tag))
+            .insert_header(("Accept-Language", "zh-CN")),
+    )
+    .await;
+    let problem = reply.assert_problem(409, "conflict");
+    assert_eq!(problem["detail"], "不能删除该组织：它还有下级组织。");
     // A language we do not speak gets English.
     let reply = common::send(
         app.server

@@ -9,9 +9,10 @@ use super::entity::{self, Column, Entity, Model};
 use super::types::{OrgFilters, OrgKind};
 use crate::audit::Write;
 use crate::auth::Scope;
-use crate::error::ApiError;
+use crate::error::{ApiError, Text};
 use crate::http::PageParams;
 use crate::http::pagination::page_by_text;
+use crate::text;
 
 /// A live organisation inside `scope`, else 404.
 pub async fn find<C: ConnectionTrait>(db: &C, scope: &Scope, id: Uuid) -> Result<Model, ApiError> {
@@ -139,26 +140,32 @@ pub async fn move_subtree(w: &Write, org: &Model, new_parent: &Model) -> Result<
 
 /// What still hangs on an organisation, so it cannot be deleted; `None` when empty.
 /// Features that attach rows to organisations add their check here.
-pub async fn blocking_dependents<C: ConnectionTrait>(db: &C, org: &Model) -> Result<Option<&'static str>, ApiError> {
+pub async fn blocking_dependents<C: ConnectionTrait>(db: &C, org: &Model) -> Result<Option<Text>, ApiError> {
     let children = Entity::find()
         .filter(Column::ParentId.eq(org.id))
         .filter(Column::DeletedAt.is_null())
         .count(db)
         .await?;
     if children > 0 {
-        return Ok(Some("it still has child organisations"));
+        return Ok(Some(text!("it still has child organisations", "它还有下级组织")));
     }
     if crate::places::count_villages_of(db, org.id).await? > 0 {
-        return Ok(Some("it still serves villages"));
+        return Ok(Some(text!("it still serves villages", "它还服务着村/社区")));
     }
     if crate::pledges::count_attached_to(db, org.id).await? > 0 {
-        return Ok(Some("pledges still belong to it"));
+        return Ok(Some(text!("pledges still belong to it", "还有承诺属于它")));
     }
     if crate::members::count_attached_to(db, org.id).await? > 0 {
-        return Ok(Some("members or posts still belong to it"));
+        return Ok(Some(text!(
+            "members or posts still belong to it",
+            "还有党员或岗位属于它"
+        )));
     }
     if crate::users::count_attached_to(db, org.id).await? > 0 {
-        return Ok(Some("user accounts or role grants still belong to it"));
+        return Ok(Some(text!(
+            "user accounts or role grants still belong to it",
+            "还有用户账户或角色授权属于它"
+        )));
     }
     Ok(None)
 }

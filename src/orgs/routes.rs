@@ -10,7 +10,7 @@ use super::queries;
 use super::types::{MoveOrg, NewOrg, OrgFilters, OrgKind, OrgPatch, OrgTreeNode, OrgView};
 use crate::audit::{Event, Write};
 use crate::auth::{Access, AuthUser};
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{ApiError, FieldError, Lang, Problem};
 use crate::http::conditional::etag;
 use crate::http::pagination::NoFilters;
 use crate::http::validate::short_text;
@@ -182,9 +182,10 @@ async fn delete_org(
         )));
     }
     if let Some(reason) = queries::blocking_dependents(w.db(), &org).await? {
+        let (reason_en, reason_zh) = (reason.get(Lang::En), reason.get(Lang::Zh));
         return Err(ApiError::conflict(text!(
-            "This organisation cannot be deleted: {reason}.",
-            "不能删除该组织：{reason}。"
+            "This organisation cannot be deleted: {reason_en}.",
+            "不能删除该组织：{reason_zh}。"
         )));
     }
     let deleted = vec![(Column::DeletedAt, Expr::value(crate::db::now()))];
