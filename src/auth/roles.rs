@@ -95,16 +95,34 @@ impl Scope {
             .collect()
     }
 
-    /// True when the organisation at `path` is inside the scope.
+    /// True when the organisation at `path`, and so its whole subtree, is inside the scope.
     pub fn covers(&self, path: &str) -> bool {
         self.prefixes.iter().any(|p| path.starts_with(p.as_str()))
     }
 
-    /// SQL: the path column starts with one of the scope's prefixes (false when empty).
+    /// True when the scope holds the root's path (`/<root id>/`): the whole tree, which no
+    /// query needs to filter by. Its callers (a town or county administrator) then pay
+    /// nothing for their scope, however large the tree grows.
+    pub fn is_whole_tree(&self) -> bool {
+        self.prefixes
+            .iter()
+            .any(|p| !p.trim_matches('/').is_empty() && !p.trim_matches('/').contains('/'))
+    }
+
+    /// SQL that holds for every row.
+    fn everything() -> Condition {
+        Condition::all().add(Expr::val(1).eq(1))
+    }
+
+    /// SQL: the path column starts with one of the scope's prefixes (false when empty; no
+    /// predicate at all for the whole tree).
     pub fn path_condition(&self, path_column: impl IntoColumnRef + Clone) -> Condition {
         let mut any = Condition::any();
         if self.prefixes.is_empty() {
             return Condition::all().add(Expr::val(1).eq(0));
+        }
+        if self.is_whole_tree() {
+            return Self::everything();
         }
         for prefix in &self.prefixes {
             any = any.add(Expr::col(path_column.clone()).like(format!("{prefix}%")));
@@ -113,8 +131,13 @@ impl Scope {
     }
 
     /// SQL: the org id column names a live organisation inside the scope. Every table with
-    /// an `org_id` filters through this.
+    /// an `org_id` filters through this. For the whole tree there is no predicate: rows
+    /// cannot belong to a deleted organisation (an organisation is deleted only when nothing
+    /// belongs to it), so every row is in scope.
     pub fn org_condition(&self, org_id_column: impl IntoColumnRef) -> Condition {
+        if self.is_whole_tree() {
+            return Self::everything();
+        }
         let orgs = Query::select()
             .column(crate::orgs::entity::Column::Id)
             .from(crate::orgs::entity::Entity)
@@ -131,6 +154,14 @@ impl Scope {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_scope_holding_the_root_is_the_whole_tree() {
+        assert!(Scope::new(["/r/".to_string()]).is_whole_tree());
+        assert!(Scope::new(["/r/a/".to_string(), "/r/".to_string()]).is_whole_tree());
+        assert!(!Scope::new(["/r/a/".to_string()]).is_whole_tree());
+        assert!(!Scope::new(Vec::<String>::new()).is_whole_tree());
+    }
 
     #[test]
     fn nested_paths_collapse_and_cover_their_subtrees() {

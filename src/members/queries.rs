@@ -21,7 +21,8 @@ pub async fn list_condition(
     f: &MemberFilters,
     reveal: bool,
 ) -> Result<Condition, ApiError> {
-    let mut all = Condition::all().add(if reveal { access.managed() } else { access.visible() });
+    let whole_scope = if reveal { access.managed() } else { access.visible() };
+    let mut all = Condition::all();
     if reveal && access.manage.is_empty() {
         return Err(ApiError::Forbidden {
             detail: text!(
@@ -37,12 +38,21 @@ pub async fn list_condition(
                 .flat_map(|s| s.prefixes().to_vec()),
         );
         let root = orgs::find(&state.db, &readable, org_id).await?;
+        // Checked once: when the whole subtree is the caller's, the subtree alone is the
+        // filter, and its cost follows the subtree, not the caller's (possibly county-wide)
+        // scope.
+        let covered = if reveal { &access.manage } else { &access.read }.covers(&root.path);
+        if !covered {
+            all = all.add(whole_scope);
+        }
         let subtree = crate::auth::Scope::new([root.path]);
         all = all.add(
             Condition::any()
                 .add(subtree.org_condition(member::Column::OrgId))
                 .add(subtree.org_condition(member::Column::GroupId)),
         );
+    } else {
+        all = all.add(whole_scope);
     }
     if let Some(status) = f.status {
         all = all.add(member::Column::Status.eq(status.as_str()));

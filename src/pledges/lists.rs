@@ -24,7 +24,7 @@ pub(super) async fn list_condition(
     access: &PledgeAccess,
     f: &PledgeFilters,
 ) -> Result<Condition, ApiError> {
-    let mut all = Condition::all().add(access.visible());
+    let mut all = Condition::all();
     if let Some(org_id) = f.org_id {
         let readable = Scope::new(
             [&access.read, &access.groups]
@@ -32,6 +32,11 @@ pub(super) async fn list_condition(
                 .flat_map(|s| s.prefixes().to_vec()),
         );
         let root = orgs::find(&state.db, &readable, org_id).await?;
+        // Checked once: a subtree wholly the caller's needs no other scope filter, so the
+        // cost follows the subtree, not the caller's scope.
+        if !access.read.covers(&root.path) {
+            all = all.add(access.visible());
+        }
         // A group's pledges are its collective ones and its members' (whose org is the branch).
         let subtree = Scope::new([root.path]);
         all = all.add(
@@ -39,6 +44,8 @@ pub(super) async fn list_condition(
                 .add(subtree.org_condition(pledge::Column::OrgId))
                 .add(subtree.org_condition(pledge::Column::GroupId)),
         );
+    } else {
+        all = all.add(access.visible());
     }
     if let Some(member_id) = f.member_id {
         all = all.add(pledge::Column::MemberId.eq(member_id));
