@@ -17,6 +17,7 @@ pub mod ops;
 pub mod orgs;
 pub mod places;
 pub mod pledges;
+pub mod seed;
 pub mod server;
 pub mod state;
 pub mod telemetry;

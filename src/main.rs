@@ -1,4 +1,5 @@
-//! The `dangjian` command: `serve` (default), `migrate`, `openapi`.
+//! The `dangjian` command: `serve` (default), `migrate`, `openapi`, `create-admin`,
+//! `seed-county`.
 
 use std::process::ExitCode;
 
@@ -34,6 +35,33 @@ enum Command {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Fill an empty database with a generated county (load tests, benchmarks): towns,
+    /// branches, groups, members, pledges over several years, feedback, and accounts. Refuses
+    /// a database holding more than the bootstrap root committee and `admin`.
+    SeedCounty {
+        #[arg(long, default_value_t = 20)]
+        towns: u32,
+        #[arg(long, default_value_t = 50)]
+        branches_per_town: u32,
+        #[arg(long, default_value_t = 1)]
+        groups_per_branch: u32,
+        #[arg(long, default_value_t = 50_000)]
+        members: u32,
+        #[arg(long, default_value_t = 500_000)]
+        pledges: u32,
+        /// Pledges cover this many years, ending with the year of --as-of.
+        #[arg(long, default_value_t = 5)]
+        years: u32,
+        /// The data set's today (YYYY-MM-DD; default: today). Same options, same data.
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        #[arg(long, default_value_t = 20_171_001)]
+        seed: u64,
+        /// Read the password of the accounts created from one line of standard input;
+        /// without it a random one is generated and printed once.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -55,6 +83,32 @@ fn main() -> ExitCode {
     let result = actix_web::rt::System::new().block_on(async move {
         match command {
             Command::CreateAdmin { username, .. } => create_admin(&config, &username).await,
+            Command::SeedCounty {
+                towns,
+                branches_per_town,
+                groups_per_branch,
+                members,
+                pledges,
+                years,
+                as_of,
+                seed,
+                password_stdin,
+            } => {
+                let mut options = dangjian::seed::county::CountyOptions {
+                    towns,
+                    branches_per_town,
+                    groups_per_branch,
+                    members,
+                    pledges,
+                    years,
+                    seed,
+                    ..Default::default()
+                };
+                if let Some(as_of) = as_of {
+                    options.as_of = as_of;
+                }
+                seed_county(&config, &options, password_stdin).await
+            }
             Command::Migrate => dangjian::db::connect_and_migrate(&config, std::time::Duration::ZERO)
                 .await
                 .map(|_| tracing::info!("migrations applied"))
@@ -92,5 +146,33 @@ async fn create_admin(config: &Config, username: &str) -> Result<(), String> {
             other => other.to_string(),
         })?;
     println!("town_admin `{}` is ready", username.trim().to_lowercase());
+    Ok(())
+}
+
+async fn seed_county(
+    config: &Config,
+    options: &dangjian::seed::county::CountyOptions,
+    password_stdin: bool,
+) -> Result<(), String> {
+    let (password, generated) = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| format!("reading the password: {e}"))?;
+        (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+    } else {
+        (dangjian::auth::password::generate(), true)
+    };
+    let keys = dangjian::members::pii::data_keys(config).map_err(|e| e.to_string())?;
+    let db = dangjian::db::connect_and_migrate(config, std::time::Duration::ZERO)
+        .await
+        .map_err(|e| e.to_string())?;
+    let report = dangjian::seed::county::seed(&db, &keys, options, &password)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("{}", report.summary());
+    if generated {
+        println!("Password of every account created (shown once):\n  password: {password}");
+    }
     Ok(())
 }

@@ -453,8 +453,11 @@ pub async fn insert(w: &Write, keys: &DataKeys, f: MemberFields) -> Result<Model
 
 /// A new member row; the id is chosen first so encryption can bind to it.
 pub fn build(keys: &DataKeys, f: MemberFields) -> Model {
-    let id = Uuid::now_v7();
-    let now = crate::db::now();
+    build_at(keys, f, Uuid::now_v7(), crate::db::now())
+}
+
+/// [`build`] with a chosen id and creation time (generated data sets).
+pub fn build_at(keys: &DataKeys, f: MemberFields, id: Uuid, now: chrono::DateTime<chrono::Utc>) -> Model {
     let (pinyin, initials) = pinyin_of(&f.name);
     Model {
         id,

@@ -1,0 +1,1074 @@
+//! `dangjian seed-county`: a deterministic county for load tests and benchmarks.
+//!
+//! ```text
+//! root committee (the existing root, or 示范县委)     admin: town_admin (created if missing)
+//! └── 20 towns (general_branch)                       bench_inspector: inspector of the whole tree
+//!     └── 50 branches each (村/社区党支部)              sec.T.B: secretary of branch B of town T
+//!         └── 1 party group each (第一党小组)           bench_sec, bench_leader, bench_member: branch 1.1
+//! 50,000 members (5,000 in town 1, the county seat), 500,000 pledges over five years in
+//! every state, their timelines, feedback
+//! ```
+//!
+//! Members are made the way the API makes them: [`members::validate`] then
+//! [`members::build_at`] (GB 11643 ID numbers, encrypted and hashed with the configured data
+//! key, pinyin); organisations get the paths [`crate::orgs::queries::insert`] gives. All of it
+//! is written in one [`Write`], in multi-row INSERTs, and recorded as one audit event,
+//! `seed.county`.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{SeedError, SplitMix64, occupied, rows_per_insert};
+use crate::audit::{AuditContext, Event, Write};
+use crate::auth::{Role, password};
+use crate::members::pii::DataKeys;
+use crate::members::types::{Education, Gender, LeftReason, MemberStatus, NewMember, PostKind};
+use crate::members::{self, entity::post};
+use crate::orgs::{OrgKind, entity as org, queries as orgs};
+use crate::pledges::entity::{event, feedback, pledge};
+use crate::pledges::lifecycle::PledgeState;
+use crate::pledges::types::{EvaluationResult, PledgeKind};
+use crate::users::entity::{grant, user};
+
+/// How big a county to make. The defaults are the county of issue 10.
+#[derive(Debug, Clone)]
+pub struct CountyOptions {
+    pub towns: u32,
+    pub branches_per_town: u32,
+    pub groups_per_branch: u32,
+    pub members: u32,
+    pub pledges: u32,
+    /// Pledges are spread over this many years, ending with the year of `as_of`.
+    pub years: u32,
+    /// The data set's "today": nothing is dated later.
+    pub as_of: NaiveDate,
+    pub seed: u64,
+}
+
+impl Default for CountyOptions {
+    fn default() -> Self {
+        CountyOptions {
+            towns: 20,
+            branches_per_town: 50,
+            groups_per_branch: 1,
+            members: 50_000,
+            pledges: 500_000,
+            years: 5,
+            as_of: crate::db::now().date_naive(),
+            seed: 20_171_001,
+        }
+    }
+}
+
+impl CountyOptions {
+    fn check(&self) -> Result<(), SeedError> {
+        let bad = |m: &str| Err(SeedError::Invalid(m.to_owned()));
+        if !(1..=1000).contains(&self.towns) {
+            return bad("--towns must be 1 to 1,000");
+        }
+        if !(1..=1000).contains(&self.branches_per_town) {
+            return bad("--branches-per-town must be 1 to 1,000");
+        }
+        if self.groups_per_branch > 20 {
+            return bad("--groups-per-branch must be 0 to 20");
+        }
+        if !(1..=2_000_000).contains(&self.members) {
+            return bad("--members must be 1 to 2,000,000");
+        }
+        if self.pledges > 20_000_000 {
+            return bad("--pledges must be at most 20,000,000");
+        }
+        if !(1..=20).contains(&self.years) {
+            return bad("--years must be 1 to 20");
+        }
+        if self.as_of > crate::db::now().date_naive() || self.as_of.year() - (self.years as i32) < 2000 {
+            return bad("--as-of must not be in the future, and the pledge years must start in 2001 or later");
+        }
+        Ok(())
+    }
+}
+
+/// What was made.
+#[derive(Debug, Clone, Serialize)]
+pub struct CountyReport {
+    pub root_id: Uuid,
+    pub towns: u64,
+    pub branches: u64,
+    pub groups: u64,
+    pub members: u64,
+    pub posts: u64,
+    pub pledges: u64,
+    pub pledge_events: u64,
+    pub feedback: u64,
+    /// Accounts created, `(username, role)`.
+    pub accounts: Vec<(String, String)>,
+    /// The branch and group of the benchmark accounts (branch 1 of town 1).
+    pub bench_branch_id: Uuid,
+    pub bench_group_id: Option<Uuid>,
+    /// The member `bench_member` is linked to.
+    pub bench_member_id: Option<Uuid>,
+    #[serde(skip)]
+    pub elapsed: Duration,
+}
+
+impl CountyReport {
+    /// A human-readable summary.
+    pub fn summary(&self) -> String {
+        let secretaries = self.accounts.iter().filter(|(u, _)| u.starts_with("sec.")).count();
+        let named: Vec<String> = self
+            .accounts
+            .iter()
+            .filter(|(u, _)| !u.starts_with("sec."))
+            .map(|(u, r)| format!("{u} ({r})"))
+            .collect();
+        format!(
+            "Seeded a county in {:.1} s:\n  organisations: 1 root, {} towns, {} branches, {} groups\n  members: {} ({} posts)\n  pledges: {} ({} timeline entries, {} feedback messages)\n  accounts: {} branch secretaries (sec.<town>.<branch>), {}\n  benchmark branch (town 1, branch 1): {}",
+            self.elapsed.as_secs_f64(),
+            self.towns,
+            self.branches,
+            self.groups,
+            self.members,
+            self.posts,
+            self.pledges,
+            self.pledge_events,
+            self.feedback,
+            secretaries,
+            named.join(", "),
+            self.bench_branch_id,
+        )
+    }
+}
+
+/// Fills an empty database (at most the bootstrap root and `admin`) with a county. Every
+/// account created gets `password`; `admin` is created too if missing. All or nothing.
+pub async fn seed(
+    db: &DatabaseConnection,
+    keys: &DataKeys,
+    options: &CountyOptions,
+    password: &str,
+) -> Result<CountyReport, SeedError> {
+    options.check()?;
+    password::check_policy(password, "/password")?;
+    let started = Instant::now();
+    let plain = password.to_owned();
+    let hash = actix_web::web::block(move || password::hash(&plain))
+        .await
+        .map_err(crate::error::ApiError::internal)??;
+
+    let w = Write::begin(db, &AuditContext::default()).await?;
+    if let Some(what) = occupied(w.db()).await? {
+        w.rollback().await?;
+        return Err(SeedError::NotEmpty(what));
+    }
+    let mut g = Generator::new(options, keys, hash);
+    g.run(&w).await?;
+    let mut report = g.report;
+    let event = Event::new("seed.county", "org", report.root_id)
+        .org(report.root_id)
+        .after(&report);
+    w.commit(event).await?;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// What pledges need to know about a member.
+struct MemberRef {
+    id: Uuid,
+    branch: usize,
+    group_id: Option<Uuid>,
+    joined: NaiveDate,
+    left: Option<NaiveDate>,
+}
+
+struct Branch {
+    id: Uuid,
+    town: usize,
+    /// The village or community, e.g. 大洼村.
+    place: String,
+    town_name: String,
+    groups: Vec<Uuid>,
+    secretary: Uuid,
+    secretary_name: String,
+}
+
+struct Generator<'a> {
+    opts: &'a CountyOptions,
+    keys: &'a DataKeys,
+    hash: String,
+    rng: SplitMix64,
+    /// When the programme started: organisations, accounts and member records date from then.
+    start: DateTime<Utc>,
+    /// The evening of `as_of`: nothing happens later.
+    end: DateTime<Utc>,
+    first_year: i32,
+    admin: Uuid,
+    towns: Vec<org::Model>,
+    branches: Vec<Branch>,
+    members: Vec<MemberRef>,
+    report: CountyReport,
+}
+
+fn day_start(d: NaiveDate) -> DateTime<Utc> {
+    Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap_or(NaiveDate::MIN)
+}
+
+impl<'a> Generator<'a> {
+    fn new(opts: &'a CountyOptions, keys: &'a DataKeys, hash: String) -> Generator<'a> {
+        let first_year = opts.as_of.year() - opts.years as i32 + 1;
+        Generator {
+            opts,
+            keys,
+            hash,
+            rng: SplitMix64::new(opts.seed),
+            start: day_start(date(first_year - 1, 12, 1)),
+            end: day_start(opts.as_of) + chrono::Duration::hours(18),
+            first_year,
+            admin: Uuid::nil(),
+            towns: Vec::new(),
+            branches: Vec::new(),
+            members: Vec::new(),
+            report: CountyReport {
+                root_id: Uuid::nil(),
+                towns: 0,
+                branches: 0,
+                groups: 0,
+                members: 0,
+                posts: 0,
+                pledges: 0,
+                pledge_events: 0,
+                feedback: 0,
+                accounts: Vec::new(),
+                bench_branch_id: Uuid::nil(),
+                bench_group_id: None,
+                bench_member_id: None,
+                elapsed: Duration::ZERO,
+            },
+        }
+    }
+
+    async fn run(&mut self, w: &Write) -> Result<(), SeedError> {
+        let root = self.orgs(w).await?;
+        self.admin(w, &root).await?;
+        self.secretaries(w).await?;
+        self.members(w).await?;
+        self.bench_accounts(w, &root).await?;
+        self.pledges(w).await?;
+        Ok(())
+    }
+
+    /// The root (kept if the bootstrap made it), towns, branches and groups.
+    async fn orgs(&mut self, w: &Write) -> Result<org::Model, SeedError> {
+        let mut rng = self.rng.fork(1);
+        let root = match orgs::root(w.db()).await? {
+            Some(root) => root,
+            None => orgs::insert(w, None, OrgKind::Committee, "示范县委".into(), None).await?,
+        };
+        self.report.root_id = root.id;
+        let mut at = self.start;
+        let mut tick = |rng: &mut SplitMix64| {
+            at += chrono::Duration::milliseconds(1);
+            (rng.uuid_v7(at), at)
+        };
+        // What `orgs::queries::insert` stores: the parent's path, the id, a slash.
+        let new_org = |id: Uuid, at: DateTime<Utc>, parent: &org::Model, kind: OrgKind, name: String| org::Model {
+            id,
+            parent_id: Some(parent.id),
+            kind,
+            name,
+            path: format!("{}{id}/", parent.path),
+            villager_group_id: None,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+            deleted_at: None,
+        };
+        let mut towns = Vec::new();
+        for t in 0..self.opts.towns as usize {
+            let (id, at) = tick(&mut rng);
+            let base = TOWNS[t % TOWNS.len()];
+            let name = if t < TOWNS.len() {
+                format!("{base}镇党总支")
+            } else {
+                format!("{base}{}镇党总支", t / TOWNS.len() + 1)
+            };
+            towns.push(new_org(id, at, &root, OrgKind::GeneralBranch, name));
+        }
+        insert_all::<org::Entity, _>(w, towns.clone(), 10).await?;
+        let mut branch_rows = Vec::new();
+        let combos = PLACE_A.len() * PLACE_B.len();
+        for (t, town) in towns.iter().enumerate() {
+            let town_name = town.name.trim_end_matches("镇党总支").to_owned();
+            for b in 0..self.opts.branches_per_town as usize {
+                let (id, at) = tick(&mut rng);
+                // A bijection of 0..combos (7 is prime to 600), shifted per town.
+                let k = (b * 7 + t * 13) % combos;
+                let mut place = format!("{}{}", PLACE_A[k / PLACE_B.len()], PLACE_B[k % PLACE_B.len()]);
+                if b >= combos {
+                    place.push_str(&(b / combos + 1).to_string());
+                }
+                place.push_str(if rng.chance(150) { "社区" } else { "村" });
+                branch_rows.push(new_org(id, at, town, OrgKind::Branch, format!("{place}党支部")));
+                self.branches.push(Branch {
+                    id,
+                    town: t,
+                    place,
+                    town_name: town_name.clone(),
+                    groups: Vec::new(),
+                    secretary: Uuid::nil(),
+                    secretary_name: format!("sec.{}.{}", t + 1, b + 1),
+                });
+            }
+        }
+        insert_all::<org::Entity, _>(w, branch_rows.clone(), 10).await?;
+        let mut group_rows = Vec::new();
+        for (branch, row) in self.branches.iter_mut().zip(&branch_rows) {
+            for n in 0..self.opts.groups_per_branch as usize {
+                let (id, at) = tick(&mut rng);
+                let name = format!("第{}党小组", NUMERALS[n.min(NUMERALS.len() - 1)]);
+                group_rows.push(new_org(id, at, row, OrgKind::Group, name));
+                branch.groups.push(id);
+            }
+        }
+        self.report.towns = towns.len() as u64;
+        self.report.branches = branch_rows.len() as u64;
+        self.report.groups = group_rows.len() as u64;
+        insert_all::<org::Entity, _>(w, group_rows, 10).await?;
+        self.report.bench_branch_id = self.branches[0].id;
+        self.report.bench_group_id = self.branches[0].groups.first().copied();
+        self.towns = towns;
+        Ok(root)
+    }
+
+    /// `admin` (town administrator on the root) unless the bootstrap made it.
+    async fn admin(&mut self, w: &Write, root: &org::Model) -> Result<(), SeedError> {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let existing = user::Entity::find()
+            .filter(user::Column::Username.eq("admin"))
+            .one(w.db())
+            .await?;
+        self.admin = match existing {
+            Some(admin) => admin.id,
+            None => {
+                let mut rng = self.rng.fork(2);
+                let id = rng.uuid_v7(self.start);
+                let grant = self.grant(&mut rng, id, Role::TownAdmin, root.id);
+                insert_all::<user::Entity, _>(w, vec![self.account(id, "admin", root.id, None)], 10).await?;
+                insert_all::<grant::Entity, _>(w, vec![grant], 5).await?;
+                self.report
+                    .accounts
+                    .push(("admin".into(), Role::TownAdmin.as_str().into()));
+                id
+            }
+        };
+        Ok(())
+    }
+
+    fn account(&self, id: Uuid, username: &str, org_id: Uuid, member_id: Option<Uuid>) -> user::Model {
+        user::Model {
+            id,
+            username: username.to_owned(),
+            password_hash: self.hash.clone(),
+            org_id,
+            member_id,
+            disabled: false,
+            token_generation: 1,
+            version: 1,
+            created_at: self.start,
+            updated_at: self.start,
+        }
+    }
+
+    fn grant(&self, rng: &mut SplitMix64, user_id: Uuid, role: Role, org_id: Uuid) -> grant::Model {
+        grant::Model {
+            id: rng.uuid_v7(self.start),
+            user_id,
+            role,
+            org_id,
+            created_at: self.start,
+        }
+    }
+
+    /// A secretary account per branch (`sec.T.B`): they wrote their branch's pledges.
+    async fn secretaries(&mut self, w: &Write) -> Result<(), SeedError> {
+        let mut rng = self.rng.fork(3);
+        let mut users = Vec::new();
+        let mut grants = Vec::new();
+        for i in 0..self.branches.len() {
+            let id = rng.uuid_v7(self.start);
+            let (branch_id, name) = (self.branches[i].id, self.branches[i].secretary_name.clone());
+            users.push(self.account(id, &name, branch_id, None));
+            grants.push(self.grant(&mut rng, id, Role::BranchSecretary, branch_id));
+            self.branches[i].secretary = id;
+            self.report.accounts.push((name, Role::BranchSecretary.as_str().into()));
+        }
+        insert_all::<user::Entity, _>(w, users, 10).await?;
+        insert_all::<grant::Entity, _>(w, grants, 5).await?;
+        Ok(())
+    }
+
+    /// One account per role on branch 1 of town 1 (`bench_member` is its first active member).
+    async fn bench_accounts(&mut self, w: &Write, root: &org::Model) -> Result<(), SeedError> {
+        let mut rng = self.rng.fork(4);
+        let branch = &self.branches[0];
+        let member = self
+            .members
+            .iter()
+            .find(|m| m.branch == 0 && m.left.is_none())
+            .map(|m| m.id);
+        let mut wanted = vec![
+            ("bench_inspector", Role::Inspector, root.id, None),
+            ("bench_sec", Role::BranchSecretary, branch.id, None),
+        ];
+        if let Some(group) = branch.groups.first() {
+            wanted.push(("bench_leader", Role::GroupLeader, *group, None));
+        }
+        if let Some(member) = member {
+            wanted.push(("bench_member", Role::Member, branch.id, Some(member)));
+        }
+        self.report.bench_member_id = member;
+        let mut users = Vec::new();
+        let mut grants = Vec::new();
+        for (name, role, org_id, member_id) in wanted {
+            let id = rng.uuid_v7(self.start);
+            users.push(self.account(id, name, org_id, member_id));
+            grants.push(self.grant(&mut rng, id, role, org_id));
+            self.report.accounts.push((name.into(), role.as_str().into()));
+        }
+        insert_all::<user::Entity, _>(w, users, 10).await?;
+        insert_all::<grant::Entity, _>(w, grants, 5).await?;
+        Ok(())
+    }
+
+    /// Members, spread evenly over the branches, validated and built as the API does. Each
+    /// branch's first member holds its secretary post, each group's first its leader post.
+    async fn members(&mut self, w: &Write) -> Result<(), SeedError> {
+        let mut rng = self.rng.fork(5);
+        let mut seen = HashSet::new();
+        let total = self.opts.members as usize;
+        let nb = self.branches.len();
+        let mut rows = Vec::with_capacity(500);
+        let mut posts = Vec::new();
+        let as_of = self.opts.as_of;
+        let first_day = date(self.first_year, 1, 1);
+        // Town 1 is the county seat: a tenth of the members (5,000 of 50,000), spread over
+        // its branches; the others share the rest.
+        let per_town = self.opts.branches_per_town as usize;
+        let seat = if self.towns.len() > 1 { total / 10 } else { total };
+        let mut placed = vec![0usize; nb];
+        for i in 0..total {
+            let b = if i < seat {
+                i % per_town
+            } else {
+                per_town + (i - seat) % (nb - per_town)
+            };
+            let k = placed[b]; // place inside the branch
+            placed[b] += 1;
+            let branch = &self.branches[b];
+            let group_id = if branch.groups.is_empty() || (k > branch.groups.len() && rng.chance(100)) {
+                None
+            } else {
+                Some(branch.groups[k % branch.groups.len()])
+            };
+            let gender = if rng.chance(720) { Gender::Male } else { Gender::Female };
+            // Ages 20–88, more of them older, as in rural branches.
+            let age = 20 + ((rng.below(69) + rng.below(69)) / 2 + rng.below(20)).min(68) as i32;
+            let birth = date(as_of.year() - age, 1, 1) + chrono::Days::new(rng.below(365));
+            let adult = birth
+                .with_year(birth.year() + 18)
+                .unwrap_or_else(|| date(birth.year() + 18, 3, 1));
+            // The third member of every branch and a few young ones joined within the last
+            // year (probationary); the others any time after 18.
+            let recent = rng.chance(30) && age < 40;
+            let joined = if k == 2 || recent {
+                (as_of - chrono::Days::new(rng.below(360))).max(adult)
+            } else {
+                let latest = (as_of - chrono::Days::new(400)).max(adult);
+                let span = (latest - adult).num_days().clamp(0, 365 * 45);
+                adult + chrono::Days::new(rng.below(span as u64 + 1))
+            };
+            let status = if as_of - joined < chrono::Duration::days(365) {
+                MemberStatus::Probationary
+            } else {
+                MemberStatus::Full
+            };
+            let id_number = loop {
+                let candidate = id_number(&mut rng, birth, gender);
+                if seen.insert(candidate.clone()) {
+                    break candidate;
+                }
+            };
+            let name = person_name(&mut rng, gender);
+            let phone = rng.chance(850).then(|| mobile(&mut rng));
+            let input = NewMember {
+                name,
+                gender,
+                birth_date: birth,
+                id_number,
+                joined_on: joined,
+                status,
+                org_id: branch.id,
+                rural: !branch.place.ends_with("社区") || rng.chance(200),
+                ethnicity: Some(
+                    rng.weighted(&[(950, "汉族"), (20, "回族"), (15, "壮族"), (15, "满族")])
+                        .into(),
+                ),
+                education: Some(rng.weighted(&[
+                    (120, Education::Primary),
+                    (300, Education::JuniorHigh),
+                    (220, Education::SeniorHigh),
+                    (100, Education::Vocational),
+                    (130, Education::College),
+                    (110, Education::Bachelor),
+                    (20, Education::Master),
+                ])),
+                phone,
+                address: Some(format!(
+                    "{}镇{}{}组{}号",
+                    branch.town_name,
+                    branch.place,
+                    rng.between(1, 12),
+                    rng.between(1, 80)
+                )),
+                group_id,
+                specialty: rng.chance(150).then(|| rng.pick(SPECIALTIES).to_string()),
+                note: None,
+            };
+            let fields = members::validate(input)
+                .map_err(|errors| SeedError::Invalid(format!("generated member {i} is invalid: {errors:?}")))?;
+            let created = self.start.max(day_start(joined)) + chrono::Duration::milliseconds(i as i64);
+            let id = rng.uuid_v7(created);
+            let mut m = members::build_at(self.keys, fields, id, created);
+            // About one in a hundred has left (transferred out, or died); never a post holder.
+            let holds = if k == 0 {
+                Some((PostKind::BranchSecretary, branch.id))
+            } else if k <= branch.groups.len() {
+                group_id.map(|g| (PostKind::GroupLeader, g))
+            } else {
+                None
+            };
+            let mut left = None;
+            let earliest = (joined + chrono::Days::new(30)).max(first_day);
+            if holds.is_none() && rng.chance(10) && earliest < as_of {
+                let on = earliest + chrono::Days::new(rng.below((as_of - earliest).num_days() as u64));
+                m.active = false;
+                m.left_on = Some(on);
+                m.left_reason = Some(if rng.chance(500) {
+                    LeftReason::Deceased
+                } else {
+                    LeftReason::TransferredOut
+                });
+                m.version = 2;
+                m.updated_at = day_start(on).max(created);
+                left = Some(on);
+            }
+            if let Some((kind, org_id)) = holds {
+                posts.push(post::Model {
+                    id: rng.uuid_v7(created),
+                    member_id: id,
+                    kind,
+                    title: None,
+                    duty: None,
+                    org_id,
+                    start_on: joined.max(first_day),
+                    end_on: None,
+                    created_at: created,
+                });
+            }
+            self.members.push(MemberRef {
+                id,
+                branch: b,
+                group_id,
+                joined,
+                left,
+            });
+            rows.push(m);
+            if rows.len() == 500 {
+                members::insert_all(w, &rows).await?;
+                rows.clear();
+            }
+        }
+        members::insert_all(w, &rows).await?;
+        self.report.members = total as u64;
+        self.report.posts = posts.len() as u64;
+        insert_all::<post::Entity, _>(w, posts, 9).await?;
+        Ok(())
+    }
+
+    /// Pledges: 4 % collective (branches, groups, towns), the others spread over the members
+    /// and years; each with its timeline and final state; a few public ones have feedback.
+    async fn pledges(&mut self, w: &Write) -> Result<(), SeedError> {
+        let mut rng = self.rng.fork(6);
+        let total = self.opts.pledges as usize;
+        let collective = if self.members.is_empty() { total } else { total / 25 };
+        let years = self.opts.years as usize;
+        let names: HashMap<Uuid, String> = self
+            .branches
+            .iter()
+            .map(|b| (b.secretary, b.secretary_name.clone()))
+            .chain([(self.admin, "admin".to_string())])
+            .collect();
+        let mut out = Batches::default();
+        for i in 0..total {
+            let new = if i < collective {
+                let nb = self.branches.len();
+                let branch = &self.branches[i % nb];
+                let year = self.first_year + ((i / nb) % years) as i32;
+                let which = rng.below(10);
+                let (org_id, group_id, author) = if which < 2 && !branch.groups.is_empty() {
+                    let g = *rng.pick(&branch.groups);
+                    (g, Some(g), branch.secretary)
+                } else if which == 2 {
+                    (self.towns[branch.town].id, None, self.admin)
+                } else {
+                    (branch.id, None, branch.secretary)
+                };
+                NewPledge {
+                    kind: PledgeKind::Collective,
+                    member_id: None,
+                    org_id,
+                    group_id,
+                    author,
+                    secretary: branch.secretary,
+                    year,
+                }
+            } else {
+                let j = i - collective;
+                let m = &self.members[j % self.members.len()];
+                let mut year = self.first_year + ((j / self.members.len()) % years) as i32;
+                year = year.max(m.joined.year());
+                if let Some(left) = m.left {
+                    year = year.min(left.year());
+                }
+                let branch = &self.branches[m.branch];
+                NewPledge {
+                    kind: PledgeKind::Individual,
+                    member_id: Some(m.id),
+                    org_id: branch.id,
+                    group_id: m.group_id,
+                    author: branch.secretary,
+                    secretary: branch.secretary,
+                    year,
+                }
+            };
+            self.pledge(&mut rng, &mut out, &names, new);
+            if out.pledges.len() >= rows_per_insert(PLEDGE_COLUMNS) {
+                out.flush(w, false).await?;
+            }
+        }
+        out.flush(w, true).await?;
+        self.report.pledges = out.written.0;
+        self.report.pledge_events = out.written.1;
+        self.report.feedback = out.written.2;
+        Ok(())
+    }
+
+    /// One pledge, its way to its final state, its timeline, maybe feedback.
+    fn pledge(&self, rng: &mut SplitMix64, out: &mut Batches, names: &HashMap<Uuid, String>, p: NewPledge) {
+        use PledgeState::*;
+        let this_year = p.year == self.opts.as_of.year();
+        let state = if this_year {
+            rng.weighted(&[
+                (100, Draft),
+                (100, Submitted),
+                (50, Returned),
+                (200, Approved),
+                (300, InProgress),
+                (150, Fulfilled),
+                (70, Evaluated),
+                (30, Withdrawn),
+            ])
+        } else {
+            rng.weighted(&[
+                (5, Draft),
+                (10, Submitted),
+                (20, Returned),
+                (20, Approved),
+                (50, InProgress),
+                (100, Fulfilled),
+                (750, Evaluated),
+                (45, Withdrawn),
+            ])
+        };
+        // The way there, one allowed transition after another (some returned once first).
+        let mut path = vec![Draft];
+        if state != Draft {
+            if matches!(state, Approved | InProgress | Fulfilled | Evaluated) && rng.chance(80) {
+                path.extend([Submitted, Returned]);
+            }
+            if !(state == Withdrawn && rng.chance(300)) {
+                path.push(Submitted);
+            }
+            path.extend_from_slice(match state {
+                Returned => &[Returned][..],
+                Withdrawn => &[Withdrawn],
+                Approved => &[Approved],
+                InProgress => &[Approved, InProgress],
+                Fulfilled => &[Approved, InProgress, Fulfilled],
+                Evaluated => &[Approved, InProgress, Fulfilled, Evaluated],
+                _ => &[],
+            });
+        }
+        debug_assert!(
+            path.windows(2)
+                .all(|s| s[0].allowed().iter().any(|t| s[0].after(*t) == Some(s[1])))
+        );
+        let progress_reports = usize::from(matches!(state, InProgress | Fulfilled | Evaluated));
+        let steps = path.len() + progress_reports;
+        // Written early in the year; each step days or weeks after the last, none after `end`.
+        let latest = self.end.min(day_start(date(p.year, 12, 31)));
+        let created =
+            (day_start(date(p.year, 1, 1)) + chrono::Duration::seconds(rng.between(0, 100 * 86_400))).min(latest);
+        let room = (latest - created).num_seconds().max(steps as i64);
+        let gap = (room / (steps as i64 + 1)).clamp(1, rng.between(3 * 86_400, 40 * 86_400));
+        let id = rng.uuid_v7(created);
+        let (title, content, category) = *rng.pick(PLEDGE_TEXTS);
+        let due_on = rng.chance(900).then(|| {
+            if rng.chance(600) {
+                date(p.year, 12, 31)
+            } else {
+                date(p.year, *rng.pick(&[6, 9]), 30)
+            }
+        });
+        let author = (p.author, names.get(&p.author).cloned().unwrap_or_default());
+        let reviewer = (self.admin, "admin".to_string());
+        let mut row = pledge::Model {
+            id,
+            year: p.year,
+            kind: p.kind,
+            member_id: p.member_id,
+            org_id: p.org_id,
+            group_id: p.group_id,
+            title: title.to_owned(),
+            content: content.to_owned(),
+            category_code: category.to_owned(),
+            villager_group_id: None,
+            post_id: None,
+            due_on,
+            state,
+            return_reason: None,
+            evaluation_result: None,
+            evaluation_comment: None,
+            progress_percent: None,
+            author_user_id: p.author,
+            version: 1,
+            created_at: created,
+            updated_at: created,
+        };
+        let mut at = created;
+        let mut entry = |rng: &mut SplitMix64,
+                         at: DateTime<Utc>,
+                         change: Option<(Option<PledgeState>, PledgeState)>,
+                         note: Option<String>,
+                         percentage: Option<i32>,
+                         actor: &(Uuid, String)| {
+            out.events.push(event::Model {
+                id: rng.uuid_v7(at),
+                pledge_id: id,
+                kind: if change.is_some() { "state" } else { "progress" }.into(),
+                from_state: change.and_then(|c| c.0),
+                to_state: change.map(|c| c.1),
+                note,
+                percentage,
+                evidence: None,
+                actor_user_id: Some(actor.0),
+                actor_name: Some(actor.1.clone()),
+                occurred_at: at,
+            });
+        };
+        entry(rng, at, Some((None, Draft)), None, None, &author);
+        for pair in path.windows(2) {
+            let (from, to) = (pair[0], pair[1]);
+            if to == Fulfilled {
+                at += chrono::Duration::seconds(gap);
+                let pct = rng.between(5, 9) as i32 * 10;
+                let note = rng.pick(PROGRESS_NOTES).to_string();
+                entry(rng, at, None, Some(note), Some(pct), &author);
+                row.progress_percent = Some(pct);
+                row.version += 1;
+            }
+            at += chrono::Duration::seconds(gap);
+            let mut note = None;
+            match to {
+                Returned => {
+                    let reason = rng.pick(RETURN_REASONS).to_string();
+                    row.return_reason = Some(reason.clone());
+                    note = Some(reason);
+                }
+                Approved => row.return_reason = None,
+                Fulfilled => row.progress_percent = Some(100),
+                Evaluated => {
+                    row.evaluation_result = Some(rng.weighted(&[
+                        (750, EvaluationResult::Satisfied),
+                        (200, EvaluationResult::BasicallySatisfied),
+                        (50, EvaluationResult::Unsatisfied),
+                    ]));
+                    row.evaluation_comment = rng.chance(600).then(|| rng.pick(EVALUATION_COMMENTS).to_string());
+                    note = row.evaluation_comment.clone();
+                }
+                _ => {}
+            }
+            // The branch (here the town administrator) reviews; nobody reviews what they wrote.
+            let actor = if matches!(to, Approved | Returned | Evaluated) {
+                &reviewer
+            } else {
+                &author
+            };
+            entry(rng, at, Some((Some(from), to)), note, None, actor);
+            row.version += 1;
+        }
+        if state == InProgress {
+            at += chrono::Duration::seconds(gap);
+            let pct = rng.between(1, 8) as i32 * 10;
+            let note = rng.pick(PROGRESS_NOTES).to_string();
+            entry(rng, at, None, Some(note), Some(pct), &author);
+            row.progress_percent = Some(pct);
+            row.version += 1;
+        }
+        row.updated_at = at;
+        // Public supervision: a few public pledges have a message, most answered by the branch.
+        if state.is_public() && rng.chance(40) {
+            let sent = (at + chrono::Duration::hours(2))
+                .min(self.end - chrono::Duration::hours(1))
+                .max(created);
+            let fid = rng.uuid_v7(sent);
+            let phone = rng.chance(300).then(|| mobile(rng));
+            let replied = rng.chance(700);
+            out.feedback.push(feedback::Model {
+                id: fid,
+                pledge_id: id,
+                message: rng.pick(FEEDBACK).to_string(),
+                sender_name: rng.chance(400).then(|| "村民".to_string()),
+                phone_enc: phone.map(|p| self.keys.encrypt(&p, &format!("feedback:{fid}:phone"))),
+                hidden: rng.chance(50),
+                reply: replied.then(|| rng.pick(REPLIES).to_string()),
+                replied_at: replied.then(|| (sent + chrono::Duration::minutes(30)).min(self.end)),
+                replied_by: replied.then_some(p.secretary),
+                created_at: sent,
+            });
+        }
+        out.pledges.push(row);
+    }
+}
+
+struct NewPledge {
+    kind: PledgeKind,
+    member_id: Option<Uuid>,
+    org_id: Uuid,
+    group_id: Option<Uuid>,
+    author: Uuid,
+    /// The secretary of the branch concerned: answers its feedback.
+    secretary: Uuid,
+    year: i32,
+}
+
+const PLEDGE_COLUMNS: usize = 21;
+const EVENT_COLUMNS: usize = 11;
+const FEEDBACK_COLUMNS: usize = 10;
+
+/// Rows waiting for their multi-row INSERT, and how many of each were written.
+#[derive(Default)]
+struct Batches {
+    pledges: Vec<pledge::Model>,
+    events: Vec<event::Model>,
+    feedback: Vec<feedback::Model>,
+    written: (u64, u64, u64),
+}
+
+impl Batches {
+    /// Writes the pledges, then the timelines and feedback that refer to them: all of it when
+    /// `all`, else only full statements.
+    async fn flush(&mut self, w: &Write, all: bool) -> Result<(), SeedError> {
+        self.written.0 += insert_some::<pledge::Entity, _>(w, &mut self.pledges, PLEDGE_COLUMNS, true).await?;
+        self.written.1 += insert_some::<event::Entity, _>(w, &mut self.events, EVENT_COLUMNS, all).await?;
+        self.written.2 += insert_some::<feedback::Entity, _>(w, &mut self.feedback, FEEDBACK_COLUMNS, all).await?;
+        Ok(())
+    }
+}
+
+/// Inserts `rows` in statements of [`rows_per_insert`] rows; unless `all`, the rows of a last
+/// partial statement stay in `rows`. Returns how many were written.
+async fn insert_some<E, M>(w: &Write, rows: &mut Vec<M>, columns: usize, all: bool) -> Result<u64, SeedError>
+where
+    E: EntityTrait<Model = M>,
+    M: IntoActiveModel<E::ActiveModel> + Clone,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+{
+    let size = rows_per_insert(columns);
+    let whole = if all { rows.len() } else { rows.len() / size * size };
+    for chunk in rows[..whole].chunks(size) {
+        // `reset_all`: every column is written, as a plain INSERT of the whole row.
+        E::insert_many(chunk.iter().map(|m| m.clone().into_active_model().reset_all()))
+            .exec_without_returning(w.db())
+            .await?;
+    }
+    rows.drain(..whole);
+    Ok(whole as u64)
+}
+
+async fn insert_all<E, M>(w: &Write, mut rows: Vec<M>, columns: usize) -> Result<u64, SeedError>
+where
+    E: EntityTrait<Model = M>,
+    M: IntoActiveModel<E::ActiveModel> + Clone,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+{
+    insert_some::<E, M>(w, &mut rows, columns, true).await
+}
+
+/// A GB 11643 ID number: a region code of the county (mostly), the birth date, a sequence
+/// number odd for men and even for women, and the MOD 11-2 check character.
+pub fn id_number(rng: &mut SplitMix64, birth: NaiveDate, gender: Gender) -> String {
+    let region = rng.weighted(&[
+        (900, "340822"),
+        (40, "340811"),
+        (30, "340826"),
+        (20, "340102"),
+        (10, "110105"),
+    ]);
+    let seq = rng.below(500) as u32 * 2 + u32::from(gender == Gender::Male);
+    let body = format!("{region}{}{seq:03}", birth.format("%Y%m%d"));
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: &[u8; 11] = b"10X98765432";
+    let sum: u32 = body.bytes().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
+    format!("{body}{}", CHECK[(sum % 11) as usize] as char)
+}
+
+fn mobile(rng: &mut SplitMix64) -> String {
+    let prefix = rng.pick(&["135", "136", "138", "139", "150", "151", "158", "177", "180", "189"]);
+    format!("{prefix}{:08}", rng.below(100_000_000))
+}
+
+fn person_name(rng: &mut SplitMix64, gender: Gender) -> String {
+    let surname = rng.pick(SURNAMES);
+    let given = if gender == Gender::Male { MALE } else { FEMALE };
+    if rng.chance(650) {
+        format!("{surname}{}{}", rng.pick(MIDDLE), rng.pick(given))
+    } else {
+        format!("{surname}{}", rng.pick(given))
+    }
+}
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林",
+    "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾", "程", "汪", "江", "方", "储", "查",
+    "潘", "檀",
+];
+const MALE: &[&str] = &[
+    "军", "伟", "强", "磊", "洋", "勇", "杰", "涛", "明", "超", "刚", "平", "辉", "鹏", "华", "飞", "鑫", "波", "斌",
+    "宇", "浩", "凯", "健", "俊", "帆", "旭", "宁", "龙", "林", "峰",
+];
+const FEMALE: &[&str] = &[
+    "芳", "娜", "敏", "静", "丽", "艳", "娟", "霞", "秀", "英", "慧", "玲", "燕", "红", "梅", "兰", "萍", "婷", "雪",
+    "琳", "洁", "莉", "倩", "琴", "云",
+];
+const MIDDLE: &[&str] = &[
+    "建", "国", "志", "文", "德", "新", "春", "海", "永", "玉", "金", "小", "晓", "立", "少", "家", "继", "长", "先",
+    "光",
+];
+const TOWNS: &[&str] = &[
+    "高河", "石牌", "月山", "洪铺", "江镇", "公岭", "黄龙", "小市", "平山", "马庙", "金拱", "秀山", "清河", "雷埠",
+    "茶岭", "三桥", "凉亭", "石镜", "黄墩", "龙山", "独秀", "腊树", "五横", "海口",
+];
+const PLACE_A: &[&str] = &[
+    "大", "小", "东", "西", "南", "北", "新", "老", "上", "下", "前", "后", "石", "山", "河", "桥", "杨", "柳", "黄",
+    "白", "青", "龙", "凤", "桃", "李", "马", "牛", "金", "银", "长",
+];
+const PLACE_B: &[&str] = &[
+    "洼", "庄", "岗", "湾", "冲", "畈", "岭", "圩", "塘", "桥", "铺", "店", "埠", "墩", "山", "河", "林", "园", "坝",
+    "集",
+];
+const NUMERALS: &[&str] = &[
+    "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二", "十三", "十四", "十五", "十六", "十七",
+    "十八", "十九", "二十",
+];
+const SPECIALTIES: &[&str] = &[
+    "水稻种植",
+    "茶叶加工",
+    "水产养殖",
+    "电工",
+    "农机维修",
+    "家政服务",
+    "电商",
+];
+
+/// `(title, content, category)`
+const PLEDGE_TEXTS: &[(&str, &str, &str)] = &[
+    (
+        "为困难群众代办事项",
+        "年内为本组困难群众代办医保、低保等事项，做到随叫随到",
+        "serve_people",
+    ),
+    (
+        "走访联系户",
+        "每月走访联系户不少于两次，帮助解决实际困难",
+        "serve_people",
+    ),
+    (
+        "清理村民组垃圾死角",
+        "组织党员每季度清理一次村民组垃圾死角和河塘漂浮物",
+        "environment",
+    ),
+    ("落实门前三包", "带头落实门前三包，带动周边农户美化庭院", "environment"),
+    (
+        "修复村民组道路",
+        "年内修复村民组主干道 800 米，保障群众出行",
+        "infrastructure",
+    ),
+    ("安装路灯", "协调资金在村民组安装太阳能路灯 20 盏", "infrastructure"),
+    (
+        "结对帮扶脱贫户",
+        "结对帮扶两户脱贫户，帮助发展庭院经济",
+        "poverty_relief",
+    ),
+    ("助学帮困", "资助一名困难家庭学生完成学业", "poverty_relief"),
+    ("化解邻里纠纷", "参与调解邻里纠纷，做到小事不出组", "mediation"),
+    ("发展特色种植", "带头发展特色种植 20 亩，带动五户群众增收", "industry"),
+    ("村集体经济增收", "协助村集体盘活闲置资产，增加集体收入", "industry"),
+    ("义务宣讲政策", "每季度向群众宣讲一次惠民政策", "other"),
+];
+const RETURN_REASONS: &[&str] = &["请写明完成时限", "承诺内容不够具体，请补充", "请说明所需经费来源"];
+const EVALUATION_COMMENTS: &[&str] = &[
+    "群众评价良好",
+    "按期兑现",
+    "基本完成，个别事项待跟进",
+    "群众有意见，需改进",
+];
+const PROGRESS_NOTES: &[&str] = &[
+    "已完成大部分工作",
+    "正在推进",
+    "已走访完毕，正在落实",
+    "材料已采购，开始施工",
+];
+const FEEDBACK: &[&str] = &[
+    "路灯已经修好了，谢谢！",
+    "道路还有一段没修完",
+    "服务很及时，点赞",
+    "希望尽快落实",
+];
+const REPLIES: &[&str] = &["感谢监督，我们会抓紧落实", "已安排专人跟进", "谢谢您的肯定"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_id_numbers_are_valid_and_match_birth_and_gender() {
+        let mut rng = SplitMix64::new(1);
+        for i in 0..2000 {
+            let birth = date(1950, 1, 1) + chrono::Days::new(i * 13);
+            let gender = if i % 2 == 0 { Gender::Male } else { Gender::Female };
+            let id = id_number(&mut rng, birth, gender);
+            let (id, parsed) = crate::members::checks::parse_id_number(&id).expect("valid");
+            assert_eq!(parsed, birth);
+            assert_eq!((id.as_bytes()[16] - b'0') % 2 == 1, gender == Gender::Male);
+        }
+    }
+}
