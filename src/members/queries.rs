@@ -45,12 +45,15 @@ pub async fn list_condition(
         if !covered {
             all = all.add(whole_scope);
         }
-        let subtree = crate::auth::Scope::new([root.path]);
-        all = all.add(
-            Condition::any()
-                .add(subtree.org_condition(member::Column::OrgId))
-                .add(subtree.org_condition(member::Column::GroupId)),
-        );
+        // Members belong to branches: a group's members are those with its `group_id`; any
+        // other organisation's are those of the branches in its subtree. (One condition, not
+        // an OR of both: the OR kept PostgreSQL off the (org_id, name) index, 55 ms and
+        // 28,620 buffers for one branch's page in a county, against 0.2 ms and 18.)
+        all = all.add(if root.kind == crate::orgs::OrgKind::Group {
+            Condition::all().add(member::Column::GroupId.eq(root.id))
+        } else {
+            crate::auth::Scope::new([root.path]).org_condition(member::Column::OrgId)
+        });
     } else {
         all = all.add(whole_scope);
     }

@@ -37,13 +37,17 @@ pub(super) async fn list_condition(
         if !access.read.covers(&root.path) {
             all = all.add(access.visible());
         }
-        // A group's pledges are its collective ones and its members' (whose org is the branch).
-        let subtree = Scope::new([root.path]);
-        all = all.add(
+        // A group's pledges are its collective ones and its members' (whose org is the
+        // branch, with the group's `group_id`); any other organisation's are those filed under
+        // an organisation of its subtree. One condition where it can be, so the (org_id, …)
+        // indexes serve it.
+        all = all.add(if root.kind == crate::orgs::OrgKind::Group {
             Condition::any()
-                .add(subtree.org_condition(pledge::Column::OrgId))
-                .add(subtree.org_condition(pledge::Column::GroupId)),
-        );
+                .add(pledge::Column::OrgId.eq(root.id))
+                .add(pledge::Column::GroupId.eq(root.id))
+        } else {
+            Scope::new([root.path]).org_condition(pledge::Column::OrgId)
+        });
     } else {
         all = all.add(access.visible());
     }
