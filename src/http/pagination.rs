@@ -155,8 +155,18 @@ fn encode_cursor<K: Serialize>(key: &K) -> String {
 }
 
 /// The keyset condition "after this row" for a sort order of several columns, each
-/// ascending or descending: `(a > x) OR (a = x AND b > y) OR …`.
+/// ascending or descending: `a >= x AND ((a > x) OR (a = x AND b > y) OR …)`. The leading
+/// `a >= x` says nothing new, but it is what lets the database start the index scan at the
+/// cursor: without it PostgreSQL walked the `(name, id)` index from the first row (a page
+/// 2,500 rows deep: 19 ms and 34,000 buffers, against 0.06 ms and 20 with it).
 pub fn keyset_after(keys: Vec<(SimpleExpr, Order, Value)>) -> Condition {
+    let Some((first, first_order, first_value)) = keys.first().cloned() else {
+        return Condition::all();
+    };
+    let bound = match first_order {
+        Order::Desc => first.lte(first_value),
+        _ => first.gte(first_value),
+    };
     let mut any = Condition::any();
     for i in 0..keys.len() {
         let mut all = Condition::all();
@@ -170,7 +180,7 @@ pub fn keyset_after(keys: Vec<(SimpleExpr, Order, Value)>) -> Condition {
         });
         any = any.add(all);
     }
-    any
+    Condition::all().add(bound).add(any)
 }
 
 /// One page of `select` ordered by a text column then `id` (the lists sorted by name), with
