@@ -225,6 +225,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_keyset_page_is_bounded_below_by_its_first_key() {
+        use sea_orm::sea_query::{Alias, Expr, PostgresQueryBuilder, Query};
+        let condition = keyset_after(vec![
+            (Expr::col(Alias::new("name")), Order::Asc, "程".into()),
+            (Expr::col(Alias::new("id")), Order::Asc, 7.into()),
+        ]);
+        let sql = Query::select()
+            .column(Alias::new("id"))
+            .from(Alias::new("t"))
+            .cond_where(condition)
+            .to_string(PostgresQueryBuilder);
+        assert!(
+            sql.contains(r#"WHERE "name" >= '程' AND ("name" > '程' OR ("name" = '程' AND "id" > 7))"#),
+            "{sql}"
+        );
+        let desc = keyset_after(vec![(Expr::col(Alias::new("seq")), Order::Desc, 5.into())]);
+        let sql = Query::select()
+            .column(Alias::new("seq"))
+            .from(Alias::new("t"))
+            .cond_where(desc)
+            .to_string(PostgresQueryBuilder);
+        assert!(sql.contains(r#""seq" <= 5 AND "seq" < 5"#), "{sql}");
+    }
+
+    #[test]
     fn limit_defaults_clamps_and_refuses_zero() {
         let p = |limit| PageParams {
             limit,
