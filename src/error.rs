@@ -254,10 +254,6 @@ impl ApiError {
         }
     }
 
-    pub fn forbidden(detail: Text) -> Self {
-        ApiError::Forbidden { detail }
-    }
-
     /// A single-field validation error on the JSON body.
     pub fn invalid_field(pointer: &str, code: &'static str, message: Text) -> Self {
         ApiError::Validation(vec![FieldError::body(pointer, code, message)])

@@ -75,11 +75,6 @@ impl Text {
             Lang::Zh => &self.zh,
         }
     }
-
-    /// The English text, for logs.
-    pub fn en(&self) -> &str {
-        &self.en
-    }
 }
 
 impl std::fmt::Display for Text {

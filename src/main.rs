@@ -39,24 +39,8 @@ enum Command {
     /// branches, groups, members, pledges over several years, feedback, and accounts. Refuses
     /// a database holding more than the bootstrap root committee and `admin`.
     SeedCounty {
-        #[arg(long, default_value_t = 20)]
-        towns: u32,
-        #[arg(long, default_value_t = 50)]
-        branches_per_town: u32,
-        #[arg(long, default_value_t = 1)]
-        groups_per_branch: u32,
-        #[arg(long, default_value_t = 50_000)]
-        members: u32,
-        #[arg(long, default_value_t = 500_000)]
-        pledges: u32,
-        /// Pledges cover this many years, ending with the year of --as-of.
-        #[arg(long, default_value_t = 5)]
-        years: u32,
-        /// The data set's today (YYYY-MM-DD; default: today). Same options, same data.
-        #[arg(long)]
-        as_of: Option<chrono::NaiveDate>,
-        #[arg(long, default_value_t = 20_171_001)]
-        seed: u64,
+        #[command(flatten)]
+        options: dangjian::seed::county::CountyOptions,
         /// Read the password of the accounts created from one line of standard input;
         /// without it a random one is generated and printed once.
         #[arg(long)]
@@ -84,31 +68,9 @@ fn main() -> ExitCode {
         match command {
             Command::CreateAdmin { username, .. } => create_admin(&config, &username).await,
             Command::SeedCounty {
-                towns,
-                branches_per_town,
-                groups_per_branch,
-                members,
-                pledges,
-                years,
-                as_of,
-                seed,
+                options,
                 password_stdin,
-            } => {
-                let mut options = dangjian::seed::county::CountyOptions {
-                    towns,
-                    branches_per_town,
-                    groups_per_branch,
-                    members,
-                    pledges,
-                    years,
-                    seed,
-                    ..Default::default()
-                };
-                if let Some(as_of) = as_of {
-                    options.as_of = as_of;
-                }
-                seed_county(&config, &options, password_stdin).await
-            }
+            } => seed_county(&config, &options, password_stdin).await,
             Command::Migrate => dangjian::db::connect_and_migrate(&config, std::time::Duration::ZERO)
                 .await
                 .map(|_| tracing::info!("migrations applied"))

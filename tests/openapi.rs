@@ -168,3 +168,22 @@ fn every_operation_documents_the_standard_problems_its_traits_imply() {
         }
     }
 }
+
+/// Every named string format of a request field became its pattern, and no pattern holds a
+/// raw control character (they are written as `\u0000` escapes for the regex engine).
+#[test]
+fn named_formats_are_patterns_written_with_escapes() {
+    let spec = dangjian::openapi::spec_json();
+    assert!(
+        !spec.chars().any(|c| c.is_control() && c != '\n'),
+        "the spec holds a raw control character"
+    );
+    for (name, pattern, _) in dangjian::http::validate::FORMATS {
+        assert!(
+            !spec.contains(&format!("\"format\": \"{name}\"")),
+            "format {name} left in the spec"
+        );
+        let escaped = serde_json::to_string(pattern).unwrap();
+        assert!(spec.contains(&escaped), "pattern of {name} not in the spec");
+    }
+}

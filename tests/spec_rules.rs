@@ -134,16 +134,12 @@ async fn phones_and_id_numbers_are_taken_exactly_as_their_patterns_say() {
     let sec = w.token("sec_a");
     let id = world::id_number("340822", "19800101", "013");
     for (field, value) in [
-        ("phone", " 13812345678"),
-        ("phone", "13812345678 "),
-        ("id_number", " x"),
+        ("phone", " 13812345678".to_string()),
+        ("phone", "13812345678 ".to_string()),
+        ("id_number", format!(" {id}")),
     ] {
         let mut body = world::member_body("程军", &w.branch_a, &id);
-        body[field] = if field == "id_number" {
-            json!(format!(" {id}"))
-        } else {
-            json!(value)
-        };
+        body[field] = json!(value);
         let reply = send_json(app.server.post("/api/v1/members").bearer_auth(sec), &body).await;
         let problem = reply.assert_problem(422, "validation_failed");
         assert_eq!(problem["errors"][0]["pointer"], format!("/{field}"), "{problem}");
@@ -154,4 +150,34 @@ async fn phones_and_id_numbers_are_taken_exactly_as_their_patterns_say() {
     let member = world::create_member(&app, sec, body).await;
     assert!(member["phone"].is_null());
     assert_eq!(world::member_count(&app, sec).await, 1);
+}
+
+#[actix_web::test]
+async fn a_leaving_note_may_be_blank_and_is_counted_as_sent() {
+    let app = spawn_app().await;
+    let w = world::build(&app).await;
+    let sec = w.token("sec_a");
+    let id = world::id_number("340822", "19800101", "013");
+    let member = world::create_member(&app, sec, world::member_body("程军", &w.branch_a, &id)).await;
+    let path = format!("/api/v1/members/{}/leave", member["id"].as_str().unwrap());
+    let leave = |note: String| {
+        let path = path.clone();
+        let app = &app;
+        async move {
+            send_json(
+                app.server.post(&path).bearer_auth(sec).insert_header(("If-Match", "*")),
+                &json!({"reason": "other", "left_on": "2017-06-30", "note": note}),
+            )
+            .await
+        }
+    };
+    // Padding counts towards the 1,000 characters, as the schema's maxLength says.
+    let reply = leave(format!(" {} ", "备".repeat(999))).await;
+    let problem = reply.assert_problem(422, "validation_failed");
+    assert_eq!(problem["errors"][0]["pointer"], "/note");
+    // A blank note means none: the member leaves and the note stays as it was.
+    let reply = leave("   ".to_string()).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(reply.json()["note"].is_null(), "{}", reply.text());
+    assert_eq!(reply.json()["active"], false);
 }

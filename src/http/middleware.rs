@@ -130,9 +130,9 @@ pub async fn finish_problems(
     }))
 }
 
-/// Middleware inside authentication: refuses query parameters the route does not document
-/// (400) and NUL in their values (422). Running after authentication, it tells an anonymous
-/// caller nothing about a protected route's parameters: they get 401 first.
+/// Middleware inside authentication: refuses query parameters the route does not document,
+/// and NUL or over-long values in them (400). Running after authentication, it tells an
+/// anonymous caller nothing about a protected route's parameters: they get 401 first.
 pub async fn refuse_unknown_query(
     routes: Arc<RouteTable>,
     req: ServiceRequest,

@@ -4,7 +4,9 @@ use actix_web::{get, post, web};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
+use super::entity::member::Model;
 use super::entity::transfer;
+use super::pii::DataKeys;
 use super::types::*;
 use super::{MemberAccess, check_placement, find, find_managed, save, view};
 use crate::audit::{Event, Write};
@@ -54,10 +56,6 @@ pub(super) async fn transfer_member(
         ));
     }
     check_placement(w.db(), &access.manage, body.org_id, body.group_id).await?;
-    let mut updated = current.clone();
-    updated.org_id = body.org_id;
-    updated.group_id = body.group_id;
-    let saved = save(&w, &current, updated).await?;
     transfer::Entity::insert(transfer::ActiveModel {
         id: Set(Uuid::now_v7()),
         member_id: Set(current.id),
@@ -70,16 +68,10 @@ pub(super) async fn transfer_member(
     })
     .exec_without_returning(w.db())
     .await?;
-    let (before, after) = (
-        view(&current, &state.data_keys, false)?,
-        view(&saved, &state.data_keys, false)?,
-    );
-    let event = Event::new("member.transfer", "member", saved.id)
-        .org(saved.org_id)
-        .before(&before)
-        .after(&after);
-    w.commit(event).await?;
-    Ok(Versioned::ok(saved.version, after))
+    let mut updated = current.clone();
+    updated.org_id = body.org_id;
+    updated.group_id = body.group_id;
+    commit_change(w, &state.data_keys, &current, updated, "member.transfer").await
 }
 
 /// A member's branch moves, oldest first.
@@ -152,7 +144,8 @@ pub(super) async fn leave(
     updated.active = false;
     updated.left_reason = Some(body.reason);
     updated.left_on = Some(body.left_on);
-    if let Some(note) = body.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+    // Blank means no note; the length is counted as sent, as the schema states it.
+    if let Some(note) = body.note.as_deref().filter(|n| !n.trim().is_empty()) {
         let note = crate::http::validate::short_text(note, "/note", 1000)?;
         updated.note = Some(match &current.note {
             Some(old) => format!("{old}\n{note}"),
@@ -160,12 +153,21 @@ pub(super) async fn leave(
         })
         .map(|n| n.chars().take(1000).collect());
     }
-    let saved = save(&w, &current, updated).await?;
-    let (before, after) = (
-        view(&current, &state.data_keys, false)?,
-        view(&saved, &state.data_keys, false)?,
-    );
-    let event = Event::new("member.leave", "member", saved.id)
+    commit_change(w, &state.data_keys, &current, updated, "member.leave").await
+}
+
+/// Saves `updated` (a changed copy of `current`) with the audit event `action`, filed under
+/// the member's new organisation, and answers the member as saved (masked).
+async fn commit_change(
+    w: Write,
+    keys: &DataKeys,
+    current: &Model,
+    updated: Model,
+    action: &'static str,
+) -> Result<Versioned<MemberView>, ApiError> {
+    let saved = save(&w, current, updated).await?;
+    let (before, after) = (view(current, keys, false)?, view(&saved, keys, false)?);
+    let event = Event::new(action, "member", saved.id)
         .org(saved.org_id)
         .before(&before)
         .after(&after);

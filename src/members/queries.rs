@@ -21,7 +21,7 @@ pub async fn list_condition(
     f: &MemberFilters,
     reveal: bool,
 ) -> Result<Condition, ApiError> {
-    let whole_scope = if reveal { access.managed() } else { access.visible() };
+    let in_scope = if reveal { access.managed() } else { access.visible() };
     let mut all = Condition::all();
     if reveal && access.manage.is_empty() {
         return Err(ApiError::Forbidden {
@@ -43,7 +43,7 @@ pub async fn list_condition(
         // scope.
         let covered = if reveal { &access.manage } else { &access.read }.covers(&root.path);
         if !covered {
-            all = all.add(whole_scope);
+            all = all.add(in_scope);
         }
         // Members belong to branches: a group's members are those with its `group_id`; any
         // other organisation's are those of the branches in its subtree. (One condition, not
@@ -55,7 +55,7 @@ pub async fn list_condition(
             crate::auth::Scope::new([root.path]).org_condition(member::Column::OrgId)
         });
     } else {
-        all = all.add(whole_scope);
+        all = all.add(in_scope);
     }
     if let Some(status) = f.status {
         all = all.add(member::Column::Status.eq(status.as_str()));

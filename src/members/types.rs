@@ -5,7 +5,6 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::http::validate::{blank_or_text, nullable_text, optional_id_number, optional_mobile, search_text, text};
 use crate::labelled_enum;
 
 labelled_enum! {
@@ -102,14 +101,14 @@ pub struct MemberView {
     "rural": true, "ethnicity": "汉族", "education": "senior_high", "specialty": "电工"}))]
 pub struct NewMember {
     /// 1–50 characters.
-    #[schema(schema_with = text::<50>)]
+    #[schema(format = "short-text", max_length = 50)]
     pub name: String,
     pub gender: Gender,
     /// Must match the birth date inside `id_number`.
     pub birth_date: NaiveDate,
     /// 18 characters with a valid GB 11643 check character (not expressible in the
     /// pattern: a wrong one is 422 `checksum`); unique among active members.
-    #[schema(pattern = r"^[0-9]{17}[0-9Xx]$")]
+    #[schema(format = "id-number")]
     pub id_number: String,
     pub joined_on: NaiveDate,
     pub status: MemberStatus,
@@ -117,22 +116,22 @@ pub struct NewMember {
     pub org_id: Uuid,
     pub rural: bool,
     /// At most 20 characters; blank means none.
-    #[schema(schema_with = blank_or_text::<20>)]
+    #[schema(format = "text-or-blank", max_length = 20)]
     pub ethnicity: Option<String>,
     pub education: Option<Education>,
     /// 11 digits starting with 1; empty means none.
-    #[schema(schema_with = optional_mobile)]
+    #[schema(format = "mobile-or-empty")]
     pub phone: Option<String>,
     /// At most 200 characters; blank means none.
-    #[schema(schema_with = blank_or_text::<200>)]
+    #[schema(format = "text-or-blank", max_length = 200)]
     pub address: Option<String>,
     /// A party group inside `org_id`.
     pub group_id: Option<Uuid>,
     /// At most 200 characters; blank means none.
-    #[schema(schema_with = blank_or_text::<200>)]
+    #[schema(format = "text-or-blank", max_length = 200)]
     pub specialty: Option<String>,
     /// At most 1,000 characters; blank means none.
-    #[schema(schema_with = blank_or_text::<1000>)]
+    #[schema(format = "text-or-blank", max_length = 1000)]
     pub note: Option<String>,
 }
 
@@ -147,36 +146,36 @@ pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"phone": "13912345678", "address": "大洼社区司山村民组"}))]
 pub struct MemberPatch {
-    #[schema(schema_with = nullable_text::<50>)]
+    #[schema(format = "short-text", max_length = 50)]
     pub name: Option<String>,
     pub gender: Option<Gender>,
     pub birth_date: Option<NaiveDate>,
-    #[schema(schema_with = optional_id_number)]
+    #[schema(format = "id-number")]
     pub id_number: Option<String>,
     pub joined_on: Option<NaiveDate>,
     pub status: Option<MemberStatus>,
     pub rural: Option<bool>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(schema_with = blank_or_text::<20>)]
+    #[schema(value_type = Option<String>, format = "text-or-blank", max_length = 20)]
     pub ethnicity: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Education>)]
     pub education: Option<Option<Education>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(schema_with = optional_mobile)]
+    #[schema(value_type = Option<String>, format = "mobile-or-empty")]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(schema_with = blank_or_text::<200>)]
+    #[schema(value_type = Option<String>, format = "text-or-blank", max_length = 200)]
     pub address: Option<Option<String>>,
     /// A party group inside the member's branch, or `null`.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Uuid>)]
     pub group_id: Option<Option<Uuid>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(schema_with = blank_or_text::<200>)]
+    #[schema(value_type = Option<String>, format = "text-or-blank", max_length = 200)]
     pub specialty: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(schema_with = blank_or_text::<1000>)]
+    #[schema(value_type = Option<String>, format = "text-or-blank", max_length = 1000)]
     pub note: Option<Option<String>>,
 }
 
@@ -227,8 +226,8 @@ pub struct TransferView {
 pub struct LeaveRequest {
     pub reason: LeftReason,
     pub left_on: NaiveDate,
-    /// At most 1,000 characters; appended to the member's note.
-    #[schema(schema_with = nullable_text::<1000>)]
+    /// At most 1,000 characters (blank means none); appended to the member's note.
+    #[schema(format = "text-or-blank", max_length = 1000)]
     pub note: Option<String>,
 }
 
@@ -238,10 +237,10 @@ pub struct LeaveRequest {
 pub struct NewPost {
     pub kind: PostKind,
     /// Required for `other`: the post's name, at most 100 characters.
-    #[schema(schema_with = nullable_text::<100>)]
+    #[schema(format = "short-text", max_length = 100)]
     pub title: Option<String>,
     /// The duty pledged on a pioneer post (设岗定责), at most 500 characters.
-    #[schema(schema_with = nullable_text::<500>)]
+    #[schema(format = "short-text", max_length = 500)]
     pub duty: Option<String>,
     /// The organisation the post is held in (a first secretary's is the village branch).
     pub org_id: Uuid,
@@ -275,7 +274,7 @@ pub struct PostView {
 #[schema(example = json!({"id_number": "110101199003074514"}))]
 pub struct IdNumberLookup {
     /// 17 digits and a check character; a wrong check character is 422 `checksum`.
-    #[schema(pattern = r"^[0-9]{17}[0-9Xx]$")]
+    #[schema(format = "id-number")]
     pub id_number: String,
 }
 
@@ -323,7 +322,7 @@ pub struct MemberFilters {
     /// Holders, today, of this post kind.
     pub post: Option<PostKind>,
     /// Name, full pinyin (`chengjun`) or pinyin initials (`cj`).
-    #[param(schema_with = search_text)]
+    #[param(format = "search-text", max_length = 200)]
     pub q: Option<String>,
     /// `name` (default), `-name`, `joined_on`, `-joined_on`; `id` breaks ties.
     pub sort: Option<MemberSort>,

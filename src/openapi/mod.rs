@@ -8,6 +8,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::error::{Problem, ProblemField};
 
+mod formats;
 mod problems;
 
 #[derive(OpenApi)]
@@ -84,6 +85,7 @@ pub fn spec() -> Spec {
         .configure(crate::app::routes)
         .split_for_parts();
     let mut spec = spec;
+    formats::apply(&mut spec);
     problems::add_standard_problems(&mut spec);
     spec
 }

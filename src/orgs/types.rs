@@ -85,7 +85,7 @@ pub struct NewOrg {
     pub parent_id: Uuid,
     pub kind: OrgKind,
     /// 1–100 characters.
-    #[schema(schema_with = crate::http::validate::text::<100>)]
+    #[schema(format = "short-text", max_length = 100)]
     pub name: String,
     /// Only for groups: the villager group a grid group serves.
     pub villager_group_id: Option<Uuid>,
@@ -96,7 +96,7 @@ pub struct NewOrg {
 #[schema(example = json!({"name": "司山网格党小组"}))]
 pub struct OrgPatch {
     /// 1–100 characters.
-    #[schema(schema_with = crate::http::validate::text::<100>)]
+    #[schema(format = "short-text", max_length = 100)]
     pub name: String,
 }
 
@@ -116,6 +116,6 @@ pub struct OrgFilters {
     /// Only this kind.
     pub kind: Option<OrgKind>,
     /// Name contains this text.
-    #[param(schema_with = crate::http::validate::search_text)]
+    #[param(format = "search-text", max_length = 200)]
     pub q: Option<String>,
 }

@@ -16,7 +16,7 @@ use crate::auth::{Access, AuthUser};
 use crate::error::{ApiError, Problem};
 use crate::http::conditional::etag;
 use crate::http::pagination::page_by_text;
-use crate::http::validate::{search_text, short_text, text};
+use crate::http::validate::short_text;
 use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, StoredResponse, Versioned};
 use crate::orgs::{OrgKind, queries as orgs};
 use crate::state::AppState;
@@ -71,7 +71,7 @@ impl From<&village::Model> for VillageView {
 pub struct NewVillage {
     pub kind: VillageKind,
     /// 1–100 characters.
-    #[schema(schema_with = text::<100>)]
+    #[schema(format = "short-text", max_length = 100)]
     pub name: String,
     /// The party branch (kind `branch`) that serves it.
     pub org_id: Uuid,
@@ -82,7 +82,7 @@ pub struct NewVillage {
 #[serde(deny_unknown_fields)]
 pub struct Rename {
     /// 1–100 characters.
-    #[schema(schema_with = text::<100>)]
+    #[schema(format = "short-text", max_length = 100)]
     pub name: String,
 }
 
@@ -92,7 +92,7 @@ pub struct VillageFilters {
     /// Only villages served by organisations in this subtree.
     pub org_id: Option<Uuid>,
     /// Name contains this text.
-    #[param(schema_with = search_text)]
+    #[param(format = "search-text", max_length = 200)]
     pub q: Option<String>,
 }
 
@@ -269,7 +269,7 @@ impl From<&villager_group::Model> for VillagerGroupView {
 pub struct NewVillagerGroup {
     pub village_id: Uuid,
     /// 1–100 characters.
-    #[schema(schema_with = text::<100>)]
+    #[schema(format = "short-text", max_length = 100)]
     pub name: String,
 }
 

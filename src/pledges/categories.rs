@@ -36,7 +36,7 @@ pub(super) async fn create_category(
     Json(body): Json<NewCategory>,
 ) -> Result<HttpResponse, ApiError> {
     let code = body.code.clone();
-    if !super::types::is_category_code(&code) {
+    if !crate::http::validate::is_category_code(&code) {
         return Err(ApiError::invalid_field(
             "/code",
             "format",

@@ -56,22 +56,22 @@ pub(super) async fn list_feedback(
     }))
 }
 
-pub(super) async fn managed_feedback(
-    state: &AppState,
+pub(super) async fn managed_feedback<C: sea_orm::ConnectionTrait>(
+    db: &C,
     user: &AuthUser,
     pledge_id: Uuid,
     feedback_id: Uuid,
 ) -> Result<(pledge::Model, feedback::Model), ApiError> {
     let access = PledgeAccess::of(user);
-    let p = find(&state.db, &access, pledge_id).await?;
-    if !Relation::of(&state.db, &access, &p).await?.manager {
+    let p = find(db, &access, pledge_id).await?;
+    if !Relation::of(db, &access, &p).await?.manager {
         return Err(ApiError::Forbidden {
             detail: text!("Only the branch handles feedback.", "只有党支部可以处理群众反馈。"),
         });
     }
     let f = feedback::Entity::find_by_id(feedback_id)
         .filter(feedback::Column::PledgeId.eq(p.id))
-        .one(&state.db)
+        .one(db)
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok((p, f))
@@ -93,8 +93,8 @@ pub(super) async fn reply_feedback(
 ) -> Result<Json<FeedbackView>, ApiError> {
     let (pledge_id, feedback_id) = path.into_inner();
     let reply = short_text(&body.reply, "/reply", 1000)?;
-    let (p, f) = managed_feedback(&state, &user, pledge_id, feedback_id).await?;
     let w = Write::begin(&state.db, &user.audit).await?;
+    let (p, f) = managed_feedback(w.db(), &user, pledge_id, feedback_id).await?;
     let now = crate::db::now();
     feedback::Entity::update_many()
         .col_expr(feedback::Column::Reply, Expr::value(reply.clone()))
@@ -128,8 +128,8 @@ pub(super) async fn feedback_visibility(
     Json(body): Json<FeedbackVisibility>,
 ) -> Result<Json<FeedbackView>, ApiError> {
     let (pledge_id, feedback_id) = path.into_inner();
-    let (p, f) = managed_feedback(&state, &user, pledge_id, feedback_id).await?;
     let w = Write::begin(&state.db, &user.audit).await?;
+    let (p, f) = managed_feedback(w.db(), &user, pledge_id, feedback_id).await?;
     feedback::Entity::update_many()
         .col_expr(feedback::Column::Hidden, Expr::value(body.hidden))
         .filter(feedback::Column::Id.eq(f.id))

@@ -61,7 +61,7 @@ pub(super) async fn list_condition(
         all = all.add(pledge::Column::Kind.eq(kind.as_str()));
     }
     if let Some(category) = &f.category {
-        if !super::types::is_category_code(category) {
+        if !crate::http::validate::is_category_code(category) {
             return Err(ApiError::bad_request(
                 ErrorCode::InvalidQuery,
                 text!(

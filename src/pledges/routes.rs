@@ -13,7 +13,7 @@ use super::types::*;
 use super::{PledgeAccess, Relation, check_category, find, record_event, state_of, view};
 use crate::audit::{Event, VersionedEntity, Write};
 use crate::auth::AuthUser;
-use crate::error::{ApiError, Problem, Text};
+use crate::error::{ApiError, Problem};
 use crate::http::conditional::etag;
 use crate::http::validate::short_text;
 use crate::http::{Claim, IdempotencyKey, IfMatch, Json, StoredResponse, Versioned};
@@ -46,10 +46,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     super::board::configure(cfg);
 }
 
-pub(super) fn invalid(pointer: &str, code: &'static str, message: Text) -> ApiError {
-    ApiError::invalid_field(pointer, code, message)
-}
-
 /// Write a pledge (作出承诺), as a draft. A member writes their own; a secretary or
 /// administrator may write a member's or an organisation's (collective). Accepts `Idempotency-Key`.
 #[utoipa::path(tag = "pledges", security(("bearer" = [])), request_body = NewPledge,
@@ -68,8 +64,8 @@ pub(super) async fn create_pledge(
 ) -> Result<HttpResponse, ApiError> {
     let title = short_text(&body.title, "/title", 100)?;
     let content = short_text(&body.content, "/content", 2000)?;
-    if !(2000..=2100).contains(&body.year) {
-        return Err(invalid(
+    if !super::types::YEARS.contains(&body.year) {
+        return Err(ApiError::invalid_field(
             "/year",
             "out_of_range",
             text!("must be between 2000 and 2100", "须在 2000 到 2100 之间"),
@@ -79,7 +75,7 @@ pub(super) async fn create_pledge(
     if let Some(vg) = body.villager_group_id
         && !crate::places::villager_group_exists(&state.db, vg).await?
     {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             "/villager_group_id",
             "not_found",
             text!("no such villager group", "没有该村民组"),
@@ -89,7 +85,7 @@ pub(super) async fn create_pledge(
     let (member_id, org_id, group_id) = match kind {
         PledgeKind::Individual => {
             if body.org_id.is_some() {
-                return Err(invalid(
+                return Err(ApiError::invalid_field(
                     "/org_id",
                     "not_allowed",
                     text!(
@@ -99,7 +95,7 @@ pub(super) async fn create_pledge(
                 ));
             }
             let member_id = body.member_id.or(user.principal.member_id).ok_or_else(|| {
-                invalid(
+                ApiError::invalid_field(
                     "/member_id",
                     "required",
                     text!(
@@ -119,7 +115,7 @@ pub(super) async fn create_pledge(
                 });
             }
             if !m.active {
-                return Err(invalid(
+                return Err(ApiError::invalid_field(
                     "/member_id",
                     "inactive",
                     text!("this member has left", "该党员已离开"),
@@ -131,7 +127,7 @@ pub(super) async fn create_pledge(
                     .count(&state.db)
                     .await?;
                 if held == 0 {
-                    return Err(invalid(
+                    return Err(ApiError::invalid_field(
                         "/post_id",
                         "not_found",
                         text!("not one of the member's posts", "不是该党员的岗位"),
@@ -142,14 +138,14 @@ pub(super) async fn create_pledge(
         }
         PledgeKind::Collective => {
             if body.member_id.is_some() || body.post_id.is_some() {
-                return Err(invalid(
+                return Err(ApiError::invalid_field(
                     "/member_id",
                     "not_allowed",
                     text!("a collective pledge has no member or post", "集体承诺没有党员或岗位"),
                 ));
             }
             let org_id = body.org_id.ok_or_else(|| {
-                invalid(
+                ApiError::invalid_field(
                     "/org_id",
                     "required",
                     text!("name the organisation making it", "请指定作出承诺的组织"),
@@ -319,7 +315,7 @@ pub(super) async fn update_pledge(
         if let Some(vg) = vg
             && !crate::places::villager_group_exists(w.db(), vg).await?
         {
-            return Err(invalid(
+            return Err(ApiError::invalid_field(
                 "/villager_group_id",
                 "not_found",
                 text!("no such villager group", "没有该村民组"),
@@ -329,7 +325,7 @@ pub(super) async fn update_pledge(
     }
     if let Some(post_id) = patch.post_id {
         if post_id.is_some() && current.member_id.is_none() {
-            return Err(invalid(
+            return Err(ApiError::invalid_field(
                 "/post_id",
                 "not_allowed",
                 text!("a collective pledge has no post", "集体承诺没有岗位"),
@@ -341,7 +337,7 @@ pub(super) async fn update_pledge(
                 .count(w.db())
                 .await?;
             if held == 0 {
-                return Err(invalid(
+                return Err(ApiError::invalid_field(
                     "/post_id",
                     "not_found",
                     text!("not one of the member's posts", "不是该党员的岗位"),

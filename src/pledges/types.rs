@@ -6,7 +6,6 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::lifecycle::{PledgeState, Transition};
-use crate::http::validate::{blank_or_text, nullable_text, optional_mobile, text};
 use crate::labelled_enum;
 use crate::text;
 
@@ -24,28 +23,13 @@ pub fn query_year(year: Option<i32>) -> Result<Option<i32>, crate::error::ApiErr
     }
 }
 
-/// True for a well-formed category code: 1–32 of `a-z 0-9 _`.
-pub fn is_category_code(code: &str) -> bool {
-    (1..=32).contains(&code.len())
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-}
-
-/// Schema of an optional category code.
-fn category_code() -> utoipa::openapi::schema::Object {
-    utoipa::openapi::schema::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
-            utoipa::openapi::Type::String,
-            utoipa::openapi::Type::Null,
-        ]))
-        .pattern(Some(r"^[a-z0-9_]{1,32}$"))
-        .build()
-}
-
-/// Schema of the evidence links of a progress report.
+/// Schema of the evidence links of a progress report (its description is here: a schema
+/// made by a function carries no doc comment).
 fn evidence_links() -> utoipa::openapi::schema::Array {
     utoipa::openapi::schema::ArrayBuilder::new()
+        .description(Some(
+            "Links to photos or documents (at most 10, each an http(s) URL of at most 500 characters).",
+        ))
         .items(
             utoipa::openapi::schema::ObjectBuilder::new()
                 .schema_type(utoipa::openapi::Type::String)
@@ -134,13 +118,13 @@ pub struct NewPledge {
     /// For a collective pledge: the organisation making it.
     pub org_id: Option<Uuid>,
     /// 1–100 characters.
-    #[schema(schema_with = text::<100>)]
+    #[schema(format = "short-text", max_length = 100)]
     pub title: String,
     /// 1–2,000 characters.
-    #[schema(schema_with = text::<2000>)]
+    #[schema(format = "short-text", max_length = 2000)]
     pub content: String,
     /// The code of an active category (`GET /api/v1/pledge-categories`; another is 422).
-    #[schema(pattern = r"^[a-z0-9_]{1,32}$")]
+    #[schema(format = "category-code")]
     pub category: String,
     pub villager_group_id: Option<Uuid>,
     /// One of the member's pioneer posts.
@@ -152,11 +136,11 @@ pub struct NewPledge {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PledgePatch {
-    #[schema(schema_with = nullable_text::<100>)]
+    #[schema(format = "short-text", max_length = 100)]
     pub title: Option<String>,
-    #[schema(schema_with = nullable_text::<2000>)]
+    #[schema(format = "short-text", max_length = 2000)]
     pub content: Option<String>,
-    #[schema(schema_with = category_code)]
+    #[schema(format = "category-code")]
     pub category: Option<String>,
     #[serde(default, deserialize_with = "crate::members::types::nullable")]
     #[schema(value_type = Option<Uuid>)]
@@ -175,15 +159,15 @@ pub struct PledgePatch {
 #[schema(example = json!({"reason": "请写明完成时限"}))]
 pub struct TransitionRequest {
     /// Required to `return`: why (1–500 characters).
-    #[schema(schema_with = nullable_text::<500>)]
+    #[schema(format = "short-text", max_length = 500)]
     pub reason: Option<String>,
     /// Required to `evaluate`.
     pub result: Option<EvaluationResult>,
     /// With `evaluate`: the evaluation's comment (at most 1,000 characters).
-    #[schema(schema_with = nullable_text::<1000>)]
+    #[schema(format = "short-text", max_length = 1000)]
     pub comment: Option<String>,
     /// Any transition may carry a note for the timeline (at most 2,000 characters).
-    #[schema(schema_with = nullable_text::<2000>)]
+    #[schema(format = "short-text", max_length = 2000)]
     pub note: Option<String>,
 }
 
@@ -192,12 +176,12 @@ pub struct TransitionRequest {
 #[schema(example = json!({"note": "已完成路基铺设", "percentage": 60, "evidence": ["https://example.cn/photos/road-60.jpg"]}))]
 pub struct NewProgress {
     /// 1–2,000 characters.
-    #[schema(schema_with = text::<2000>)]
+    #[schema(format = "short-text", max_length = 2000)]
     pub note: String,
     /// 0–100.
     #[schema(minimum = 0, maximum = 100)]
     pub percentage: Option<i32>,
-    /// Links to photos or documents (at most 10, each an http(s) URL of at most 500 characters).
+    /// Links to photos or documents (described in [`evidence_links`]).
     #[serde(default)]
     #[schema(schema_with = evidence_links)]
     pub evidence: Vec<String>,
@@ -232,7 +216,7 @@ pub struct PledgeFilters {
     /// A state, or `overdue` (past due, not yet kept).
     #[param(schema_with = state_filter)]
     pub state: Option<String>,
-    #[param(pattern = r"^[a-z0-9_]{1,32}$")]
+    #[param(format = "category-code")]
     pub category: Option<String>,
     pub kind: Option<PledgeKind>,
 }
@@ -289,10 +273,10 @@ pub struct CategoryView {
 #[schema(example = json!({"code": "culture", "label": "文化活动", "sort_order": 8}))]
 pub struct NewCategory {
     /// 1–32 of `a-z 0-9 _`.
-    #[schema(pattern = r"^[a-z0-9_]{1,32}$")]
+    #[schema(format = "category-code")]
     pub code: String,
     /// 1–50 characters.
-    #[schema(schema_with = text::<50>)]
+    #[schema(format = "short-text", max_length = 50)]
     pub label: String,
     pub sort_order: Option<i32>,
 }
@@ -300,7 +284,7 @@ pub struct NewCategory {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryPatch {
-    #[schema(schema_with = nullable_text::<50>)]
+    #[schema(format = "short-text", max_length = 50)]
     pub label: Option<String>,
     pub sort_order: Option<i32>,
     /// Inactive categories stay on old pledges but cannot be chosen for new ones.
@@ -327,13 +311,13 @@ pub struct FeedbackView {
 #[schema(example = json!({"message": "路灯已经修好了，谢谢！", "name": "村民"}))]
 pub struct NewFeedback {
     /// 1–500 characters.
-    #[schema(schema_with = text::<500>)]
+    #[schema(format = "short-text", max_length = 500)]
     pub message: String,
     /// Optional, at most 50 characters (blank means none); never shown publicly.
-    #[schema(schema_with = blank_or_text::<50>)]
+    #[schema(format = "text-or-blank", max_length = 50)]
     pub name: Option<String>,
     /// Optional mobile number, so the branch can call back; never shown publicly.
-    #[schema(schema_with = optional_mobile)]
+    #[schema(format = "mobile-or-empty")]
     pub phone: Option<String>,
 }
 
@@ -341,7 +325,7 @@ pub struct NewFeedback {
 #[serde(deny_unknown_fields)]
 pub struct FeedbackReply {
     /// 1–1,000 characters; shown on the public board under the message.
-    #[schema(schema_with = text::<1000>)]
+    #[schema(format = "short-text", max_length = 1000)]
     pub reply: String,
 }
 

@@ -35,32 +35,40 @@ use crate::pledges::lifecycle::PledgeState;
 use crate::pledges::types::{EvaluationResult, PledgeKind};
 use crate::users::entity::{grant, user};
 
-/// How big a county to make. The defaults are the county of issue 10.
-#[derive(Debug, Clone)]
+/// How big a county to make: the options of `dangjian seed-county`, whose defaults (written
+/// once, here) are the county of issue 10.
+#[derive(Debug, Clone, clap::Args)]
 pub struct CountyOptions {
+    #[arg(long, default_value_t = 20)]
     pub towns: u32,
+    #[arg(long, default_value_t = 50)]
     pub branches_per_town: u32,
+    #[arg(long, default_value_t = 1)]
     pub groups_per_branch: u32,
+    #[arg(long, default_value_t = 50_000)]
     pub members: u32,
+    #[arg(long, default_value_t = 500_000)]
     pub pledges: u32,
-    /// Pledges are spread over this many years, ending with the year of `as_of`.
+    /// Pledges cover this many years, ending with the year of --as-of.
+    #[arg(long, default_value_t = 5)]
     pub years: u32,
-    /// The data set's "today": nothing is dated later.
+    /// The data set's today (YYYY-MM-DD; default: today): nothing is dated later. Same
+    /// options, same data.
+    #[arg(long, default_value_t = crate::db::now().date_naive())]
     pub as_of: NaiveDate,
+    #[arg(long, default_value_t = 20_171_001)]
     pub seed: u64,
 }
 
 impl Default for CountyOptions {
+    /// The command's defaults, as `dangjian seed-county` with no options has them.
     fn default() -> Self {
-        CountyOptions {
-            towns: 20,
-            branches_per_town: 50,
-            groups_per_branch: 1,
-            members: 50_000,
-            pledges: 500_000,
-            years: 5,
-            as_of: crate::db::now().date_naive(),
-            seed: 20_171_001,
+        use clap::{Args, FromArgMatches};
+        let command = CountyOptions::augment_args(clap::Command::new("seed-county"));
+        let matches = command.get_matches_from(["seed-county"]);
+        match CountyOptions::from_arg_matches(&matches) {
+            Ok(options) => options,
+            Err(err) => unreachable!("the defaults parse: {err}"),
         }
     }
 }

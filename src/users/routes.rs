@@ -257,7 +257,7 @@ pub struct UserFilters {
     /// Only accounts of organisations in this subtree.
     pub org_id: Option<Uuid>,
     /// Username contains this text.
-    #[param(schema_with = crate::http::validate::search_text)]
+    #[param(format = "search-text", max_length = 200)]
     pub q: Option<String>,
     /// Only disabled (`true`) or enabled (`false`) accounts.
     pub disabled: Option<bool>,
