@@ -175,7 +175,11 @@ async fn the_board_shows_approved_and_later_pledges_and_no_personal_data() {
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.header("content-type"), Some("application/json"));
     let b = reply.json();
-    assert_eq!(keys(&b), key_set(&["org_id", "org_name", "year", "sections"]));
+    assert_eq!(
+        keys(&b),
+        key_set(&["org_id", "org_name", "year", "sections", "next_cursor"])
+    );
+    assert_eq!(b["next_cursor"], Value::Null, "a branch's board is one page");
     assert_eq!(b["org_id"], w.branch_a.as_str());
     assert_eq!(b["org_name"], "支部A");
     assert_eq!(b["year"], 2017);
@@ -324,6 +328,36 @@ async fn the_board_shows_approved_and_later_pledges_and_no_personal_data() {
         .collect();
     assert_eq!(names, ["支部A", "小组A", "支部B"].into_iter().collect());
     assert_eq!(board_pledges(&town).len(), 7);
+
+    // A town's board is paged by section: one a page, the pages add up to the whole board
+    // in the same order, and the total counts sections, not pledges.
+    let mut paged = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = board_json(
+            &app,
+            &w.root,
+            &format!("?year=2017&limit=1&include_total=true&cursor={cursor}"),
+        )
+        .await;
+        assert_eq!(page["total"], 3, "{page}");
+        let sections = page["sections"].as_array().unwrap();
+        assert_eq!(sections.len(), 1, "{page}");
+        paged.extend(sections.iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(
+        Value::Array(paged),
+        town["sections"],
+        "the pages make up the whole board"
+    );
+    let reply = board(&app, &w.root, "?year=2017&cursor=not-a-cursor").await;
+    reply.assert_problem(400, "invalid_cursor");
+    let reply = board(&app, &w.root, "?year=2017&limit=0").await;
+    reply.assert_problem(400, "invalid_query");
     let b_board = board_json(&app, &w.branch_b, "?year=2017").await;
     assert_eq!(titles(&board_pledges(&b_board)), ["支部B-approved"]);
     let later = board_json(&app, &w.branch_a, "?year=2018").await;

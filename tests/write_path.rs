@@ -57,14 +57,15 @@ async fn a_failing_scope_check_on_a_pledge_is_an_error_not_a_refusal() {
     let path = format!("/api/v1/pledges/{}", pledge["id"].as_str().unwrap());
     let sec = w.token("sec_a");
     // Read it as sec_a just before, so sec_a's grants come from the principal cache and the
-    // first query to read `orgs.name` is the check whether sec_a manages the pledge's branch.
+    // first query to read `orgs.path` is the one that reads the pledge with the paths its
+    // scope checks test.
     let current = get(&app, sec, &path).await;
     assert_eq!(current.status, 200, "{}", current.text());
     let etag = current.header("etag").unwrap().to_owned();
 
-    execute(&app, "ALTER TABLE orgs RENAME COLUMN name TO name_away").await;
+    execute(&app, "ALTER TABLE orgs RENAME COLUMN path TO path_away").await;
     let reply = patch(&app, sec, &path, &etag, json!({"title": "修村道"})).await;
-    execute(&app, "ALTER TABLE orgs RENAME COLUMN name_away TO name").await;
+    execute(&app, "ALTER TABLE orgs RENAME COLUMN path_away TO path").await;
     assert_server_error(&reply, "PATCH a pledge while its branch cannot be read");
 
     let after = get(&app, w.token("admin"), &path).await.json();

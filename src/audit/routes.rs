@@ -2,7 +2,7 @@
 
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -95,14 +95,7 @@ async fn list_events(
 ) -> Result<Json<Page<AuditEventView>>, ApiError> {
     let scope = user.scope(Access::AUDIT);
     let limit = query.page.limit()?;
-    let covers_root = match crate::orgs::queries::root(&state.db).await? {
-        Some(root) => scope.covers(&root.path),
-        None => false,
-    };
-    let mut select = event::Entity::find();
-    if !covers_root {
-        select = select.filter(Condition::all().add(scope.org_condition(event::Column::OrgId)));
-    }
+    let mut select = event::Entity::find().filter(scope.org_condition(event::Column::OrgId));
     let f = &query.filters;
     if let Some(t) = &f.entity_type {
         select = select.filter(event::Column::EntityType.eq(t.as_str()));

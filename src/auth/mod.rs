@@ -3,6 +3,7 @@
 
 pub mod entity;
 pub mod password;
+pub mod placed;
 pub mod policy;
 pub mod principal;
 pub mod roles;
@@ -28,6 +29,7 @@ use crate::error::{ApiError, Text};
 use crate::http::middleware::RequestId;
 use crate::state::AppState;
 use crate::text;
+pub use placed::{Place, find_placed};
 use policy::{Allow, Effect, Policy};
 pub use principal::{AuthUser, Principal, PrincipalCache};
 pub use roles::{Access, Role, Scope};

@@ -3,6 +3,11 @@
 //! A grant `(role, org)` covers that organisation's whole subtree. Organisations store a
 //! materialised path (`/<root>/<…>/<self>/`), so "inside the caller's scope" is a path-prefix
 //! test that goes straight into SQL.
+//!
+//! Features ask for scoped rows in one of three ways, each costing the same however large
+//! the tree: a single record by [`find_placed`](super::find_placed) and [`Scope::covers`]; a
+//! list filtered by an organisation by [`Scope::narrowed_to`]; any other list by
+//! [`Scope::org_condition`] (nothing at all for a scope holding the whole tree).
 
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoColumnRef, Query};
 use uuid::Uuid;
@@ -148,6 +153,19 @@ impl Scope {
             )
             .to_owned();
         Condition::all().add(Expr::col(org_id_column).in_subquery(orgs))
+    }
+
+    /// SQL for a list narrowed to the subtree at `root_path`, an organisation the caller
+    /// found inside one of their scopes: the subtree's condition alone when this scope covers
+    /// it (the scope, however large, then adds nothing), else both. Every list with an
+    /// organisation filter goes through this, so its cost follows the subtree asked for.
+    pub fn narrowed_to(&self, root_path: &str, org_id_column: impl IntoColumnRef + Clone) -> Condition {
+        let subtree = Scope::new([root_path.to_string()]).org_condition(org_id_column.clone());
+        if self.covers(root_path) {
+            subtree
+        } else {
+            Condition::all().add(self.org_condition(org_id_column)).add(subtree)
+        }
     }
 }
 

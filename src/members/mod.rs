@@ -18,7 +18,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Pagin
 use uuid::Uuid;
 
 use crate::audit::{VersionedEntity, Write};
-use crate::auth::{Access, AuthUser, Role, Scope};
+use crate::auth::{Access, AuthUser, Place, Role, Scope, find_placed};
 use crate::error::{ApiError, FieldError};
 use crate::orgs::{OrgKind, entity as org, queries as orgs};
 use crate::text;
@@ -74,24 +74,47 @@ impl MemberAccess {
     }
 }
 
-/// A member the caller may read, else 404.
-pub async fn find<C: ConnectionTrait>(db: &C, access: &MemberAccess, id: Uuid) -> Result<Model, ApiError> {
-    Entity::find_by_id(id)
-        .filter(access.visible())
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound)
+impl MemberAccess {
+    /// Whether the caller may read the member `id` filed at `place`.
+    fn reads(&self, id: Uuid, place: &Place) -> bool {
+        self.read.covers(&place.org_path)
+            || place.group_path.as_deref().is_some_and(|g| self.groups.covers(g))
+            || self.own == Some(id)
+    }
 }
 
-/// True when the caller manages the member's branch.
+/// A member the caller may read, and whether they also manage them; else 404. One
+/// statement, whatever the size of the caller's scope.
+pub async fn find_with_rights<C: ConnectionTrait>(
+    db: &C,
+    access: &MemberAccess,
+    id: Uuid,
+) -> Result<(Model, bool), ApiError> {
+    let (m, place) = find_placed(db, Entity::find_by_id(id), Column::OrgId, Some(Column::GroupId))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if !access.reads(m.id, &place) {
+        return Err(ApiError::NotFound);
+    }
+    let manages = access.manage.covers(&place.org_path);
+    Ok((m, manages))
+}
+
+/// A member the caller may read, else 404.
+pub async fn find<C: ConnectionTrait>(db: &C, access: &MemberAccess, id: Uuid) -> Result<Model, ApiError> {
+    Ok(find_with_rights(db, access, id).await?.0)
+}
+
+/// True when the caller manages the member's branch (false for no such member).
 pub async fn manages<C: ConnectionTrait>(db: &C, access: &MemberAccess, id: Uuid) -> Result<bool, ApiError> {
-    Ok(Entity::find_by_id(id).filter(access.managed()).count(db).await? > 0)
+    let placed = find_placed(db, Entity::find_by_id(id), Column::OrgId, None::<Column>).await?;
+    Ok(placed.is_some_and(|(_, place)| access.manage.covers(&place.org_path)))
 }
 
 /// The member for a write by a manager: 404 when invisible, 403 when visible but not managed.
 pub async fn find_managed<C: ConnectionTrait>(db: &C, access: &MemberAccess, id: Uuid) -> Result<Model, ApiError> {
-    let member = find(db, access, id).await?;
-    if !manages(db, access, id).await? {
+    let (member, manages) = find_with_rights(db, access, id).await?;
+    if !manages {
         return Err(ApiError::Forbidden {
             detail: text!(
                 "Only the branch secretary or an administrator may do this.",

@@ -10,7 +10,8 @@ use super::entity::member;
 use super::queries::{cursor_key, list_condition, page_rows};
 use super::types::*;
 use super::{
-    MemberAccess, check_placement, find, find_clashes, insert, manages, refuse_clashes, save, set_pii, validate, view,
+    MemberAccess, check_placement, find_clashes, find_with_rights, insert, refuse_clashes, save, set_pii, validate,
+    view,
 };
 use crate::audit::{Event, Write};
 use crate::auth::{Access, AuthUser};
@@ -221,10 +222,10 @@ async fn get_member(
     Query(params): Query<RevealParams>,
 ) -> Result<Versioned<MemberView>, ApiError> {
     let access = MemberAccess::of(&user);
-    let m = find(&state.db, &access, *id).await?;
+    let (m, manager) = find_with_rights(&state.db, &access, *id).await?;
     let reveal = params.reveal == Some(Reveal::Pii);
     if reveal {
-        if access.own != Some(m.id) && !manages(&state.db, &access, m.id).await? {
+        if access.own != Some(m.id) && !manager {
             return Err(ApiError::Forbidden {
                 detail: text!(
                     "Only the member and the secretaries or administrators above them may reveal personal data.",
@@ -258,8 +259,7 @@ async fn update_member(
     let access = MemberAccess::of(&user);
     let keys = &state.data_keys;
     let w = Write::begin(&state.db, &user.audit).await?;
-    let current = find(w.db(), &access, *id).await?;
-    let manager = manages(w.db(), &access, current.id).await?;
+    let (current, manager) = find_with_rights(w.db(), &access, *id).await?;
     let own = access.own == Some(current.id);
     let allowed = manager || (own && patch.only_contact_fields());
     if !allowed {

@@ -8,18 +8,24 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::auth::Scope;
+use crate::auth::{Scope, find_placed};
 use crate::error::ApiError;
 use entity::{village, villager_group};
 pub use routes::{VillageKind, configure};
 
-/// A village served by a branch inside `scope`, else 404.
+/// A village served by a branch inside `scope`, else 404. One statement.
 pub async fn find_village<C: ConnectionTrait>(db: &C, scope: &Scope, id: Uuid) -> Result<village::Model, ApiError> {
-    village::Entity::find_by_id(id)
-        .filter(scope.org_condition(village::Column::OrgId))
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound)
+    match find_placed(
+        db,
+        village::Entity::find_by_id(id),
+        village::Column::OrgId,
+        None::<village::Column>,
+    )
+    .await?
+    {
+        Some((village, place)) if scope.covers(&place.org_path) => Ok(village),
+        _ => Err(ApiError::NotFound),
+    }
 }
 
 /// A villager group whose village is inside `scope`, else 404.
@@ -28,11 +34,12 @@ pub async fn find_villager_group<C: ConnectionTrait>(
     scope: &Scope,
     id: Uuid,
 ) -> Result<villager_group::Model, ApiError> {
-    villager_group::Entity::find_by_id(id)
-        .filter(villages_in(scope, villager_group::Column::VillageId))
+    let group = villager_group::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or(ApiError::NotFound)
+        .ok_or(ApiError::NotFound)?;
+    find_village(db, scope, group.village_id).await?;
+    Ok(group)
 }
 
 /// SQL: `column` names a village inside `scope`.

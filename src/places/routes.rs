@@ -168,11 +168,13 @@ async fn list_villages(
 ) -> Result<Json<Page<VillageView>>, ApiError> {
     let scope = user.scope(Access::READ);
     let limit = query.page.limit()?;
-    let mut select = village::Entity::find().filter(scope.org_condition(village::Column::OrgId));
-    if let Some(org_id) = query.filters.org_id {
-        let root = orgs::find(&state.db, &scope, org_id).await?;
-        select = select.filter(crate::auth::Scope::new([root.path]).org_condition(village::Column::OrgId));
-    }
+    let mut select = match query.filters.org_id {
+        Some(org_id) => {
+            let root = orgs::find(&state.db, &scope, org_id).await?;
+            village::Entity::find().filter(scope.narrowed_to(&root.path, village::Column::OrgId))
+        }
+        None => village::Entity::find().filter(scope.org_condition(village::Column::OrgId)),
+    };
     if let Some(q) = query.filters.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         select = select.filter(village::Column::Name.contains(q));
     }

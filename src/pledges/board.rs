@@ -4,8 +4,12 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::Condition;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::collections::{BTreeMap, HashMap};
+
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
@@ -17,8 +21,9 @@ use super::types::{CategoryView, NewFeedback, PledgeKind};
 use super::{is_overdue, state_of, view};
 use crate::audit::{AuditContext, Event, Write};
 use crate::error::{ApiError, Problem};
-use crate::http::Json;
+use crate::http::pagination::keyset_after;
 use crate::http::validate::short_text;
+use crate::http::{Json, ListQuery, Page, PageParams};
 use crate::members::entity::{member, post};
 use crate::members::types::{Items, PostKind};
 use crate::orgs::entity as org;
@@ -84,13 +89,21 @@ pub struct BoardSection {
     pub members: Vec<PublicMember>,
 }
 
-/// `GET /api/v1/public/orgs/{id}/board`.
+/// `GET /api/v1/public/orgs/{id}/board`: one page of sections.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Board {
     pub org_id: Uuid,
     pub org_name: String,
     pub year: i32,
+    /// The organisations of the subtree that have public pledges this year, in tree order
+    /// (a branch before its groups); a page holds at most `limit` of them.
     pub sections: Vec<BoardSection>,
+    /// Pass as `?cursor=` for the next sections; `null` on the last page. A branch's board
+    /// fits on one page; a town's is paged, so that no phone has to load the whole town.
+    pub next_cursor: Option<String>,
+    /// The number of sections on all pages; present only with `?include_total=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -103,8 +116,9 @@ pub struct BoardParams {
 
 /// The public board (承诺公示栏) of an organisation's subtree for a year: approved pledges and
 /// later, grouped by organisation and member, with progress and answered feedback. No token.
-/// Cacheable for a minute; `If-None-Match` gives 304.
-#[utoipa::path(tag = "public", params(("id" = Uuid, Path), BoardParams), responses(
+/// Paged by section (`limit` sections a page, default 20). Cacheable for a minute;
+/// `If-None-Match` gives 304.
+#[utoipa::path(tag = "public", params(("id" = Uuid, Path), BoardParams, PageParams), responses(
     (status = 200, description = "The board", body = Board, headers(("ETag" = String), ("Cache-Control" = String))),
     (status = 304, description = "Unchanged since If-None-Match"),
     (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
@@ -114,29 +128,61 @@ async fn board(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    crate::http::Query(params): crate::http::Query<BoardParams>,
+    query: ListQuery<BoardParams>,
 ) -> Result<HttpResponse, ApiError> {
     let db = &state.db;
+    let limit = query.page.limit()?;
     let root = org::Entity::find_by_id(*id)
         .filter(org::Column::DeletedAt.is_null())
         .one(db)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let year = super::types::query_year(params.year)?
+    let year = super::types::query_year(query.filters.year)?
         .unwrap_or_else(|| chrono::Datelike::year(&crate::db::now().date_naive()));
-    let orgs = org::Entity::find()
-        .filter(org::Column::DeletedAt.is_null())
-        .filter(org::Column::Path.starts_with(root.path.as_str()))
-        .order_by_asc(org::Column::Path)
-        .all(db)
-        .await?;
     let public: Vec<&str> = PledgeState::ALL
         .iter()
         .filter(|s| s.is_public())
         .map(|s| s.as_str())
         .collect();
+
+    // The page's sections: organisations of the subtree with a public pledge this year, each
+    // found by a probe of the (org_id, year) index, so a page costs the same at any depth.
+    let with_public_pledges = Query::select()
+        .expr(Expr::val(1))
+        .from(pledge::Entity)
+        .and_where(Expr::col((pledge::Entity, pledge::Column::OrgId)).equals((org::Entity, org::Column::Id)))
+        .and_where(Expr::col((pledge::Entity, pledge::Column::Year)).eq(year))
+        .and_where(Expr::col((pledge::Entity, pledge::Column::State)).is_in(public.clone()))
+        .to_owned();
+    let mut sections_query = org::Entity::find()
+        .filter(org::Column::DeletedAt.is_null())
+        .filter(org::Column::Path.starts_with(root.path.as_str()))
+        .filter(Condition::all().add(Expr::exists(with_public_pledges)));
+    let total = if query.page.include_total() {
+        Some(sections_query.clone().count(db).await?)
+    } else {
+        None
+    };
+    if let Some((after,)) = query.page.after::<(String,)>()? {
+        sections_query = sections_query.filter(keyset_after(vec![(
+            Expr::col((org::Entity, org::Column::Path)),
+            Order::Asc,
+            after.into(),
+        )]));
+    }
+    let rows = sections_query
+        .order_by_asc(org::Column::Path)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let Page {
+        items: orgs,
+        next_cursor,
+        ..
+    } = Page::from_rows(rows, limit, |o| (o.path.clone(),));
+
     let pledges = pledge::Entity::find()
-        .filter(pledge::Column::OrgId.is_in(orgs.iter().map(|o| o.id).collect::<Vec<_>>()))
+        .filter(pledge::Column::OrgId.is_in(orgs.iter().map(|o| o.id)))
         .filter(pledge::Column::Year.eq(year))
         .filter(pledge::Column::State.is_in(public))
         .order_by_asc(pledge::Column::Id)
@@ -144,12 +190,16 @@ async fn board(
         .await?;
     let ids: Vec<Uuid> = pledges.iter().map(|p| p.id).collect();
     let member_ids: Vec<Uuid> = pledges.iter().filter_map(|p| p.member_id).collect();
-    let members = member::Entity::find()
+    let members: HashMap<Uuid, member::Model> = member::Entity::find()
         .filter(member::Column::Id.is_in(member_ids.clone()))
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
     let today = crate::db::now().date_naive();
-    let posts = post::Entity::find()
+    let mut posts: HashMap<Uuid, Vec<post::Model>> = HashMap::new();
+    for p in post::Entity::find()
         .filter(post::Column::MemberId.is_in(member_ids))
         .filter(post::Column::StartOn.lte(today))
         .filter(
@@ -158,26 +208,45 @@ async fn board(
                 .add(post::Column::EndOn.gte(today)),
         )
         .all(db)
-        .await?;
-    let progress = event::Entity::find()
+        .await?
+    {
+        posts.entry(p.member_id).or_default().push(p);
+    }
+    let mut latest_progress: HashMap<Uuid, event::Model> = HashMap::new();
+    for e in event::Entity::find()
         .filter(event::Column::PledgeId.is_in(ids.clone()))
         .filter(event::Column::Kind.eq("progress"))
         .order_by_desc(event::Column::OccurredAt)
         .all(db)
-        .await?;
-    let answered = feedback::Entity::find()
+        .await?
+    {
+        latest_progress.entry(e.pledge_id).or_insert(e);
+    }
+    let mut answered: HashMap<Uuid, Vec<feedback::Model>> = HashMap::new();
+    for f in feedback::Entity::find()
         .filter(feedback::Column::PledgeId.is_in(ids))
         .filter(feedback::Column::Hidden.eq(false))
         .filter(feedback::Column::Reply.is_not_null())
         .order_by_asc(feedback::Column::CreatedAt)
         .all(db)
-        .await?;
-    let category_rows = category::Entity::find().all(db).await?;
+        .await?
+    {
+        answered.entry(f.pledge_id).or_default().push(f);
+    }
+    let categories: HashMap<String, String> = category::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.code, c.label))
+        .collect();
     let vg_ids: Vec<Uuid> = pledges.iter().filter_map(|p| p.villager_group_id).collect();
-    let villager_groups = crate::places::entity::villager_group::Entity::find()
+    let villager_groups: HashMap<Uuid, String> = crate::places::entity::villager_group::Entity::find()
         .filter(crate::places::entity::villager_group::Column::Id.is_in(vg_ids))
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|g| (g.id, g.name))
+        .collect();
 
     let public_pledge = |p: &pledge::Model| {
         let st = state_of(p);
@@ -185,27 +254,22 @@ async fn board(
             id: p.id,
             title: p.title.clone(),
             content: p.content.clone(),
-            category: category_rows
-                .iter()
-                .find(|c| c.code == p.category_code)
-                .map(|c| c.label.clone())
-                .unwrap_or_default(),
+            category: categories.get(&p.category_code).cloned().unwrap_or_default(),
             state: st,
             state_label: st.label().into(),
             due_on: p.due_on,
             overdue: is_overdue(p, today),
             progress_percent: p.progress_percent,
-            latest_progress: progress.iter().find(|e| e.pledge_id == p.id).map(|e| PublicProgress {
+            latest_progress: latest_progress.get(&p.id).map(|e| PublicProgress {
                 note: e.note.clone(),
                 percentage: e.percentage,
                 at: e.occurred_at,
             }),
-            villager_group: p
-                .villager_group_id
-                .and_then(|vg| villager_groups.iter().find(|g| g.id == vg).map(|g| g.name.clone())),
+            villager_group: p.villager_group_id.and_then(|vg| villager_groups.get(&vg).cloned()),
             feedback: answered
-                .iter()
-                .filter(|f| f.pledge_id == p.id)
+                .get(&p.id)
+                .into_iter()
+                .flatten()
                 .map(|f| PublicFeedback {
                     message: f.message.clone(),
                     reply: f.reply.clone(),
@@ -214,49 +278,54 @@ async fn board(
                 .collect(),
         }
     };
+    let held_posts = |member_id: Uuid| -> Vec<String> {
+        posts
+            .get(&member_id)
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                let name = if p.kind == PostKind::Other {
+                    p.title.clone().unwrap_or_default()
+                } else {
+                    p.kind.label().to_string()
+                };
+                match &p.duty {
+                    Some(duty) => format!("{name}：{duty}"),
+                    None => name,
+                }
+            })
+            .collect()
+    };
+    let mut by_org: HashMap<Uuid, Vec<&pledge::Model>> = HashMap::new();
+    for p in &pledges {
+        by_org.entry(p.org_id).or_default().push(p);
+    }
     let mut sections = Vec::new();
     for o in &orgs {
-        let collective: Vec<PublicPledge> = pledges
+        let filed = by_org.remove(&o.id).unwrap_or_default();
+        let collective: Vec<PublicPledge> = filed
             .iter()
-            .filter(|p| p.org_id == o.id && p.kind == PledgeKind::Collective)
-            .map(&public_pledge)
+            .filter(|p| p.kind == PledgeKind::Collective)
+            .map(|p| public_pledge(p))
             .collect();
-        let mut people: Vec<PublicMember> = Vec::new();
         // Individual pledges stay with the branch they were made in, even if the member moved.
-        for m in members
-            .iter()
-            .filter(|m| pledges.iter().any(|p| p.org_id == o.id && p.member_id == Some(m.id)))
-        {
-            let theirs: Vec<PublicPledge> = pledges
-                .iter()
-                .filter(|p| p.org_id == o.id && p.member_id == Some(m.id))
-                .map(&public_pledge)
-                .collect();
-            if theirs.is_empty() {
-                continue;
+        // (Ordered maps and a stable sort: namesakes keep one order, and the ETag with them.)
+        let mut theirs: BTreeMap<Uuid, Vec<PublicPledge>> = BTreeMap::new();
+        for p in &filed {
+            if let Some(member_id) = p.member_id {
+                theirs.entry(member_id).or_default().push(public_pledge(p));
             }
-            let held = posts
-                .iter()
-                .filter(|p| p.member_id == m.id)
-                .map(|p| {
-                    let kind = p.kind;
-                    let name = if kind == PostKind::Other {
-                        p.title.clone().unwrap_or_default()
-                    } else {
-                        kind.label().to_string()
-                    };
-                    match &p.duty {
-                        Some(duty) => format!("{name}：{duty}"),
-                        None => name,
-                    }
-                })
-                .collect();
-            people.push(PublicMember {
-                name: m.name.clone(),
-                posts: held,
-                pledges: theirs,
-            });
         }
+        let mut people: Vec<PublicMember> = theirs
+            .into_iter()
+            .filter_map(|(member_id, pledges)| {
+                Some(PublicMember {
+                    name: members.get(&member_id)?.name.clone(),
+                    posts: held_posts(member_id),
+                    pledges,
+                })
+            })
+            .collect();
         people.sort_by(|a, b| a.name.cmp(&b.name));
         if !collective.is_empty() || !people.is_empty() {
             sections.push(BoardSection {
@@ -272,6 +341,8 @@ async fn board(
         org_name: root.name.clone(),
         year,
         sections,
+        next_cursor,
+        total,
     };
     let body = serde_json::to_vec(&board).map_err(ApiError::internal)?;
     let tag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..20]);

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::entity::{feedback, pledge};
 use super::types::*;
-use super::{PledgeAccess, Relation, find};
+use super::{PledgeAccess, find, find_related};
 use crate::audit::{Event, Write};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
@@ -63,8 +63,8 @@ pub(super) async fn managed_feedback<C: sea_orm::ConnectionTrait>(
     feedback_id: Uuid,
 ) -> Result<(pledge::Model, feedback::Model), ApiError> {
     let access = PledgeAccess::of(user);
-    let p = find(db, &access, pledge_id).await?;
-    if !Relation::of(db, &access, &p).await?.manager {
+    let (p, relation) = find_related(db, &access, pledge_id).await?;
+    if !relation.manager {
         return Err(ApiError::Forbidden {
             detail: text!("Only the branch handles feedback.", "只有党支部可以处理群众反馈。"),
         });

@@ -17,7 +17,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use uuid::Uuid;
 
 use crate::audit::Write;
-use crate::auth::{Access, AuthUser, Role, Scope};
+use crate::auth::{Access, AuthUser, Place, Role, Scope, find_placed};
 use crate::error::ApiError;
 use entity::{event, pledge};
 use lifecycle::PledgeState;
@@ -61,13 +61,42 @@ impl PledgeAccess {
     }
 }
 
+impl PledgeAccess {
+    /// How the caller relates to the pledge `p` filed at `place`; `None` when they may not
+    /// read it.
+    fn relation(&self, p: &pledge::Model, place: &Place) -> Option<Relation> {
+        let relation = Relation {
+            author: p.member_id.is_some() && p.member_id == self.own,
+            manager: self.manage.covers(&place.org_path),
+            group_leader: place.group_path.as_deref().is_some_and(|g| self.groups.covers(g)),
+        };
+        let readable = self.read.covers(&place.org_path) || relation.group_leader || relation.author;
+        readable.then_some(relation)
+    }
+}
+
+/// A pledge the caller may read and how they relate to it, else 404. One statement, whatever
+/// the size of the caller's scope.
+pub async fn find_related<C: ConnectionTrait>(
+    db: &C,
+    access: &PledgeAccess,
+    id: Uuid,
+) -> Result<(pledge::Model, Relation), ApiError> {
+    let (p, place) = find_placed(
+        db,
+        pledge::Entity::find_by_id(id),
+        pledge::Column::OrgId,
+        Some(pledge::Column::GroupId),
+    )
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    let relation = access.relation(&p, &place).ok_or(ApiError::NotFound)?;
+    Ok((p, relation))
+}
+
 /// A pledge the caller may read, else 404.
 pub async fn find<C: ConnectionTrait>(db: &C, access: &PledgeAccess, id: Uuid) -> Result<pledge::Model, ApiError> {
-    pledge::Entity::find_by_id(id)
-        .filter(access.visible())
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound)
+    Ok(find_related(db, access, id).await?.0)
 }
 
 /// How the caller relates to one pledge: decides who may do what to it.
@@ -78,25 +107,6 @@ pub struct Relation {
     pub manager: bool,
     /// Leader of the group it belongs to.
     pub group_leader: bool,
-}
-
-impl Relation {
-    pub async fn of<C: ConnectionTrait>(
-        db: &C,
-        access: &PledgeAccess,
-        p: &pledge::Model,
-    ) -> Result<Relation, ApiError> {
-        let manager = crate::orgs::queries::covers(db, &access.manage, p.org_id).await?;
-        let group_leader = match p.group_id {
-            Some(g) if !access.groups.is_empty() => crate::orgs::queries::covers(db, &access.groups, g).await?,
-            _ => false,
-        };
-        Ok(Relation {
-            author: p.member_id.is_some() && p.member_id == access.own,
-            manager,
-            group_leader,
-        })
-    }
 }
 
 pub fn state_of(p: &pledge::Model) -> PledgeState {

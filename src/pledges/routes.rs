@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::entity::pledge;
 use super::lifecycle::PledgeState;
 use super::types::*;
-use super::{PledgeAccess, Relation, check_category, find, record_event, state_of, view};
+use super::{PledgeAccess, check_category, find, find_related, record_event, state_of, view};
 use crate::audit::{Event, VersionedEntity, Write};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
@@ -105,8 +105,8 @@ pub(super) async fn create_pledge(
                 )
             })?;
             let access = MemberAccess::of(&user);
-            let m = members::find(&state.db, &access, member_id).await?;
-            if Some(m.id) != user.principal.member_id && !members::manages(&state.db, &access, m.id).await? {
+            let (m, manages) = members::find_with_rights(&state.db, &access, member_id).await?;
+            if Some(m.id) != user.principal.member_id && !manages {
                 return Err(ApiError::Forbidden {
                     detail: text!(
                         "Only the member or their branch may write this pledge.",
@@ -283,8 +283,7 @@ pub(super) async fn update_pledge(
 ) -> Result<Versioned<PledgeView>, ApiError> {
     let access = PledgeAccess::of(&user);
     let w = Write::begin(&state.db, &user.audit).await?;
-    let current = find(w.db(), &access, *id).await?;
-    let rel = Relation::of(w.db(), &access, &current).await?;
+    let (current, rel) = find_related(w.db(), &access, *id).await?;
     if !(rel.author || rel.manager) {
         return Err(ApiError::Forbidden {
             detail: text!(

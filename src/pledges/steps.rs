@@ -9,7 +9,7 @@ use super::entity::event;
 use super::lifecycle::{PledgeState, Transition};
 use super::routes::save;
 use super::types::*;
-use super::{PledgeAccess, Relation, find, record_event, state_of, view};
+use super::{PledgeAccess, find, find_related, record_event, state_of, view};
 use crate::audit::{Event, Write};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError, Problem};
@@ -43,8 +43,7 @@ pub(super) async fn transition(
     let (id, t) = path.into_inner();
     let access = PledgeAccess::of(&user);
     let w = Write::begin(&state.db, &user.audit).await?;
-    let current = find(w.db(), &access, id).await?;
-    let rel = Relation::of(w.db(), &access, &current).await?;
+    let (current, rel) = find_related(w.db(), &access, id).await?;
     let collective = current.member_id.is_none();
     let wrote_it = current.author_user_id == user.id();
     let member_has_account = match current.member_id {
@@ -211,8 +210,7 @@ pub(super) async fn add_progress(
     }
     let access = PledgeAccess::of(&user);
     let w = Write::begin(&state.db, &user.audit).await?;
-    let current = find(w.db(), &access, *id).await?;
-    let rel = Relation::of(w.db(), &access, &current).await?;
+    let (current, rel) = find_related(w.db(), &access, *id).await?;
     if !(rel.author || rel.manager || rel.group_leader) {
         return Err(ApiError::Forbidden {
             detail: text!(

@@ -20,7 +20,7 @@ use super::entity::{grant, user};
 use super::{insert_user, set_password, valid_username};
 use crate::audit::{Event, Write};
 use crate::auth::routes_support::{GrantView, revoke_all_for_user};
-use crate::auth::{Access, AuthUser, Principal, Scope, password, policy::OVERSEE};
+use crate::auth::{Access, AuthUser, Principal, Scope, find_placed, password, policy::OVERSEE};
 use crate::error::{ApiError, Problem};
 use crate::http::conditional::etag;
 use crate::http::pagination::page_by_text;
@@ -109,12 +109,15 @@ async fn views<C: ConnectionTrait>(conn: &C, accounts: &[user::Model]) -> Result
         .collect())
 }
 
-/// SQL: accounts wholly inside `scope`: their home organisation and every organisation they
-/// hold a grant on. Whoever can reset an account's password can act with all its grants, so
-/// authority over an account needs authority over everything it reaches.
-fn within(scope: &Scope) -> Condition {
+/// SQL: the account holds no grant outside `scope`. Whoever can reset an account's password
+/// can act with all its grants, so authority over an account needs authority over
+/// everything it reaches. (Correlated, so one account costs a probe of its own grants.)
+fn no_grant_outside(scope: &Scope) -> Condition {
+    if scope.is_whole_tree() {
+        return Condition::all();
+    }
     let grants_outside = Query::select()
-        .column((grant::Entity, grant::Column::UserId))
+        .expr(Expr::val(1))
         .from(grant::Entity)
         .inner_join(
             org::Entity,
@@ -122,22 +125,25 @@ fn within(scope: &Scope) -> Condition {
         )
         .cond_where(
             Condition::all()
-                .add(scope.path_condition((org::Entity, org::Column::Path)))
-                .not(),
+                .add(Expr::col((grant::Entity, grant::Column::UserId)).equals((user::Entity, user::Column::Id)))
+                .add(
+                    Condition::all()
+                        .add(scope.path_condition((org::Entity, org::Column::Path)))
+                        .not(),
+                ),
         )
         .to_owned();
-    Condition::all()
-        .add(scope.org_condition(user::Column::OrgId))
-        .add(Expr::col((user::Entity, user::Column::Id)).not_in_subquery(grants_outside))
+    Condition::all().add(Expr::exists(grants_outside).not())
 }
 
-/// An account wholly inside `scope` (see [`within`]), else 404.
+/// An account wholly inside `scope` (its home organisation and every organisation it holds
+/// a grant on), else 404. One statement: the home organisation's path comes with the row.
 async fn find<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<user::Model, ApiError> {
-    user::Entity::find_by_id(id)
-        .filter(within(scope))
-        .one(conn)
-        .await?
-        .ok_or(ApiError::NotFound)
+    let select = user::Entity::find_by_id(id).filter(no_grant_outside(scope));
+    match find_placed(conn, select, user::Column::OrgId, None::<user::Column>).await? {
+        Some((account, home)) if scope.covers(&home.org_path) => Ok(account),
+        _ => Err(ApiError::NotFound),
+    }
 }
 
 /// Finds an account the caller may manage: in scope (else 404), not the caller, and holding
@@ -276,11 +282,14 @@ async fn list_users(
 ) -> Result<Json<Page<UserView>>, ApiError> {
     let scope = caller.scope(OVERSEE);
     let limit = query.page.limit()?;
-    let mut select = user::Entity::find().filter(within(&scope));
-    if let Some(org_id) = query.filters.org_id {
-        let root = orgs::find(&state.db, &scope, org_id).await?;
-        select = select.filter(Scope::new([root.path]).org_condition(user::Column::OrgId));
-    }
+    let mut select = user::Entity::find().filter(no_grant_outside(&scope));
+    select = match query.filters.org_id {
+        Some(org_id) => {
+            let root = orgs::find(&state.db, &scope, org_id).await?;
+            select.filter(scope.narrowed_to(&root.path, user::Column::OrgId))
+        }
+        None => select.filter(scope.org_condition(user::Column::OrgId)),
+    };
     if let Some(q) = query.filters.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         select = select.filter(user::Column::Username.contains(q.to_lowercase()));
     }
@@ -347,7 +356,7 @@ async fn update_user(
     if let Some(member_id) = body.member_id {
         if let Some(member_id) = member_id {
             let access = crate::members::MemberAccess::of(&caller);
-            crate::members::find(w.db(), &access, member_id)
+            let (_, manages) = crate::members::find_with_rights(w.db(), &access, member_id)
                 .await
                 .map_err(|e| match e {
                     ApiError::NotFound => ApiError::invalid_field(
@@ -357,7 +366,7 @@ async fn update_user(
                     ),
                     other => other, // an outage stays an outage
                 })?;
-            if !crate::members::manages(w.db(), &access, member_id).await? {
+            if !manages {
                 return Err(ApiError::invalid_field(
                     "/member_id",
                     "not_found",
