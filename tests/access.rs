@@ -453,3 +453,50 @@ async fn anonymous_callers_learn_nothing_about_a_routes_parameters() {
         .await
         .assert_problem(400, "invalid_query");
 }
+
+/// A group leader's grant covers groups: granted on the whole tree, they read the members of
+/// every group, and no member outside a group, in lists and one by one alike.
+#[actix_web::test]
+async fn a_group_leader_on_the_whole_tree_reads_only_members_in_groups() {
+    let app = spawn_app().await;
+    let w = world::build(&app).await;
+    let admin = w.token("admin");
+    let mut in_group = world::member_body("程军", &w.branch_a, &world::id_number("340822", "19800101", "011"));
+    in_group["group_id"] = json!(w.group_a);
+    let in_group = world::create_member(&app, admin, in_group).await;
+    let no_group = world::create_member(
+        &app,
+        admin,
+        world::member_body("王芳", &w.branch_b, &world::id_number("340822", "19810101", "022")),
+    )
+    .await;
+    let leader = world::create(
+        &app,
+        admin,
+        "/api/v1/users",
+        json!({"username": "leader_all", "password": world::PASSWORD, "org_id": w.root}),
+    )
+    .await;
+    world::create(
+        &app,
+        admin,
+        &format!("/api/v1/users/{}/grants", leader["id"].as_str().unwrap()),
+        json!({"role": "group_leader", "org_id": w.root}),
+    )
+    .await;
+    let token = world::login(&app, "leader_all", world::PASSWORD).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let list = world::get(&app, &token, "/api/v1/members").await;
+    assert_eq!(list.status, 200, "{}", list.text());
+    let items = list.json()["items"].as_array().unwrap().clone();
+    let names: Vec<&str> = items.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["程军"], "only the member in a group");
+    let one = |m: &Value| format!("/api/v1/members/{}", m["id"].as_str().unwrap());
+    assert_eq!(world::get(&app, &token, &one(&in_group)).await.status, 200);
+    world::get(&app, &token, &one(&no_group))
+        .await
+        .assert_problem(404, "not_found");
+}

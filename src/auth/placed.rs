@@ -8,7 +8,7 @@
 //! row and one or two index probes. Lists use [`Scope::org_condition`](super::Scope) and
 //! [`Scope::narrowed_to`](super::Scope::narrowed_to) instead.
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoColumnRef, JoinType};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, IntoColumnRef, JoinType};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryTrait, Select};
 
 use crate::orgs::entity as org;
@@ -27,8 +27,10 @@ const GROUP: &str = "place_group";
 const ORG_PATH: &str = "place_org_path";
 const GROUP_PATH: &str = "place_group_path";
 
-/// The first record `select` finds, with its [`Place`]: `org` is the record's organisation
-/// column, `group` its group column if it has one. One statement.
+/// The first record `select` finds, with its [`Place`]: `org_column` is the record's
+/// organisation column, `group_column` its group column if it has one. One statement. Only
+/// live organisations place a record: one filed under a deleted organisation is not found,
+/// and a deleted group gives no `group_path` (as the list conditions treat them).
 pub async fn find_placed<E, C>(
     db: &C,
     select: Select<E>,
@@ -46,7 +48,9 @@ where
             JoinType::InnerJoin,
             org::Entity,
             Alias::new(ORG),
-            Expr::col((Alias::new(ORG), org::Column::Id)).equals(org_column),
+            Condition::all()
+                .add(Expr::col((Alias::new(ORG), org::Column::Id)).equals(org_column))
+                .add(Expr::col((Alias::new(ORG), org::Column::DeletedAt)).is_null()),
         )
         .expr_as(Expr::col((Alias::new(ORG), org::Column::Path)), Alias::new(ORG_PATH));
     if let Some(group_column) = group_column {
@@ -55,7 +59,9 @@ where
                 JoinType::LeftJoin,
                 org::Entity,
                 Alias::new(GROUP),
-                Expr::col((Alias::new(GROUP), org::Column::Id)).equals(group_column),
+                Condition::all()
+                    .add(Expr::col((Alias::new(GROUP), org::Column::Id)).equals(group_column))
+                    .add(Expr::col((Alias::new(GROUP), org::Column::DeletedAt)).is_null()),
             )
             .expr_as(
                 Expr::col((Alias::new(GROUP), org::Column::Path)),

@@ -136,9 +136,9 @@ impl Scope {
     }
 
     /// SQL: the org id column names a live organisation inside the scope. Every table with
-    /// an `org_id` filters through this. For the whole tree there is no predicate: rows
-    /// cannot belong to a deleted organisation (an organisation is deleted only when nothing
-    /// belongs to it), so every row is in scope.
+    /// an `org_id` filters through this. For the whole tree there is no predicate: no row's
+    /// `org_id` names a deleted organisation (an organisation is deleted only when nothing is
+    /// filed under it), so every row is in scope.
     pub fn org_condition(&self, org_id_column: impl IntoColumnRef) -> Condition {
         if self.is_whole_tree() {
             return Self::everything();
@@ -155,10 +155,20 @@ impl Scope {
         Condition::all().add(Expr::col(org_id_column).in_subquery(orgs))
     }
 
+    /// SQL: the group column names a group inside the scope (group leaders' reads). Rows
+    /// without a group are never a group leader's, even for a scope holding the whole tree.
+    pub fn group_condition(&self, group_id_column: impl IntoColumnRef + Clone) -> Condition {
+        if self.is_whole_tree() {
+            return Condition::all().add(Expr::col(group_id_column).is_not_null());
+        }
+        self.org_condition(group_id_column)
+    }
+
     /// SQL for a list narrowed to the subtree at `root_path`, an organisation the caller
     /// found inside one of their scopes: the subtree's condition alone when this scope covers
-    /// it (the scope, however large, then adds nothing), else both. Every list with an
-    /// organisation filter goes through this, so its cost follows the subtree asked for.
+    /// it (the scope, however large, then adds nothing), else both, so the list's cost
+    /// follows the subtree asked for. (Members and pledges do the same in their own
+    /// `list_condition`, which also weighs group leaders' scopes.)
     pub fn narrowed_to(&self, root_path: &str, org_id_column: impl IntoColumnRef + Clone) -> Condition {
         let subtree = Scope::new([root_path.to_string()]).org_condition(org_id_column.clone());
         if self.covers(root_path) {

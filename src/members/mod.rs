@@ -60,7 +60,7 @@ impl MemberAccess {
     pub fn visible(&self) -> Condition {
         let mut any = Condition::any().add(self.read.org_condition(Column::OrgId));
         if !self.groups.is_empty() {
-            any = any.add(self.groups.org_condition(Column::GroupId));
+            any = any.add(self.groups.group_condition(Column::GroupId));
         }
         if let Some(own) = self.own {
             any = any.add(Column::Id.eq(own));

@@ -98,8 +98,9 @@ pub struct Board {
     /// The organisations of the subtree that have public pledges this year, in tree order
     /// (a branch before its groups); a page holds at most `limit` of them.
     pub sections: Vec<BoardSection>,
-    /// Pass as `?cursor=` for the next sections; `null` on the last page. A branch's board
-    /// fits on one page; a town's is paged, so that no phone has to load the whole town.
+    /// Pass as `?cursor=` for the next sections; `null` on the last page. A branch with its
+    /// groups usually fits on one page; a town's board is paged, so that no phone has to load
+    /// the whole town.
     pub next_cursor: Option<String>,
     /// The number of sections on all pages; present only with `?include_total=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -146,7 +147,8 @@ async fn board(
         .collect();
 
     // The page's sections: organisations of the subtree with a public pledge this year, each
-    // found by a probe of the (org_id, year) index, so a page costs the same at any depth.
+    // tested by a probe of the (org_id, year) index from the cursor on, so a page costs what
+    // the organisations it walks cost, not what the subtree's pledges do.
     let with_public_pledges = Query::select()
         .expr(Expr::val(1))
         .from(pledge::Entity)
@@ -207,6 +209,7 @@ async fn board(
                 .add(post::Column::EndOn.is_null())
                 .add(post::Column::EndOn.gte(today)),
         )
+        .order_by_asc(post::Column::Id)
         .all(db)
         .await?
     {
@@ -217,6 +220,7 @@ async fn board(
         .filter(event::Column::PledgeId.is_in(ids.clone()))
         .filter(event::Column::Kind.eq("progress"))
         .order_by_desc(event::Column::OccurredAt)
+        .order_by_desc(event::Column::Id)
         .all(db)
         .await?
     {
@@ -228,6 +232,7 @@ async fn board(
         .filter(feedback::Column::Hidden.eq(false))
         .filter(feedback::Column::Reply.is_not_null())
         .order_by_asc(feedback::Column::CreatedAt)
+        .order_by_asc(feedback::Column::Id)
         .all(db)
         .await?
     {

@@ -52,7 +52,7 @@ impl PledgeAccess {
     pub fn visible(&self) -> Condition {
         let mut any = Condition::any().add(self.read.org_condition(pledge::Column::OrgId));
         if !self.groups.is_empty() {
-            any = any.add(self.groups.org_condition(pledge::Column::GroupId));
+            any = any.add(self.groups.group_condition(pledge::Column::GroupId));
         }
         if let Some(own) = self.own {
             any = any.add(pledge::Column::MemberId.eq(own));
