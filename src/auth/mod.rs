@@ -132,7 +132,7 @@ async fn check(state: &AppState, req: &ServiceRequest) -> Result<(), ApiError> {
     if !path.starts_with("/api/") {
         return Ok(()); // operations and documentation are public
     }
-    let Some(pattern) = req.request().resource_map().match_pattern(path) else {
+    let Some(pattern) = crate::http::middleware::route_pattern(req.request()) else {
         return Ok(()); // no such route: 404 follows
     };
     let rule = match state.auth.policy.rule(req.method().as_str(), &pattern) {

@@ -20,6 +20,22 @@ use crate::text;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The route pattern a request matches (`/api/v1/members/{id}`), `None` when none does.
+/// Looked up once and kept on the request: actix's look-up tries every route's regex in
+/// turn, and the auth rule, the query check and the metrics label each need the pattern.
+pub fn route_pattern(req: &actix_web::HttpRequest) -> Option<String> {
+    if let Some(MatchedRoute(found)) = req.extensions().get::<MatchedRoute>() {
+        return found.clone();
+    }
+    let found = req.resource_map().match_pattern(req.match_info().as_str());
+    req.extensions_mut().insert(MatchedRoute(found.clone()));
+    found
+}
+
+/// [`route_pattern`]'s answer, kept in the request's extensions.
+#[derive(Clone)]
+struct MatchedRoute(Option<String>);
+
 /// The id of the current request: the client's `X-Request-Id` when it is sane (1–128 of
 /// `A-Za-z0-9._-`), else a fresh UUID v7. Echoed on every response and logged.
 #[derive(Clone, Debug)]
@@ -66,7 +82,7 @@ pub async fn observe(
     }
 
     let elapsed = started.elapsed();
-    let route = res.request().match_pattern();
+    let route = route_pattern(res.request());
     let route = route.as_deref().unwrap_or("unmatched");
     let status = res.status();
     metrics.observe(
@@ -150,7 +166,7 @@ fn unknown_query_parameter(routes: &RouteTable, req: &ServiceRequest) -> Option<
     if query.is_empty() {
         return None;
     }
-    let pattern = req.request().resource_map().match_pattern(req.match_info().as_str())?;
+    let pattern = route_pattern(req.request())?;
     let known = routes.query_params(req.method().as_str(), &pattern)?;
     check_query(query, known).err()
 }
