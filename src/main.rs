@@ -141,10 +141,12 @@ async fn seed_county(
 }
 
 /// glibc's allocator gives threads that allocate at once heaps of their own (up to 8 per
-/// core), each keeping memory when idle. Measured on the county data set on two cores: with
-/// the default the service sat at 33 MB resident when idle and peaked at 53 MB under a short
-/// load; with one arena at 23 MB and 43 MB, for 0–6 % less throughput (within the runs'
-/// noise for single reads). `MALLOC_ARENA_MAX` in the environment still decides when set.
+/// core), each keeping memory when idle. Measured on the county data set on two cores
+/// (member by id and a 50-member page, 32 connections): with the default the service sat
+/// at 33 MB resident when idle and peaked at 53 MB; with two arenas at 28 MB and 48 MB at
+/// the same throughput (within the runs' noise); with one at 23 MB and 43 MB but 15–20 %
+/// slower, its threads queueing for the one heap. `MALLOC_ARENA_MAX` in the environment
+/// still decides when set.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
@@ -158,4 +160,4 @@ fn limit_malloc_arenas() {
 
 /// The number of glibc heap arenas (see [`limit_malloc_arenas`]).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-const ARENAS: libc::c_int = 1;
+const ARENAS: libc::c_int = 2;
