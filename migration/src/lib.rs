@@ -9,6 +9,7 @@ mod m20261126_000003_members;
 mod m20261126_000004_pledges;
 mod m20261130_000005_login_failures_by_address;
 mod m20261130_000006_enum_checks;
+mod m20261130_000007_pledge_category_versions;
 
 /// The enum checks the database enforces, `(table, column, values)`: a test compares them
 /// with the code's enums, so an enum cannot change without a migration.
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_pledges::Migration),
             Box::new(m20261130_000005_login_failures_by_address::Migration),
             Box::new(m20261130_000006_enum_checks::Migration),
+            Box::new(m20261130_000007_pledge_category_versions::Migration),
         ]
     }
 }

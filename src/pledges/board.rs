@@ -379,15 +379,7 @@ async fn list_categories(state: web::Data<AppState>) -> Result<HttpResponse, Api
         .order_by_asc(category::Column::Code)
         .all(&state.db)
         .await?;
-    let items: Vec<CategoryView> = rows
-        .into_iter()
-        .map(|c| CategoryView {
-            code: c.code,
-            label: c.label,
-            sort_order: c.sort_order,
-            active: c.active,
-        })
-        .collect();
+    let items: Vec<CategoryView> = rows.into_iter().map(super::categories::category_view).collect();
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .json(Items { items }))

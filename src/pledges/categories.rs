@@ -1,5 +1,6 @@
 //! Pledge categories, edited by town administrators.
 
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, patch, post, web};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -9,8 +10,9 @@ use super::types::*;
 use crate::audit::{Event, Write};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
-use crate::http::Json;
+use crate::http::conditional::{applied, etag};
 use crate::http::validate::short_text;
+use crate::http::{Claim, IdempotencyKey, IfMatch, Json, StoredResponse, Versioned};
 use crate::state::AppState;
 use crate::text;
 
@@ -20,12 +22,15 @@ pub(super) fn category_view(c: category::Model) -> CategoryView {
         label: c.label,
         sort_order: c.sort_order,
         active: c.active,
+        version: c.version,
     }
 }
 
 /// Add a pledge category (town administrators).
-#[utoipa::path(tag = "pledges", security(("bearer" = [])), request_body = NewCategory, responses(
-    (status = 201, description = "Created", body = CategoryView),
+#[utoipa::path(tag = "pledges", security(("bearer" = [])), request_body = NewCategory,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    responses(
+    (status = 201, description = "Created", body = CategoryView, headers(("ETag" = String))),
     (status = 403, description = "Town administrators only", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Code taken", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -33,6 +38,7 @@ pub(super) fn category_view(c: category::Model) -> CategoryView {
 pub(super) async fn create_category(
     state: web::Data<AppState>,
     user: AuthUser,
+    key: IdempotencyKey,
     Json(body): Json<NewCategory>,
 ) -> Result<HttpResponse, ApiError> {
     let code = body.code.clone();
@@ -44,6 +50,10 @@ pub(super) async fn create_category(
         ));
     }
     let label = short_text(&body.label, "/label", 50)?;
+    let ticket = match key.claim(&state.db, &user.id().to_string()).await? {
+        Claim::Replay(stored) => return Ok(stored),
+        Claim::Proceed(ticket) => ticket,
+    };
     let w = Write::begin(&state.db, &user.audit).await?;
     if category::Entity::find_by_id(code.clone()).count(w.db()).await? > 0 {
         return Err(ApiError::conflict(text!(
@@ -56,25 +66,29 @@ pub(super) async fn create_category(
         label,
         sort_order: body.sort_order.unwrap_or(100),
         active: true,
+        version: 1,
     };
     category::Entity::insert(category::ActiveModel {
         code: Set(row.code.clone()),
         label: Set(row.label.clone()),
         sort_order: Set(row.sort_order),
         active: Set(true),
+        version: Set(1),
     })
     .exec_without_returning(w.db())
     .await?;
     let event = Event::new("pledge_category.create", "pledge_category", &row.code)
         .after(serde_json::json!({"label": row.label}));
-    w.commit(event).await?;
-    Ok(HttpResponse::Created().json(category_view(row)))
+    let response = StoredResponse::json(StatusCode::CREATED, &category_view(row))?.header(header::ETAG, etag(1));
+    ticket.commit(w, event, response).await
 }
 
-/// Rename, reorder or retire a pledge category (town administrators).
-#[utoipa::path(tag = "pledges", security(("bearer" = [])), request_body = CategoryPatch, params(("code" = String, Path)),
+/// Rename, reorder or retire a pledge category (town administrators). Requires `If-Match`
+/// (`"<version>"` from the category list, or the last write's `ETag`).
+#[utoipa::path(tag = "pledges", security(("bearer" = [])), request_body = CategoryPatch,
+    params(("code" = String, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
     responses(
-        (status = 200, description = "Changed", body = CategoryView),
+        (status = 200, description = "Changed", body = CategoryView, headers(("ETag" = String))),
         (status = 403, description = "Town administrators only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such category", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -83,13 +97,15 @@ pub(super) async fn update_category(
     state: web::Data<AppState>,
     user: AuthUser,
     code: web::Path<String>,
+    if_match: IfMatch,
     Json(body): Json<CategoryPatch>,
-) -> Result<Json<CategoryView>, ApiError> {
+) -> Result<Versioned<CategoryView>, ApiError> {
     let w = Write::begin(&state.db, &user.audit).await?;
     let mut row = category::Entity::find_by_id(code.into_inner())
         .one(w.db())
         .await?
         .ok_or(ApiError::NotFound)?;
+    if_match.check(row.version)?;
     let before = category_view(row.clone());
     if let Some(label) = &body.label {
         row.label = short_text(label, "/label", 50)?;
@@ -100,13 +116,17 @@ pub(super) async fn update_category(
     if let Some(active) = body.active {
         row.active = active;
     }
-    category::Entity::update_many()
+    let updated = category::Entity::update_many()
         .col_expr(category::Column::Label, Expr::value(row.label.clone()))
         .col_expr(category::Column::SortOrder, Expr::value(row.sort_order))
         .col_expr(category::Column::Active, Expr::value(row.active))
+        .col_expr(category::Column::Version, Expr::value(row.version + 1))
         .filter(category::Column::Code.eq(row.code.clone()))
+        .filter(category::Column::Version.eq(row.version))
         .exec(w.db())
         .await?;
+    applied(updated.rows_affected, row.version)?;
+    row.version += 1;
     let after = category_view(row);
     w.commit(
         Event::new("pledge_category.update", "pledge_category", &after.code)
@@ -114,5 +134,5 @@ pub(super) async fn update_category(
             .after(&after),
     )
     .await?;
-    Ok(Json(after))
+    Ok(Versioned::ok(after.version, after))
 }

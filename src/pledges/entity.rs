@@ -109,6 +109,8 @@ pub mod category {
         pub label: String,
         pub sort_order: i32,
         pub active: bool,
+        /// Bumped by every change; `If-Match` names it.
+        pub version: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

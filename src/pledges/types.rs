@@ -266,6 +266,8 @@ pub struct CategoryView {
     pub label: String,
     pub sort_order: i32,
     pub active: bool,
+    /// The version a change names in `If-Match` (as `"<version>"`).
+    pub version: i64,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
