@@ -500,3 +500,92 @@ async fn a_group_leader_on_the_whole_tree_reads_only_members_in_groups() {
         .await
         .assert_problem(404, "not_found");
 }
+
+/// A pledge keeps the group it was made in even after the group is deleted (its members moved
+/// away): a deleted group gives nobody rights, so a group leader whose grant covers the
+/// branch no longer reads the pledge through that group, one by one or in a list.
+#[actix_web::test]
+async fn a_deleted_group_gives_no_rights_over_the_pledges_that_name_it() {
+    let app = spawn_app().await;
+    let w = world::build(&app).await;
+    let (admin, sec) = (w.token("admin"), w.token("sec_a"));
+    let group = world::create(
+        &app,
+        admin,
+        "/api/v1/orgs",
+        json!({"parent_id": w.branch_a, "kind": "group", "name": "小组C"}),
+    )
+    .await;
+    let group_id = group["id"].as_str().unwrap();
+    let mut body = world::member_body("程军", &w.branch_a, &world::id_number("340822", "19800101", "011"));
+    body["group_id"] = json!(group_id);
+    let member = world::create_member(&app, sec, body).await;
+    let member_id = member["id"].as_str().unwrap();
+    let mut pledge = world::pledge_body("修路");
+    pledge["kind"] = json!("individual");
+    pledge["member_id"] = json!(member_id);
+    let pledge = world::create_pledge(&app, sec, pledge).await;
+    assert_eq!(pledge["group_id"], group_id, "{pledge}");
+    let pledge_path = format!("/api/v1/pledges/{}", pledge["id"].as_str().unwrap());
+
+    // A group leader granted on the branch reads it through its group.
+    let leader = world::create(
+        &app,
+        admin,
+        "/api/v1/users",
+        json!({"username": "leader_branch", "password": world::PASSWORD, "org_id": w.branch_a}),
+    )
+    .await;
+    world::create(
+        &app,
+        admin,
+        &format!("/api/v1/users/{}/grants", leader["id"].as_str().unwrap()),
+        json!({"role": "group_leader", "org_id": w.branch_a}),
+    )
+    .await;
+    let token = world::login(&app, "leader_branch", world::PASSWORD).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(world::get(&app, &token, &pledge_path).await.status, 200);
+
+    // The member leaves the group, the group is deleted.
+    let member_path = format!("/api/v1/members/{member_id}");
+    let tag = world::get(&app, sec, &member_path)
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let moved = send_json(
+        app.server
+            .patch(&member_path)
+            .bearer_auth(sec)
+            .insert_header(("If-Match", tag)),
+        &json!({"group_id": null}),
+    )
+    .await;
+    assert_eq!(moved.status, 200, "{}", moved.text());
+    let group_path = format!("/api/v1/orgs/{group_id}");
+    let tag = world::get(&app, admin, &group_path)
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let deleted = send(
+        app.server
+            .delete(&group_path)
+            .bearer_auth(admin)
+            .insert_header(("If-Match", tag)),
+    )
+    .await;
+    assert!(deleted.status.is_success(), "{}", deleted.text());
+
+    world::get(&app, &token, &pledge_path)
+        .await
+        .assert_problem(404, "not_found");
+    let list = world::get(&app, &token, "/api/v1/pledges").await;
+    assert_eq!(list.status, 200, "{}", list.text());
+    assert_eq!(list.json()["items"], json!([]), "{}", list.text());
+    // Its branch still reads it.
+    assert_eq!(world::get(&app, sec, &pledge_path).await.status, 200);
+}
