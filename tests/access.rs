@@ -470,24 +470,7 @@ async fn a_group_leader_on_the_whole_tree_reads_only_members_in_groups() {
         world::member_body("王芳", &w.branch_b, &world::id_number("340822", "19810101", "022")),
     )
     .await;
-    let leader = world::create(
-        &app,
-        admin,
-        "/api/v1/users",
-        json!({"username": "leader_all", "password": world::PASSWORD, "org_id": w.root}),
-    )
-    .await;
-    world::create(
-        &app,
-        admin,
-        &format!("/api/v1/users/{}/grants", leader["id"].as_str().unwrap()),
-        json!({"role": "group_leader", "org_id": w.root}),
-    )
-    .await;
-    let token = world::login(&app, "leader_all", world::PASSWORD).await.json()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_, token) = world::add_account(&app, admin, "leader_all", &w.root, "group_leader", &w.root).await;
 
     let list = world::get(&app, &token, "/api/v1/members").await;
     assert_eq!(list.status, 200, "{}", list.text());
@@ -529,24 +512,7 @@ async fn a_deleted_group_gives_no_rights_over_the_pledges_that_name_it() {
     let pledge_path = format!("/api/v1/pledges/{}", pledge["id"].as_str().unwrap());
 
     // A group leader granted on the branch reads it through its group.
-    let leader = world::create(
-        &app,
-        admin,
-        "/api/v1/users",
-        json!({"username": "leader_branch", "password": world::PASSWORD, "org_id": w.branch_a}),
-    )
-    .await;
-    world::create(
-        &app,
-        admin,
-        &format!("/api/v1/users/{}/grants", leader["id"].as_str().unwrap()),
-        json!({"role": "group_leader", "org_id": w.branch_a}),
-    )
-    .await;
-    let token = world::login(&app, "leader_branch", world::PASSWORD).await.json()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_, token) = world::add_account(&app, admin, "leader_branch", &w.branch_a, "group_leader", &w.branch_a).await;
     assert_eq!(world::get(&app, &token, &pledge_path).await.status, 200);
 
     // The member leaves the group, the group is deleted.

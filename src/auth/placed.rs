@@ -8,7 +8,7 @@
 //! row and one or two index probes. Lists use [`Scope::org_condition`](super::Scope) and
 //! [`Scope::narrowed_to`](super::Scope::narrowed_to) instead.
 
-use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, IntoColumnRef, JoinType};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, IntoColumnRef, JoinType, SelectStatement};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryTrait, Select};
 
 use crate::orgs::entity as org;
@@ -43,32 +43,12 @@ where
     C: ConnectionTrait,
 {
     let mut query = select.into_query();
-    query
-        .join_as(
-            JoinType::InnerJoin,
-            org::Entity,
-            Alias::new(ORG),
-            Condition::all()
-                .add(Expr::col((Alias::new(ORG), org::Column::Id)).equals(org_column))
-                .add(Expr::col((Alias::new(ORG), org::Column::DeletedAt)).is_null()),
-        )
-        .expr_as(Expr::col((Alias::new(ORG), org::Column::Path)), Alias::new(ORG_PATH));
-    if let Some(group_column) = group_column {
-        query
-            .join_as(
-                JoinType::LeftJoin,
-                org::Entity,
-                Alias::new(GROUP),
-                Condition::all()
-                    .add(Expr::col((Alias::new(GROUP), org::Column::Id)).equals(group_column))
-                    .add(Expr::col((Alias::new(GROUP), org::Column::DeletedAt)).is_null()),
-            )
-            .expr_as(
-                Expr::col((Alias::new(GROUP), org::Column::Path)),
-                Alias::new(GROUP_PATH),
-            );
-    } else {
-        query.expr_as(Expr::val(Option::<String>::None), Alias::new(GROUP_PATH));
+    join_live_org(&mut query, JoinType::InnerJoin, ORG, org_column, ORG_PATH);
+    match group_column {
+        Some(group_column) => join_live_org(&mut query, JoinType::LeftJoin, GROUP, group_column, GROUP_PATH),
+        None => {
+            query.expr_as(Expr::val(Option::<String>::None), Alias::new(GROUP_PATH));
+        }
     }
     let Some(row) = db.query_one(&query.limit(1).to_owned()).await? else {
         return Ok(None);
@@ -79,4 +59,18 @@ where
         group_path: row.try_get("", GROUP_PATH)?,
     };
     Ok(Some((record, place)))
+}
+
+/// Joins the live organisation `column` names, as `alias`, and selects its path as `path_as`.
+fn join_live_org(query: &mut SelectStatement, join: JoinType, alias: &str, column: impl IntoColumnRef, path_as: &str) {
+    query
+        .join_as(
+            join,
+            org::Entity,
+            Alias::new(alias),
+            Condition::all()
+                .add(Expr::col((Alias::new(alias), org::Column::Id)).equals(column))
+                .add(Expr::col((Alias::new(alias), org::Column::DeletedAt)).is_null()),
+        )
+        .expr_as(Expr::col((Alias::new(alias), org::Column::Path)), Alias::new(path_as));
 }

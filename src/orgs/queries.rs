@@ -24,16 +24,6 @@ pub async fn find<C: ConnectionTrait>(db: &C, scope: &Scope, id: Uuid) -> Result
         .ok_or(ApiError::NotFound)
 }
 
-/// Whether `id` is a live organisation inside `scope`. A failed query is an error, never
-/// `false`: an outage must not look like a missing right (403) to the caller.
-pub async fn covers<C: ConnectionTrait>(db: &C, scope: &Scope, id: Uuid) -> Result<bool, ApiError> {
-    match find(db, scope, id).await {
-        Ok(_) => Ok(true),
-        Err(ApiError::NotFound) => Ok(false),
-        Err(other) => Err(other),
-    }
-}
-
 /// Organisations matching `filters` inside `scope`, one page ordered by name.
 pub async fn list<C: ConnectionTrait>(
     db: &C,

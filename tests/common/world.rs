@@ -103,27 +103,8 @@ pub async fn build(app: &TestApp) -> World {
         ("leader_a", "group_leader", &group_a),
         ("sec_b", "branch_secretary", &branch_b),
     ] {
-        let user = create(
-            app,
-            &admin,
-            "/api/v1/users",
-            json!({"username": username, "password": PASSWORD, "org_id": org_id}),
-        )
-        .await;
-        let id = user["id"].as_str().unwrap().to_owned();
-        create(
-            app,
-            &admin,
-            &format!("/api/v1/users/{id}/grants"),
-            json!({"role": role, "org_id": org_id}),
-        )
-        .await;
-        let reply = login(app, username, PASSWORD).await;
-        assert_eq!(reply.status, 200, "{}", reply.text());
-        tokens.insert(
-            username.to_string(),
-            reply.json()["access_token"].as_str().unwrap().to_owned(),
-        );
+        let (id, token) = add_account(app, &admin, username, org_id, role, org_id).await;
+        tokens.insert(username.to_string(), token);
         users.insert(username.to_string(), id);
     }
     World {
@@ -135,6 +116,36 @@ pub async fn build(app: &TestApp) -> World {
         tokens,
         users,
     }
+}
+
+/// Creates an account at `home_org` with one grant of `role` on `grant_org`, as `admin`, and
+/// signs it in: returns its id and access token.
+pub async fn add_account(
+    app: &TestApp,
+    admin: &str,
+    username: &str,
+    home_org: &str,
+    role: &str,
+    grant_org: &str,
+) -> (String, String) {
+    let user = create(
+        app,
+        admin,
+        "/api/v1/users",
+        json!({"username": username, "password": PASSWORD, "org_id": home_org}),
+    )
+    .await;
+    let id = user["id"].as_str().unwrap().to_owned();
+    create(
+        app,
+        admin,
+        &format!("/api/v1/users/{id}/grants"),
+        json!({"role": role, "org_id": grant_org}),
+    )
+    .await;
+    let reply = login(app, username, PASSWORD).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    (id, reply.json()["access_token"].as_str().unwrap().to_owned())
 }
 
 /// GB 11643 weights of the first 17 digits of a resident ID number.
