@@ -25,7 +25,7 @@ use crate::http::middleware::{
 use crate::http::routes::RouteTable;
 pub use crate::state::AppState;
 use crate::text;
-use crate::{audit, auth, dictionaries, members, openapi, ops, orgs, places, pledges, users};
+use crate::{audit, auth, dictionaries, households, members, openapi, ops, orgs, pairings, places, pledges, users};
 
 /// Builds the shared state: connects the statement counter, the signing and data keys, the
 /// rendered dictionaries and spec, and the route table. Fails when a key cannot be had.
@@ -60,6 +60,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
     users::configure(cfg);
     members::configure(cfg);
     pledges::configure(cfg);
+    households::configure(cfg);
+    pairings::configure(cfg);
     audit::configure(cfg);
 }
 

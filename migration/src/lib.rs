@@ -10,10 +10,15 @@ mod m20261126_000004_pledges;
 mod m20261130_000005_login_failures_by_address;
 mod m20261130_000006_enum_checks;
 mod m20261130_000007_pledge_category_versions;
+mod m20261201_000008_households_pairings;
 
-/// The enum checks the database enforces, `(table, column, values)`: a test compares them
-/// with the code's enums, so an enum cannot change without a migration.
-pub use m20261130_000006_enum_checks::CHECKS as ENUM_CHECKS;
+/// The enum checks the database enforces, `(table, column, values)`, migration by
+/// migration: a test compares them with the code's enums, so an enum cannot change without a
+/// migration.
+pub const ENUM_CHECKS: &[&[(&str, &str, &[&str])]] = &[
+    m20261130_000006_enum_checks::CHECKS,
+    m20261201_000008_households_pairings::CHECKS,
+];
 
 pub struct Migrator;
 
@@ -28,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_login_failures_by_address::Migration),
             Box::new(m20261130_000006_enum_checks::Migration),
             Box::new(m20261130_000007_pledge_category_versions::Migration),
+            Box::new(m20261201_000008_households_pairings::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 //! A later change to an enum adds a migration that replaces its check.
 
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::SchemaManagerConnection;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend};
 
 #[derive(DeriveMigrationName)]
@@ -78,43 +79,51 @@ fn allowed(values: &[&str]) -> String {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        let db = m.get_connection();
-        for (table, column, values) in CHECKS {
-            let name = format!("ck_{table}_{column}");
-            let list = allowed(values);
-            if db.get_database_backend() == DatabaseBackend::Postgres {
-                db.execute_unprepared(&format!(
-                    r#"ALTER TABLE "{table}" ADD CONSTRAINT "{name}" CHECK ("{column}" IN ({list}))"#
-                ))
-                .await?;
-            } else {
-                for (event, suffix) in [("INSERT", "insert"), (&format!("UPDATE OF \"{column}\""), "update")] {
-                    db.execute_unprepared(&format!(
-                        r#"CREATE TRIGGER "{name}_{suffix}" BEFORE {event} ON "{table}"
-                           WHEN NEW."{column}" NOT IN ({list})
-                           BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: {name}'); END"#
-                    ))
-                    .await?;
-                }
-            }
-        }
-        Ok(())
+        add_checks(m.get_connection(), CHECKS).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        let db = m.get_connection();
-        for (table, column, _) in CHECKS {
-            let name = format!("ck_{table}_{column}");
-            if db.get_database_backend() == DatabaseBackend::Postgres {
-                db.execute_unprepared(&format!(r#"ALTER TABLE "{table}" DROP CONSTRAINT "{name}""#))
-                    .await?;
-            } else {
-                for suffix in ["insert", "update"] {
-                    db.execute_unprepared(&format!(r#"DROP TRIGGER IF EXISTS "{name}_{suffix}""#))
-                        .await?;
-                }
+        drop_checks(m.get_connection(), CHECKS).await
+    }
+}
+
+/// Adds the check of each `(table, column, values)`; later migrations use it for new tables.
+pub(crate) async fn add_checks(db: &SchemaManagerConnection<'_>, checks: &[(&str, &str, &[&str])]) -> Result<(), DbErr> {
+    for (table, column, values) in checks {
+        let name = format!("ck_{table}_{column}");
+        let list = allowed(values);
+        if db.get_database_backend() == DatabaseBackend::Postgres {
+            db.execute_unprepared(&format!(
+                r#"ALTER TABLE "{table}" ADD CONSTRAINT "{name}" CHECK ("{column}" IN ({list}))"#
+            ))
+            .await?;
+        } else {
+            for (event, suffix) in [("INSERT", "insert"), (&format!("UPDATE OF \"{column}\""), "update")] {
+                db.execute_unprepared(&format!(
+                    r#"CREATE TRIGGER "{name}_{suffix}" BEFORE {event} ON "{table}"
+                       WHEN NEW."{column}" NOT IN ({list})
+                       BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: {name}'); END"#
+                ))
+                .await?;
             }
         }
-        Ok(())
     }
+    Ok(())
+}
+
+/// Removes what [`add_checks`] added.
+pub(crate) async fn drop_checks(db: &SchemaManagerConnection<'_>, checks: &[(&str, &str, &[&str])]) -> Result<(), DbErr> {
+    for (table, column, _) in checks {
+        let name = format!("ck_{table}_{column}");
+        if db.get_database_backend() == DatabaseBackend::Postgres {
+            db.execute_unprepared(&format!(r#"ALTER TABLE "{table}" DROP CONSTRAINT "{name}""#))
+                .await?;
+        } else {
+            for suffix in ["insert", "update"] {
+                db.execute_unprepared(&format!(r#"DROP TRIGGER IF EXISTS "{name}_{suffix}""#))
+                    .await?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -149,24 +149,51 @@ async fn record<C: ConnectionTrait>(conn: &C, ctx: &AuditContext, event: Event) 
     Ok(())
 }
 
+/// Removes every personal field from `value`, at any depth, into `out` by path (null values
+/// are dropped: a field that was never set is not personal data).
+fn strip_personal(value: &mut Value, path: &str, out: &mut Map<String, Value>) {
+    let at = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}/{key}") };
+    match value {
+        Value::Object(map) => {
+            for field in PERSONAL_FIELDS {
+                if let Some(v) = map.remove(*field).filter(|v| !v.is_null()) {
+                    out.insert(at(field), v);
+                }
+            }
+            for (key, child) in map.iter_mut() {
+                strip_personal(child, &at(key), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter_mut().enumerate() {
+                strip_personal(child, &at(&i.to_string()), out);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Fields holding personal data (个人信息), whatever the entity: the trail records that they
 /// were set or changed (`personal_data_changed`), never their values, so neither a reader of
 /// the trail nor someone holding a copy of the database can rebuild an ID number from it.
 pub const PERSONAL_FIELDS: &[&str] = &["id_number", "phone", "birth_date"];
 
 /// The fields that changed: `{"before": {...}, "after": {...}}`, plus
-/// `"personal_data_changed": [...]` naming the personal fields that were set or changed.
+/// `"personal_data_changed": [...]` naming the personal fields that were set or changed, at
+/// any depth (`id_number`, `people/0/id_number`).
 pub fn changes(before: Option<&Value>, after: Option<&Value>) -> Value {
     let (mut before, mut after) = (before.cloned(), after.cloned());
+    let (mut old_personal, mut new_personal) = (Map::new(), Map::new());
+    if let Some(v) = before.as_mut() {
+        strip_personal(v, "", &mut old_personal);
+    }
+    if let Some(v) = after.as_mut() {
+        strip_personal(v, "", &mut new_personal);
+    }
     let mut personal = Vec::new();
-    for field in PERSONAL_FIELDS {
-        let take = |v: &mut Option<Value>| match v {
-            Some(Value::Object(map)) => map.remove(*field).filter(|x| !x.is_null()),
-            _ => None,
-        };
-        let (old, new) = (take(&mut before), take(&mut after));
-        if old != new {
-            personal.push(Value::from(*field));
+    for key in old_personal.keys().chain(new_personal.keys().filter(|k| !old_personal.contains_key(*k))) {
+        if old_personal.get(key) != new_personal.get(key) {
+            personal.push(Value::from(key.as_str()));
         }
     }
     let mut out = match (&before, &after) {

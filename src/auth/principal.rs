@@ -24,6 +24,8 @@ pub struct Principal {
     pub username: String,
     pub org_id: Uuid,
     pub member_id: Option<Uuid>,
+    /// The cadre helper the account is linked to (cadres log their own help records).
+    pub cadre_id: Option<Uuid>,
     pub disabled: bool,
     pub token_generation: i64,
     pub grants: Vec<ScopedGrant>,
@@ -97,6 +99,7 @@ impl Principal {
             username: u.username.clone(),
             org_id: u.org_id,
             member_id: u.member_id,
+            cadre_id: u.cadre_id,
             disabled: u.disabled,
             token_generation: u.token_generation,
             grants,

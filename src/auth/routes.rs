@@ -324,6 +324,8 @@ pub struct MeView {
     pub org_id: Uuid,
     /// The party member this account is, if linked.
     pub member_id: Option<Uuid>,
+    /// The cadre helper (帮扶干部) this account is, if linked.
+    pub cadre_id: Option<Uuid>,
     /// Role grants; each covers its organisation's whole subtree.
     pub grants: Vec<GrantView>,
 }
@@ -362,6 +364,7 @@ async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<Json<MeView>, 
         username: p.username.clone(),
         org_id: p.org_id,
         member_id: p.member_id,
+        cadre_id: p.cadre_id,
         grants: grant_views(&state.db, &p.grants).await?,
     }))
 }

@@ -120,6 +120,13 @@ registry!(
     crate::pledges::lifecycle::PledgeState,
     crate::pledges::lifecycle::Transition,
     crate::pledges::types::EvaluationResult,
+    crate::households::types::HouseholdAttribute,
+    crate::households::types::HouseholdStatus,
+    crate::households::types::PovertyCause,
+    crate::households::types::Relation,
+    crate::households::types::LabourAbility,
+    crate::pairings::types::HelpKind,
+    crate::pairings::types::HelperKind,
 );
 
 pub fn render() -> Rendered {

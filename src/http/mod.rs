@@ -3,6 +3,7 @@
 
 pub mod conditional;
 pub mod csv;
+pub mod csv_import;
 pub mod extract;
 pub mod idempotency;
 pub mod metrics;

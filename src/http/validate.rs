@@ -65,3 +65,60 @@ pub fn short_text(value: &str, pointer: &str, max: usize) -> Result<String, ApiE
 
 /// The longest query parameter value the API takes (searches, filters).
 pub const MAX_QUERY_VALUE: usize = 200;
+
+/// A required text field checked as [`short_text`], its problem added to `errors` (so every
+/// field of a body is reported at once).
+pub fn collect_text(value: &str, pointer: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
+    match short_text(value, pointer, max) {
+        Ok(v) => v,
+        Err(ApiError::Validation(mut e)) => {
+            errors.append(&mut e);
+            String::new()
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// Evidence links (photos, documents): at most 10, each an http(s) URL of at most 500
+/// characters without white space (NUL is refused before any handler). Problems are added to `errors` at `pointer/<i>`.
+pub fn check_evidence(links: &[String], pointer: &str, errors: &mut Vec<FieldError>) {
+    if links.len() > 10 {
+        errors.push(FieldError::body(
+            pointer,
+            "too_many",
+            text!("at most 10 links", "至多 10 个链接"),
+        ));
+    }
+    for (i, link) in links.iter().enumerate() {
+        if !(link.starts_with("https://") || link.starts_with("http://"))
+            || link.chars().count() > 500
+            || link.chars().any(char::is_whitespace)
+        {
+            errors.push(FieldError::body(
+                format!("{pointer}/{i}"),
+                "format",
+                text!(
+                    "must be an http(s) URL of at most 500 characters",
+                    "须为至多 500 个字符的 http(s) 链接"
+                ),
+            ));
+        }
+    }
+}
+
+/// The schema of evidence links, as [`check_evidence`] checks them (a schema made by a
+/// function carries no doc comment, so its description is here).
+pub fn evidence_links() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .description(Some(
+            "Links to photos or documents (at most 10, each an http(s) URL of at most 500 characters).",
+        ))
+        .items(
+            utoipa::openapi::schema::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::Type::String)
+                .max_length(Some(500))
+                .pattern(Some(r"^https?://[^\s\u0000]*$")),
+        )
+        .max_items(Some(10))
+        .build()
+}

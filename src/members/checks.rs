@@ -15,6 +15,32 @@ pub enum IdNumberError {
     BirthDate,
 }
 
+impl IdNumberError {
+    /// The field error for an ID number refused at `pointer` (codes `format`, `checksum`,
+    /// `birth_date`), for every record that holds one.
+    pub fn field_error(self, pointer: &str) -> crate::error::FieldError {
+        use crate::text;
+        let (code, message) = match self {
+            IdNumberError::Format => (
+                "format",
+                text!(
+                    "must be 17 digits followed by a digit or X",
+                    "须为 17 位数字加一位数字或 X"
+                ),
+            ),
+            IdNumberError::Checksum => (
+                "checksum",
+                text!("the check character is wrong (GB 11643)", "校验码错误（GB 11643）"),
+            ),
+            IdNumberError::BirthDate => (
+                "birth_date",
+                text!("characters 7–14 are not a real date", "第 7–14 位不是有效的日期"),
+            ),
+        };
+        crate::error::FieldError::body(pointer, code, message)
+    }
+}
+
 /// Validates an 18-character ID number and returns it normalised (upper-case `X`) with the
 /// birth date it encodes.
 pub fn parse_id_number(raw: &str) -> Result<(String, NaiveDate), IdNumberError> {

@@ -10,11 +10,10 @@ use super::types::MemberSort;
 use super::view;
 use crate::state::AppState;
 
-pub(super) const BOM: &[u8] = b"\xEF\xBB\xBF";
 const EXPORT_BATCH: u64 = 500;
 
 /// The import columns: English name (as in JSON) and Chinese name, and whether required.
-pub(super) const COLUMNS: &[(&str, &str, bool)] = &[
+pub(super) const COLUMNS: &[crate::http::csv_import::Column] = &[
     ("name", "姓名", true),
     ("gender", "性别", true),
     ("birth_date", "出生日期", true),

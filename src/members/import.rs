@@ -11,20 +11,20 @@ use chrono::NaiveDate;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::csv::{BOM, COLUMNS, IGNORED_COLUMNS};
+use super::csv::{COLUMNS, IGNORED_COLUMNS};
 use super::entity::member;
 use super::types::{Education, Gender, ImportReport, MemberStatus, NewMember};
 use super::{MemberAccess, build, insert_all, validate};
 use crate::audit::{Event, Write};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError, Text};
+use crate::http::csv_import::{SheetRow, cell_error, parse_bool, read_sheet};
 use crate::http::{Claim, IdempotencyKey, StoredResponse};
 use crate::orgs::{OrgKind, entity as org};
 use crate::state::AppState;
 use crate::text;
 
-pub const IMPORT_LIMIT_BYTES: usize = 2 * 1024 * 1024;
-pub const IMPORT_MAX_ROWS: usize = 5000;
+pub use crate::http::csv_import::{IMPORT_LIMIT_BYTES, IMPORT_MAX_ROWS};
 
 /// `POST /api/v1/members/import`. Every import, dry or not, is audited (`member.import`),
 /// and so is every clash with an existing member (`member.duplicate_id_number`). Dry runs are
@@ -109,14 +109,6 @@ struct Parsed {
     clashes: super::Clashes,
 }
 
-fn cell_error(line: u64, column: &str, code: &'static str, message: Text) -> FieldError {
-    let mut e = FieldError::body(format!("/{column}"), code, message);
-    e.pointer = None;
-    e.line = Some(line);
-    e.column = Some(column.to_owned());
-    e
-}
-
 /// Reads and checks every row. Problems with the file or its rows are in `errors`; an
 /// ID number held by a member outside the caller's scope is reported once, without its line.
 async fn parse(state: &web::Data<AppState>, access: &MemberAccess, bytes: web::Bytes) -> Result<Parsed, ApiError> {
@@ -195,99 +187,14 @@ fn read_rows(
     placeable: &HashMap<Uuid, org::Model>,
     keys: &super::pii::DataKeys,
 ) -> Result<Read, ApiError> {
-    let refused = |errors| {
-        Ok(Read {
-            rows: Vec::new(),
-            errors,
-            line_of: HashMap::new(),
-            id_column: String::new(),
-        })
-    };
-    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return refused(vec![cell_error(
-            1,
-            "",
-            "encoding",
-            text!("the file must be UTF-8", "文件须为 UTF-8 编码"),
-        )]);
-    };
-    // Excel and WPS save CRLF line ends; with plain LF the reader's line numbers are exact.
-    let text = text.replace("\r\n", "\n");
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let headers = match reader.headers() {
-        Ok(headers) => headers.clone(),
-        Err(e) => return refused(vec![cell_error(1, "", "csv", text!("{e}", "CSV 格式错误：{e}"))]),
-    };
-
-    // Map each column of the file to a field; unknown and missing columns are errors.
-    let mut errors = Vec::new();
-    let mut field_of = Vec::new();
-    for header in headers.iter() {
-        if IGNORED_COLUMNS.contains(&header) {
-            field_of.push(None); // written by the export, not imported
-            continue;
-        }
-        match COLUMNS.iter().find(|(en, zh, _)| header == *en || header == *zh) {
-            Some((en, _, _)) => field_of.push(Some(*en)),
-            None => {
-                errors.push(cell_error(
-                    1,
-                    header,
-                    "unknown_column",
-                    text!("is not a member column", "不是党员信息列"),
-                ));
-                field_of.push(None);
-            }
-        }
-    }
-    for (en, zh, required) in COLUMNS {
-        if *required && !field_of.contains(&Some(*en)) {
-            errors.push(cell_error(
-                1,
-                en,
-                "missing_column",
-                text!(
-                    "the file needs a `{en}` (or `{zh}`) column",
-                    "文件须包含 `{en}`（或 `{zh}`）列"
-                ),
-            ));
-        }
-    }
-    if !errors.is_empty() {
-        return refused(errors);
-    }
-    let header_name: HashMap<&str, String> = field_of
-        .iter()
-        .zip(headers.iter())
-        .filter_map(|(f, h)| f.map(|f| (f, h.to_owned())))
-        .collect();
-
+    let sheet = read_sheet(bytes, COLUMNS, IGNORED_COLUMNS, IMPORT_MAX_ROWS)?;
+    let mut errors = sheet.errors.clone();
     let mut rows = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                errors.push(cell_error(line, "", "csv", text!("{e}", "CSV 格式错误：{e}")));
-                continue;
-            }
-        };
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        if line > IMPORT_MAX_ROWS as u64 + 1 {
-            return Err(ApiError::TooManyRows { max: IMPORT_MAX_ROWS });
-        }
-        let cells: HashMap<&str, &str> = field_of
-            .iter()
-            .zip(record.iter())
-            .filter_map(|(f, v)| f.map(|f| (f, v)))
-            .collect();
-        let column = |field: &str| header_name.get(field).cloned().unwrap_or_else(|| field.to_owned());
-        match row(&cells, line, &column) {
+    for record in &sheet.rows {
+        let line = record.line;
+        let column = |field: &str| sheet.column(field);
+        match row(record, &column) {
             Err(mut e) => errors.append(&mut e),
             Ok(input) => match validate(input) {
                 Err(e) => errors.extend(e.into_iter().map(|fe| {
@@ -356,7 +263,7 @@ fn read_rows(
         rows,
         errors,
         line_of: seen,
-        id_column: header_name.get("id_number").cloned().unwrap_or_default(),
+        id_column: sheet.column("id_number"),
     })
 }
 
@@ -372,9 +279,10 @@ impl WithCode for FieldError {
 }
 
 /// One CSV row as a [`NewMember`], or the cells that could not be read.
-fn row(cells: &HashMap<&str, &str>, line: u64, column: &dyn Fn(&str) -> String) -> Result<NewMember, Vec<FieldError>> {
+fn row(record: &SheetRow, column: &dyn Fn(&str) -> String) -> Result<NewMember, Vec<FieldError>> {
+    let line = record.line;
     let mut errors = Vec::new();
-    let text = |f: &str| cells.get(f).map(|v| v.to_string()).filter(|v| !v.is_empty());
+    let text = |f: &str| record.get(f).map(str::to_owned);
     let mut required = |f: &str| {
         let v = text(f);
         if v.is_none() {
@@ -444,11 +352,10 @@ fn row(cells: &HashMap<&str, &str>, line: u64, column: &dyn Fn(&str) -> String) 
             text!("must be the branch's id (a UUID)", "须为党支部的 id（UUID）"),
         );
     }
-    let rural = match rural_cell.as_str() {
-        "true" | "1" | "是" | "yes" => Some(true),
-        "false" | "0" | "否" | "no" => Some(false),
-        "" => None,
-        _ => {
+    let rural = match parse_bool(&rural_cell) {
+        Some(b) => Some(b),
+        None if rural_cell.is_empty() => None,
+        None => {
             bad(
                 "rural",
                 text!("must be true/false or 是/否", "须为 true/false 或 是/否"),

@@ -22,7 +22,7 @@ use crate::auth::{Access, AuthUser, Place, Role, Scope, find_placed};
 use crate::error::{ApiError, FieldError};
 use crate::orgs::{OrgKind, entity as org, queries as orgs};
 use crate::text;
-use checks::{IdNumberError, parse_id_number, pinyin_of, valid_mobile};
+use checks::{parse_id_number, pinyin_of, valid_mobile};
 use entity::member::{self, Column, Entity, Model};
 use pii::{DataKeys, mask_id_number, mask_phone};
 pub use routes::configure;
@@ -197,7 +197,9 @@ pub struct MemberFields {
     pub note: Option<String>,
 }
 
-fn optional_text(value: Option<String>, pointer: &str, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+/// An optional text field: blank is none, else checked as [`short_text`](crate::http::validate::short_text)
+/// with its problem added to `errors`.
+pub fn optional_text(value: Option<String>, pointer: &str, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
     // Blank means none; the length is counted as sent, as the schema states it.
     let value = value.filter(|v| !v.trim().is_empty())?;
     match crate::http::validate::short_text(&value, pointer, max) {
@@ -236,24 +238,7 @@ pub fn validate(input: NewMember) -> Result<MemberFields, Vec<FieldError>> {
             id
         }
         Err(e) => {
-            let (code, message) = match e {
-                IdNumberError::Format => (
-                    "format",
-                    text!(
-                        "must be 17 digits followed by a digit or X",
-                        "须为 17 位数字加一位数字或 X"
-                    ),
-                ),
-                IdNumberError::Checksum => (
-                    "checksum",
-                    text!("the check character is wrong (GB 11643)", "校验码错误（GB 11643）"),
-                ),
-                IdNumberError::BirthDate => (
-                    "birth_date",
-                    text!("characters 7–14 are not a real date", "第 7–14 位不是有效的日期"),
-                ),
-            };
-            errors.push(FieldError::body("/id_number", code, message));
+            errors.push(e.field_error("/id_number"));
             String::new()
         }
     };

@@ -151,6 +151,12 @@ pub async fn blocking_dependents<C: ConnectionTrait>(db: &C, org: &Model) -> Res
             "还有党员或岗位属于它"
         )));
     }
+    if crate::pairings::count_attached_to(db, org.id).await? > 0 {
+        return Ok(Some(text!(
+            "poor households or cadre helpers still belong to it",
+            "还有贫困户或帮扶干部属于它"
+        )));
+    }
     if crate::users::count_attached_to(db, org.id).await? > 0 {
         return Ok(Some(text!(
             "user accounts or role grants still belong to it",

@@ -183,28 +183,7 @@ pub(super) async fn add_progress(
             text!("must be 0 to 100", "须在 0 到 100 之间"),
         ));
     }
-    if body.evidence.len() > 10 {
-        errors.push(FieldError::body(
-            "/evidence",
-            "too_many",
-            text!("at most 10 links", "至多 10 个链接"),
-        ));
-    }
-    for (i, link) in body.evidence.iter().enumerate() {
-        if !(link.starts_with("https://") || link.starts_with("http://"))
-            || link.chars().count() > 500
-            || link.chars().any(char::is_whitespace)
-        {
-            errors.push(FieldError::body(
-                format!("/evidence/{i}"),
-                "format",
-                text!(
-                    "must be an http(s) URL of at most 500 characters",
-                    "须为至多 500 个字符的 http(s) 链接"
-                ),
-            ));
-        }
-    }
+    crate::http::validate::check_evidence(&body.evidence, "/evidence", &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }

@@ -23,23 +23,6 @@ pub fn query_year(year: Option<i32>) -> Result<Option<i32>, crate::error::ApiErr
     }
 }
 
-/// Schema of the evidence links of a progress report (its description is here: a schema
-/// made by a function carries no doc comment).
-fn evidence_links() -> utoipa::openapi::schema::Array {
-    utoipa::openapi::schema::ArrayBuilder::new()
-        .description(Some(
-            "Links to photos or documents (at most 10, each an http(s) URL of at most 500 characters).",
-        ))
-        .items(
-            utoipa::openapi::schema::ObjectBuilder::new()
-                .schema_type(utoipa::openapi::Type::String)
-                .max_length(Some(500))
-                .pattern(Some(r"^https?://[^\s\u0000]*$")),
-        )
-        .max_items(Some(10))
-        .build()
-}
-
 /// Schema of `?state=`: a pledge state, or `overdue`.
 fn state_filter() -> utoipa::openapi::schema::Object {
     let mut values: Vec<&str> = PledgeState::ALL.iter().map(|s| s.as_str()).collect();
@@ -181,9 +164,9 @@ pub struct NewProgress {
     /// 0–100.
     #[schema(minimum = 0, maximum = 100)]
     pub percentage: Option<i32>,
-    /// Links to photos or documents (described in [`evidence_links`]).
+    /// Links to photos or documents (described in [`crate::http::validate::evidence_links`]).
     #[serde(default)]
-    #[schema(schema_with = evidence_links)]
+    #[schema(schema_with = crate::http::validate::evidence_links)]
     pub evidence: Vec<String>,
 }
 

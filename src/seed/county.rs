@@ -387,6 +387,7 @@ impl<'a> Generator<'a> {
             password_hash: self.hash.clone(),
             org_id,
             member_id,
+            cadre_id: None,
             disabled: false,
             token_generation: 1,
             version: 1,

@@ -13,6 +13,8 @@ pub mod user {
         /// The organisation the account belongs to (who may manage it).
         pub org_id: Uuid,
         pub member_id: Option<Uuid>,
+        /// The cadre helper (帮扶干部) this account belongs to, for cadres who are not members.
+        pub cadre_id: Option<Uuid>,
         pub disabled: bool,
         /// Bumped to invalidate every token issued before.
         pub token_generation: i64,

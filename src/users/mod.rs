@@ -7,7 +7,7 @@ mod grants;
 mod routes;
 
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, IntoActiveModel, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::audit::Write;
@@ -81,24 +81,14 @@ pub async fn insert_user(w: &Write, username: &str, password_hash: String, org_i
         password_hash,
         org_id,
         member_id: None,
+        cadre_id: None,
         disabled: false,
         token_generation: 1,
         version: 1,
         created_at: now,
         updated_at: now,
     };
-    user::Entity::insert(user::ActiveModel {
-        id: Set(model.id),
-        username: Set(model.username.clone()),
-        password_hash: Set(model.password_hash.clone()),
-        org_id: Set(org_id),
-        member_id: Set(None),
-        disabled: Set(false),
-        token_generation: Set(1),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
+    user::Entity::insert(model.clone().into_active_model())
     .exec_without_returning(w.db())
     .await?;
     Ok(model)

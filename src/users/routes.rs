@@ -46,6 +46,8 @@ pub struct UserView {
     /// The organisation the account belongs to.
     pub org_id: Uuid,
     pub member_id: Option<Uuid>,
+    /// The cadre helper (帮扶干部) this account belongs to, if linked.
+    pub cadre_id: Option<Uuid>,
     pub disabled: bool,
     pub grants: Vec<GrantView>,
     pub version: i64,
@@ -88,6 +90,7 @@ async fn views<C: ConnectionTrait>(conn: &C, accounts: &[user::Model]) -> Result
             username: u.username.clone(),
             org_id: u.org_id,
             member_id: u.member_id,
+            cadre_id: u.cadre_id,
             disabled: u.disabled,
             grants: grants
                 .iter()
@@ -329,15 +332,20 @@ pub struct UserPatch {
     #[serde(default, deserialize_with = "crate::members::types::nullable")]
     #[schema(value_type = Option<Uuid>)]
     pub member_id: Option<Option<Uuid>>,
+    /// Link the account to a cadre helper in your scope (the cadre then logs their own help
+    /// records), or `null` to unlink.
+    #[serde(default, deserialize_with = "crate::members::types::nullable")]
+    #[schema(value_type = Option<Uuid>)]
+    pub cadre_id: Option<Option<Uuid>>,
 }
 
-/// Disable or enable an account, or link it to a member record. Requires `If-Match`.
+/// Disable or enable an account, or link it to a member or cadre record. Requires `If-Match`.
 #[utoipa::path(tag = "users", security(("bearer" = [])), request_body = UserPatch,
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
     responses(
         (status = 200, description = "Updated", body = UserView, headers(("ETag" = String))),
         (status = 403, description = "Not yours to manage", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another account is already linked to this member", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another account is already linked to this member or cadre", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/api/v1/users/{id}")]
 async fn update_user(
@@ -386,6 +394,23 @@ async fn update_user(
             }
         }
         changes.push((user::Column::MemberId, Expr::value(member_id)));
+    }
+    if let Some(cadre_id) = body.cadre_id {
+        if let Some(cadre_id) = cadre_id {
+            crate::pairings::cadres::find_managed_for_link(w.db(), &caller, cadre_id).await?;
+            let taken = user::Entity::find()
+                .filter(user::Column::CadreId.eq(cadre_id))
+                .filter(user::Column::Id.ne(account.id))
+                .count(w.db())
+                .await?;
+            if taken > 0 {
+                return Err(ApiError::conflict(text!(
+                    "Another account is already linked to this cadre.",
+                    "已有其他账户关联到该帮扶干部。"
+                )));
+            }
+        }
+        changes.push((user::Column::CadreId, Expr::value(cadre_id)));
     }
     if disabled && !account.disabled {
         changes.push((

@@ -1,0 +1,303 @@
+//! Help records (帮扶记录): `POST /api/v1/pairings/{id}/help-records` and the lists.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use super::entity::{help_record, pairing};
+use super::find_with_rights;
+use super::types::*;
+use crate::audit::{Event, Write};
+use crate::auth::{AuthUser, Scope};
+use crate::error::{ApiError, ErrorCode, Problem};
+use crate::http::pagination::keyset_after;
+use crate::http::validate::{check_evidence, collect_text};
+use crate::http::{Claim, IdempotencyKey, Json, ListQuery, Page, PageParams, StoredResponse};
+use crate::orgs::queries as orgs;
+use crate::state::AppState;
+use crate::users::entity::user;
+use crate::text;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_help_record).service(list_help_records);
+}
+
+/// Whether an account is linked to the pairing's helper (who then logs their own records).
+async fn helper_has_account<C: ConnectionTrait>(db: &C, p: &pairing::Model) -> Result<bool, ApiError> {
+    let linked = match (p.member_id, p.cadre_id) {
+        (Some(m), _) => user::Column::MemberId.eq(m),
+        (_, Some(c)) => user::Column::CadreId.eq(c),
+        _ => return Ok(false),
+    };
+    Ok(user::Entity::find().filter(linked).count(db).await? > 0)
+}
+
+/// Log what a helper did (记录帮扶): the helper logs their own (when their account is
+/// linked); group leaders and secretaries in scope log for helpers without an account. Only
+/// on active pairings, dated within the pairing and not in the future. Honours
+/// `Idempotency-Key`: a retried request never creates a second record.
+#[utoipa::path(tag = "pairings", security(("bearer" = [])), request_body = NewHelpRecord,
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    responses(
+        (status = 201, description = "Logged", body = HelpRecordView, headers(("Location" = String))),
+        (status = 403, description = "Not your pairing to log on", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The pairing has ended", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/api/v1/pairings/{id}/help-records")]
+async fn create_help_record(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    key: IdempotencyKey,
+    Json(body): Json<NewHelpRecord>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = Vec::new();
+    let content = collect_text(&body.content, "/content", 2000, &mut errors);
+    if body.amount_fen.is_some_and(|a| !(0..=100_000_000).contains(&a)) {
+        errors.push(crate::error::FieldError::body(
+            "/amount_fen",
+            "out_of_range",
+            text!("must be 0 to 100,000,000 fen", "须在 0 到 100,000,000 分之间"),
+        ));
+    }
+    check_evidence(&body.evidence, "/evidence", &mut errors);
+    if body.date > crate::db::now().date_naive() {
+        errors.push(crate::error::FieldError::body(
+            "/date",
+            "future",
+            text!("is in the future", "不能晚于今天"),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let (p, rights) = find_with_rights(&state.db, &user, *id).await?;
+    let may = if helper_has_account(&state.db, &p).await? {
+        rights.own
+    } else {
+        rights.manage || rights.group_leader
+    };
+    if !may {
+        return Err(ApiError::Forbidden {
+            detail: text!(
+                "Helpers log their own help records; group leaders and secretaries log only for helpers without an account.",
+                "帮扶记录由帮扶责任人本人填写；党小组长和支部书记只能为没有账户的帮扶责任人代填。"
+            ),
+        });
+    }
+    if p.end_on.is_some() {
+        return Err(ApiError::conflict(text!(
+            "This pairing has ended; help is logged on active pairings.",
+            "该结对已结束，只能在进行中的结对上记录帮扶。"
+        )));
+    }
+    if body.date < p.start_on {
+        return Err(ApiError::invalid_field(
+            "/date",
+            "before_start",
+            text!("is before the pairing started", "早于结对开始日期"),
+        ));
+    }
+    let ticket = match key.claim(&state.db, &user.id().to_string()).await? {
+        Claim::Replay(stored) => return Ok(stored),
+        Claim::Proceed(ticket) => ticket,
+    };
+    let record = help_record::Model {
+        id: Uuid::now_v7(),
+        pairing_id: p.id,
+        household_id: p.household_id,
+        org_id: p.org_id,
+        member_id: p.member_id,
+        cadre_id: p.cadre_id,
+        date: body.date,
+        kind: body.kind,
+        content,
+        amount_fen: body.amount_fen,
+        evidence: (!body.evidence.is_empty())
+            .then(|| serde_json::to_string(&body.evidence).unwrap_or_default()),
+        recorded_by: Some(user.id()),
+        created_at: crate::db::now(),
+    };
+    let w = Write::begin(&state.db, &user.audit).await?;
+    help_record::Entity::insert(record.clone().into_active_model())
+        .exec_without_returning(w.db())
+        .await?;
+    let view = view(&record);
+    let event = Event::new("help_record.create", "help_record", record.id)
+        .org(record.org_id)
+        .after(&view);
+    let response = StoredResponse::json(StatusCode::CREATED, &view)?
+        .location(format!("/api/v1/help-records?pairing_id={}", p.id));
+    ticket.commit(w, event, response).await
+}
+
+pub fn view(r: &help_record::Model) -> HelpRecordView {
+    HelpRecordView {
+        id: r.id,
+        pairing_id: r.pairing_id,
+        household_id: r.household_id,
+        member_id: r.member_id,
+        cadre_id: r.cadre_id,
+        date: r.date,
+        kind: r.kind,
+        content: r.content.clone(),
+        amount_fen: r.amount_fen,
+        evidence: r
+            .evidence
+            .as_deref()
+            .and_then(|e| serde_json::from_str(e).ok())
+            .unwrap_or_default(),
+        recorded_by: r.recorded_by,
+        org_id: r.org_id,
+        created_at: r.created_at,
+    }
+}
+
+/// The records a list shows: those about households the caller reads, and the caller's own.
+async fn list_condition(state: &AppState, user: &AuthUser, f: &HelpRecordFilters) -> Result<Condition, ApiError> {
+    let read: Scope = user.scope(crate::households::READERS);
+    let mut all = Condition::all();
+    match f.org_id {
+        Some(org_id) => {
+            let root = orgs::find(&state.db, &read, org_id).await?;
+            all = all.add(read.narrowed_to(&root.path, help_record::Column::OrgId));
+        }
+        None => {
+            let mut any = Condition::any().add(read.org_condition(help_record::Column::OrgId));
+            let helper = super::Helper::of(user);
+            if let Some(m) = helper.member_id {
+                any = any.add(help_record::Column::MemberId.eq(m));
+            }
+            if let Some(c) = helper.cadre_id {
+                any = any.add(help_record::Column::CadreId.eq(c));
+            }
+            all = all.add(any);
+        }
+    }
+    if let Some(v) = f.pairing_id {
+        all = all.add(help_record::Column::PairingId.eq(v));
+    }
+    if let Some(v) = f.household_id {
+        all = all.add(help_record::Column::HouseholdId.eq(v));
+    }
+    if let Some(v) = f.member_id {
+        all = all.add(help_record::Column::MemberId.eq(v));
+    }
+    if let Some(v) = f.cadre_id {
+        all = all.add(help_record::Column::CadreId.eq(v));
+    }
+    if let Some(k) = f.kind {
+        all = all.add(help_record::Column::Kind.eq(k.as_str()));
+    }
+    if let (Some(from), Some(to)) = (f.from, f.to)
+        && from > to
+    {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidQuery,
+            text!("from must not be after to", "from 不能晚于 to"),
+        ));
+    }
+    if let Some(from) = f.from {
+        all = all.add(help_record::Column::Date.gte(from));
+    }
+    if let Some(to) = f.to {
+        all = all.add(help_record::Column::Date.lte(to));
+    }
+    Ok(all)
+}
+
+/// One keyset page, newest first.
+async fn page_rows<C: ConnectionTrait>(
+    db: &C,
+    condition: Condition,
+    after: Option<(chrono::NaiveDate, Uuid)>,
+    limit: u64,
+) -> Result<Vec<help_record::Model>, ApiError> {
+    let mut select = help_record::Entity::find().filter(condition);
+    if let Some((date, id)) = after {
+        select = select.filter(keyset_after(vec![
+            (Expr::col(help_record::Column::Date), Order::Desc, date.into()),
+            (Expr::col(help_record::Column::Id), Order::Desc, id.into()),
+        ]));
+    }
+    Ok(select
+        .order_by_desc(help_record::Column::Date)
+        .order_by_desc(help_record::Column::Id)
+        .limit(limit + 1)
+        .all(db)
+        .await?)
+}
+
+const EXPORT_BATCH: u64 = 500;
+const EXPORT_HEADER: &[&str] = &[
+    "编号",
+    "结对",
+    "贫困户",
+    "帮扶党员",
+    "帮扶干部",
+    "日期",
+    "帮扶方式",
+    "内容",
+    "金额（分）",
+    "佐证材料",
+];
+
+/// Help records about households in your scope (and your own), newest first: one page, or
+/// the whole filtered list as CSV with `Accept: text/csv` (UTF-8 with BOM, streamed).
+#[utoipa::path(tag = "pairings", security(("bearer" = [])), params(HelpRecordFilters, PageParams), responses(
+    (status = 200, description = "One page (JSON) or the whole list (CSV)",
+        content((Page<HelpRecordView> = "application/json"), (String = "text/csv"))),
+))]
+#[get("/api/v1/help-records")]
+async fn list_help_records(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    query: ListQuery<HelpRecordFilters>,
+) -> Result<HttpResponse, ApiError> {
+    let condition = list_condition(&state, &user, &query.filters).await?;
+    if crate::http::csv::wanted(&req) {
+        return Ok(crate::http::csv::stream("help-records.csv", EXPORT_HEADER, move |after| {
+            let state = state.clone();
+            let condition = condition.clone();
+            async move {
+                let mut rows = page_rows(&state.db, condition, after, EXPORT_BATCH).await?;
+                let more = rows.len() as u64 > EXPORT_BATCH;
+                rows.truncate(EXPORT_BATCH as usize);
+                let next = more.then(|| rows.last().map(|r| (r.date, r.id))).flatten();
+                let opt = |v: Option<Uuid>| v.map(|v| v.to_string()).unwrap_or_default();
+                let rows = rows
+                    .iter()
+                    .map(view)
+                    .map(|r| {
+                        vec![
+                            r.id.to_string(),
+                            r.pairing_id.to_string(),
+                            r.household_id.to_string(),
+                            opt(r.member_id),
+                            opt(r.cadre_id),
+                            r.date.to_string(),
+                            r.kind.label().to_owned(),
+                            r.content.clone(),
+                            r.amount_fen.map(|a| a.to_string()).unwrap_or_default(),
+                            r.evidence.join(" "),
+                        ]
+                    })
+                    .collect();
+                Ok((rows, next))
+            }
+        }));
+    }
+    let limit = query.page.limit()?;
+    let total = if query.page.include_total() {
+        Some(help_record::Entity::find().filter(condition.clone()).count(&state.db).await?)
+    } else {
+        None
+    };
+    let rows = page_rows(&state.db, condition, query.page.after()?, limit).await?;
+    let items: Vec<HelpRecordView> = rows.iter().map(view).collect();
+    Ok(HttpResponse::Ok().json(Page::from_rows(items, limit, |r| (r.date, r.id)).with_total(total)))
+}
