@@ -50,7 +50,8 @@ impl Helper {
 
     /// True when `p` is one of the caller's own pairings.
     pub fn is(&self, p: &pairing::Model) -> bool {
-        (p.member_id.is_some() && p.member_id == self.member_id) || (p.cadre_id.is_some() && p.cadre_id == self.cadre_id)
+        (p.member_id.is_some() && p.member_id == self.member_id)
+            || (p.cadre_id.is_some() && p.cadre_id == self.cadre_id)
     }
 
     /// SQL on `pairings`: the caller's own; `None` for an account linked to nobody.
@@ -96,7 +97,7 @@ impl Helper {
 /// What the caller may do with one pairing.
 #[derive(Debug, Clone, Copy)]
 pub struct Rights {
-    /// Reads it (the household's readers, the helper, the helper's group leader).
+    /// Reads it (the household's readers and helpers, the helper's group leader).
     pub read: bool,
     /// Manages it (secretaries and administrators over the household).
     pub manage: bool,
@@ -135,8 +136,10 @@ pub async fn find_with_rights<C: ConnectionTrait>(
         }
         _ => false,
     };
+    let readers = own || group_leader || user.scope(crate::households::READERS).covers(&place.org_path);
     let rights = Rights {
-        read: own || group_leader || user.scope(crate::households::READERS).covers(&place.org_path),
+        // A helper of the household also sees its other pairings (as its history shows them).
+        read: readers || Helper::of(user).helps(db, p.household_id).await?,
         manage: user.scope(Access::MANAGE).covers(&place.org_path),
         own,
         group_leader,
@@ -204,7 +207,11 @@ pub async fn helper_names<C: ConnectionTrait>(
         }
     }
     if !cadres.is_empty() {
-        for c in cadre::Entity::find().filter(cadre::Column::Id.is_in(cadres)).all(db).await? {
+        for c in cadre::Entity::find()
+            .filter(cadre::Column::Id.is_in(cadres))
+            .all(db)
+            .await?
+        {
             names.insert(c.id, c.name);
         }
     }
@@ -214,7 +221,11 @@ pub async fn helper_names<C: ConnectionTrait>(
 pub fn helper_view(names: &HashMap<Uuid, String>, member_id: Option<Uuid>, cadre_id: Option<Uuid>) -> HelperView {
     let id = member_id.or(cadre_id).unwrap_or_default();
     HelperView {
-        kind: if member_id.is_some() { HelperKind::Member } else { HelperKind::Cadre },
+        kind: if member_id.is_some() {
+            HelperKind::Member
+        } else {
+            HelperKind::Cadre
+        },
         member_id,
         cadre_id,
         name: names.get(&id).cloned().unwrap_or_default(),

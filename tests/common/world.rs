@@ -353,3 +353,64 @@ pub async fn pledge_in_state(app: &TestApp, author: &str, reviewer: &str, body: 
     let created = create_pledge(app, author, body).await;
     advance(app, created["id"].as_str().unwrap(), state, author, reviewer).await
 }
+
+// ── Households and pairings (贫困户, 结对帮扶) ───────────────────────────────────────────────
+
+/// Registers a village served by `branch` (as `token`); returns its id.
+pub async fn create_village(app: &TestApp, token: &str, branch: &str, name: &str) -> String {
+    create(
+        app,
+        token,
+        "/api/v1/villages",
+        json!({"kind": "village", "name": name, "org_id": branch}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The head's ID number of test household `n` (distinct for each `n` below 1,000).
+pub fn head_id_number(n: usize) -> String {
+    id_number("340822", "19650512", &format!("{:03}", n % 1000))
+}
+
+/// A valid body for `POST /api/v1/households`: an ordinary household in poverty since 2014,
+/// caused by illness.
+pub fn household_body(head_name: &str, village_id: &str, id_number: &str) -> Value {
+    json!({
+        "head_name": head_name,
+        "id_number": id_number,
+        "village_id": village_id,
+        "size": 4,
+        "attribute": "ordinary",
+        "main_cause": "illness",
+        "identified_year": 2014,
+        "status": "in_poverty",
+    })
+}
+
+/// Registers a household (expects 201); returns its view.
+pub async fn create_household(app: &TestApp, token: &str, body: Value) -> Value {
+    create(app, token, "/api/v1/households", body).await
+}
+
+/// Pairs a helper (`{"member_id": …}` or `{"cadre_id": …}`) with a household from
+/// 2017-03-01, as `token`.
+pub async fn pair(app: &TestApp, token: &str, household_id: &str, helper: Value) -> Reply {
+    let mut body = helper;
+    body["household_id"] = json!(household_id);
+    body["start_on"] = json!("2017-03-01");
+    send_json(app.server.post("/api/v1/pairings").bearer_auth(token), &body).await
+}
+
+/// Logs a help record on a pairing as `token`.
+pub async fn log_help(app: &TestApp, token: &str, pairing_id: &str, date: &str, kind: &str) -> Reply {
+    send_json(
+        app.server
+            .post(format!("/api/v1/pairings/{pairing_id}/help-records"))
+            .bearer_auth(token),
+        &json!({"date": date, "kind": kind, "content": "走访了解生产生活情况"}),
+    )
+    .await
+}
