@@ -3,8 +3,8 @@
 //! add a constraint to an existing table: triggers that abort the insert or update).
 //! A later change to an enum adds a migration that replaces its check.
 
-use sea_orm_migration::prelude::*;
 use sea_orm_migration::SchemaManagerConnection;
+use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend};
 
 #[derive(DeriveMigrationName)]
@@ -88,7 +88,10 @@ impl MigrationTrait for Migration {
 }
 
 /// Adds the check of each `(table, column, values)`; later migrations use it for new tables.
-pub(crate) async fn add_checks(db: &SchemaManagerConnection<'_>, checks: &[(&str, &str, &[&str])]) -> Result<(), DbErr> {
+pub(crate) async fn add_checks(
+    db: &SchemaManagerConnection<'_>,
+    checks: &[(&str, &str, &[&str])],
+) -> Result<(), DbErr> {
     for (table, column, values) in checks {
         let name = format!("ck_{table}_{column}");
         let list = allowed(values);
@@ -112,7 +115,10 @@ pub(crate) async fn add_checks(db: &SchemaManagerConnection<'_>, checks: &[(&str
 }
 
 /// Removes what [`add_checks`] added.
-pub(crate) async fn drop_checks(db: &SchemaManagerConnection<'_>, checks: &[(&str, &str, &[&str])]) -> Result<(), DbErr> {
+pub(crate) async fn drop_checks(
+    db: &SchemaManagerConnection<'_>,
+    checks: &[(&str, &str, &[&str])],
+) -> Result<(), DbErr> {
     for (table, column, _) in checks {
         let name = format!("ck_{table}_{column}");
         if db.get_database_backend() == DatabaseBackend::Postgres {

@@ -12,7 +12,11 @@ pub struct Migration;
 /// The enum checks of this migration's tables, as in [`crate::ENUM_CHECKS`].
 pub const CHECKS: &[(&str, &str, &[&str])] = &[
     ("households", "attribute", &["ordinary", "low_income", "destitute"]),
-    ("households", "status", &["in_poverty", "lifted", "returned", "monitored"]),
+    (
+        "households",
+        "status",
+        &["in_poverty", "lifted", "returned", "monitored"],
+    ),
     ("households", "main_cause", CAUSES),
     (
         "household_people",
@@ -334,7 +338,11 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(Cadres::Version).big_integer().not_null())
                 .col(timestamp(Cadres::CreatedAt))
                 .col(timestamp(Cadres::UpdatedAt))
-                .foreign_key(ForeignKey::create().from(Cadres::Table, Cadres::OrgId).to(Orgs::Table, Orgs::Id))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(Cadres::Table, Cadres::OrgId)
+                        .to(Orgs::Table, Orgs::Id),
+                )
                 .to_owned(),
         )
         .await?;

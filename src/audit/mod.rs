@@ -152,7 +152,13 @@ async fn record<C: ConnectionTrait>(conn: &C, ctx: &AuditContext, event: Event) 
 /// Removes every personal field from `value`, at any depth, into `out` by path (null values
 /// are dropped: a field that was never set is not personal data).
 fn strip_personal(value: &mut Value, path: &str, out: &mut Map<String, Value>) {
-    let at = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}/{key}") };
+    let at = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}/{key}")
+        }
+    };
     match value {
         Value::Object(map) => {
             for field in PERSONAL_FIELDS {
@@ -191,7 +197,10 @@ pub fn changes(before: Option<&Value>, after: Option<&Value>) -> Value {
         strip_personal(v, "", &mut new_personal);
     }
     let mut personal = Vec::new();
-    for key in old_personal.keys().chain(new_personal.keys().filter(|k| !old_personal.contains_key(*k))) {
+    for key in old_personal
+        .keys()
+        .chain(new_personal.keys().filter(|k| !old_personal.contains_key(*k)))
+    {
         if old_personal.get(key) != new_personal.get(key) {
             personal.push(Value::from(key.as_str()));
         }

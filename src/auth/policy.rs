@@ -154,7 +154,11 @@ pub const ROUTES: &[Rule] = &[
         "/api/v1/households/{id}/people/{person_id}",
         Allow::Roles(Access::MANAGE),
     ),
-    writes("PUT", "/api/v1/households/{id}/incomes/{year}", Allow::Roles(Access::MANAGE)),
+    writes(
+        "PUT",
+        "/api/v1/households/{id}/incomes/{year}",
+        Allow::Roles(Access::MANAGE),
+    ),
     writes(
         "DELETE",
         "/api/v1/households/{id}/incomes/{year}",
@@ -172,7 +176,11 @@ pub const ROUTES: &[Rule] = &[
     writes("PATCH", "/api/v1/cadres/{id}", Allow::Roles(Access::MANAGE)),
     reads("GET", "/api/v1/cadres/{id}/pairings", Allow::Roles(Access::READ)),
     writes("POST", "/api/v1/pairings", Allow::Roles(Access::MANAGE)),
-    reads("GET", "/api/v1/pairings/coverage", Allow::Roles(crate::households::READERS)),
+    reads(
+        "GET",
+        "/api/v1/pairings/coverage",
+        Allow::Roles(crate::households::READERS),
+    ),
     reads("GET", "/api/v1/pairings/{id}", Allow::Roles(Access::READ)),
     writes("POST", "/api/v1/pairings/{id}/end", Allow::Roles(Access::MANAGE)),
     writes("POST", "/api/v1/pairings/{id}/help-records", Allow::Roles(Access::READ)),

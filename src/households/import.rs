@@ -171,7 +171,10 @@ async fn parse(
                 ));
                 continue;
             };
-            if fields.villager_group_id.is_some_and(|g| groups.get(&g) != Some(&village.id)) {
+            if fields
+                .villager_group_id
+                .is_some_and(|g| groups.get(&g) != Some(&village.id))
+            {
                 errors.push(sheet.error(
                     line,
                     "villager_group_id",
@@ -297,10 +300,14 @@ fn row(sheet: &Sheet, record: &SheetRow) -> Result<NewHousehold, Vec<FieldError>
         parsed
     };
     let village_id = uuid("village_id", &village_cell, &mut bad);
-    let villager_group_id = record.get("villager_group_id").and_then(|g| uuid("villager_group_id", g, &mut bad));
+    let villager_group_id = record
+        .get("villager_group_id")
+        .and_then(|g| uuid("villager_group_id", g, &mut bad));
     let size = number("size", &size_cell, &mut bad);
     let identified_year = number("identified_year", &year_cell, &mut bad);
-    let lifted_year = record.get("lifted_year").and_then(|y| number("lifted_year", y, &mut bad));
+    let lifted_year = record
+        .get("lifted_year")
+        .and_then(|y| number("lifted_year", y, &mut bad));
     let attribute = HouseholdAttribute::parse(&attribute_cell);
     if attribute.is_none() && !attribute_cell.is_empty() {
         bad(

@@ -328,10 +328,7 @@ pub fn validate(input: NewHousehold) -> Result<HouseholdFields, Vec<FieldError>>
             errors.push(FieldError::body(
                 format!("/secondary_causes/{i}"),
                 "duplicate",
-                text!(
-                    "is the main cause or listed twice",
-                    "与主要致贫原因相同或重复"
-                ),
+                text!("is the main cause or listed twice", "与主要致贫原因相同或重复"),
             ));
         }
     }
@@ -417,7 +414,13 @@ pub async fn refuse_duplicate_head<C: ConnectionTrait>(
 
 /// A new household row of the branch `org_id`; the id is chosen first so encryption can
 /// bind to it.
-pub fn build(keys: &DataKeys, f: HouseholdFields, org_id: Uuid, id: Uuid, now: chrono::DateTime<chrono::Utc>) -> household::Model {
+pub fn build(
+    keys: &DataKeys,
+    f: HouseholdFields,
+    org_id: Uuid,
+    id: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> household::Model {
     household::Model {
         id,
         org_id,
@@ -517,7 +520,11 @@ pub fn validate_person(input: NewPerson) -> Result<PersonFields, Vec<FieldError>
 /// Stores `updated` (a changed copy of `current`) if nobody changed it meanwhile; 412
 /// otherwise. Changes to people and incomes bump the household too (`updated == current`):
 /// its ETag covers the whole record.
-pub async fn save(w: &Write, current: &household::Model, mut updated: household::Model) -> Result<household::Model, ApiError> {
+pub async fn save(
+    w: &Write,
+    current: &household::Model,
+    mut updated: household::Model,
+) -> Result<household::Model, ApiError> {
     let changes = household::Entity::changes(current, &updated);
     let bumped = w
         .update_versioned::<household::Entity>(current.id, current.version, changes)
@@ -547,7 +554,11 @@ pub fn paired(yes: bool) -> Condition {
         .and_where(Expr::col(pairing::Column::EndOn).is_null())
         .to_owned();
     let col = Expr::col((household::Entity, household::Column::Id));
-    Condition::all().add(if yes { col.in_subquery(active) } else { col.not_in_subquery(active) })
+    Condition::all().add(if yes {
+        col.in_subquery(active)
+    } else {
+        col.not_in_subquery(active)
+    })
 }
 
 /// SQL: households without a help record dated on or after `since`.

@@ -17,7 +17,9 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
 use crate::http::conditional::etag;
 use crate::http::pagination::keyset_after;
-use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, Query, StoredResponse, Versioned};
+use crate::http::{
+    Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, Query, StoredResponse, Versioned,
+};
 use crate::members::types::{ImportParams, Reveal};
 use crate::orgs::queries as orgs;
 use crate::state::AppState;
@@ -80,7 +82,11 @@ async fn create_household(
 }
 
 /// The rows a list shows.
-async fn list_condition(state: &AppState, access: &HouseholdAccess, f: &HouseholdFilters) -> Result<Condition, ApiError> {
+async fn list_condition(
+    state: &AppState,
+    access: &HouseholdAccess,
+    f: &HouseholdFilters,
+) -> Result<Condition, ApiError> {
     let mut all = Condition::all();
     match f.org_id {
         Some(org_id) => {
@@ -115,7 +121,10 @@ async fn list_condition(state: &AppState, access: &HouseholdAccess, f: &Househol
         if !(1..=3650).contains(&days) {
             return Err(ApiError::bad_request(
                 crate::error::ErrorCode::InvalidQuery,
-                text!("not_visited_days must be 1 to 3650", "not_visited_days 须在 1 到 3650 之间"),
+                text!(
+                    "not_visited_days must be 1 to 3650",
+                    "not_visited_days 须在 1 到 3650 之间"
+                ),
             ));
         }
         let since = crate::db::now().date_naive() - chrono::Days::new(u64::from(days) - 1);
@@ -169,7 +178,12 @@ async fn list_households(
     }
     let limit = query.page.limit()?;
     let total = if query.page.include_total() {
-        Some(household::Entity::find().filter(condition.clone()).count(&state.db).await?)
+        Some(
+            household::Entity::find()
+                .filter(condition.clone())
+                .count(&state.db)
+                .await?,
+        )
     } else {
         None
     };
@@ -234,7 +248,11 @@ fn export_row(h: &HouseholdSummary) -> Vec<String> {
         h.size.to_string(),
         h.attribute.label().into(),
         h.main_cause.label().into(),
-        h.secondary_causes.iter().map(|c| c.label()).collect::<Vec<_>>().join("、"),
+        h.secondary_causes
+            .iter()
+            .map(|c| c.label())
+            .collect::<Vec<_>>()
+            .join("、"),
         h.identified_year.to_string(),
         h.status.label().into(),
         h.lifted_year.map(|y| y.to_string()).unwrap_or_default(),
@@ -271,7 +289,10 @@ async fn get_household(
         let event = Event::new("household.reveal_pii", "household", h.id).org(h.org_id);
         Write::record_alone(&state.db, &user.audit, event).await?;
     }
-    Ok(Versioned::ok(h.version, view(&state.db, &h, &state.data_keys, reveal).await?))
+    Ok(Versioned::ok(
+        h.version,
+        view(&state.db, &h, &state.data_keys, reveal).await?,
+    ))
 }
 
 /// Change a household (`null` clears an optional field). Requires `If-Match`.
@@ -526,7 +547,10 @@ fn check_year(year: i32) -> Result<(), ApiError> {
     if !(2000..=this_year).contains(&year) {
         return Err(ApiError::bad_request(
             crate::error::ErrorCode::InvalidPath,
-            text!("the year must be 2000 to {this_year}", "年度须在 2000 到 {this_year} 之间"),
+            text!(
+                "the year must be 2000 to {this_year}",
+                "年度须在 2000 到 {this_year} 之间"
+            ),
         ));
     }
     Ok(())

@@ -29,8 +29,11 @@ labelled_enum! {
 
 impl HouseholdStatus {
     /// Households that need an active helper: not (yet, or no longer) out of poverty.
-    pub const NEEDING_HELP: &'static [HouseholdStatus] =
-        &[HouseholdStatus::InPoverty, HouseholdStatus::Returned, HouseholdStatus::Monitored];
+    pub const NEEDING_HELP: &'static [HouseholdStatus] = &[
+        HouseholdStatus::InPoverty,
+        HouseholdStatus::Returned,
+        HouseholdStatus::Monitored,
+    ];
 }
 
 labelled_enum! {

@@ -14,7 +14,9 @@ use crate::error::{ApiError, FieldError, Problem};
 use crate::http::conditional::etag;
 use crate::http::pagination::page_by_text;
 use crate::http::validate::collect_text;
-use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, Query, StoredResponse, Versioned};
+use crate::http::{
+    Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, Query, StoredResponse, Versioned,
+};
 use crate::members::checks::valid_mobile;
 use crate::members::optional_text;
 use crate::members::pii::{DataKeys, mask_phone};
@@ -32,15 +34,22 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// A cadre serving an organisation inside `scope`, else 404.
 pub async fn find<C: ConnectionTrait>(db: &C, scope: &Scope, id: Uuid) -> Result<cadre::Model, ApiError> {
-    Ok(find_placed_in(db, id).await?.filter(|(_, path)| scope.covers(path)).ok_or(ApiError::NotFound)?.0)
+    Ok(find_placed_in(db, id)
+        .await?
+        .filter(|(_, path)| scope.covers(path))
+        .ok_or(ApiError::NotFound)?
+        .0)
 }
 
 async fn find_placed_in<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<(cadre::Model, String)>, ApiError> {
-    Ok(
-        find_placed(db, cadre::Entity::find_by_id(id), cadre::Column::OrgId, None::<cadre::Column>)
-            .await?
-            .map(|(c, place)| (c, place.org_path)),
+    Ok(find_placed(
+        db,
+        cadre::Entity::find_by_id(id),
+        cadre::Column::OrgId,
+        None::<cadre::Column>,
     )
+    .await?
+    .map(|(c, place)| (c, place.org_path)))
 }
 
 /// A cadre the caller may read (anyone in their scope, or the cadre themself), else 404.
@@ -52,7 +61,11 @@ pub async fn find_readable<C: ConnectionTrait>(db: &C, user: &AuthUser, id: Uuid
 }
 
 /// The cadre an account is being linked to: one the caller manages, else 422.
-pub async fn find_managed_for_link<C: ConnectionTrait>(db: &C, user: &AuthUser, id: Uuid) -> Result<cadre::Model, ApiError> {
+pub async fn find_managed_for_link<C: ConnectionTrait>(
+    db: &C,
+    user: &AuthUser,
+    id: Uuid,
+) -> Result<cadre::Model, ApiError> {
     find(db, &user.scope(Access::MANAGE), id).await.map_err(|e| match e {
         ApiError::NotFound => ApiError::invalid_field(
             "/cadre_id",

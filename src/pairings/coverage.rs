@@ -82,12 +82,19 @@ async fn coverage(
     };
     let db = &state.db;
 
-    let households = household::Entity::find().filter(households_in.clone()).count(db).await?;
+    let households = household::Entity::find()
+        .filter(households_in.clone())
+        .count(db)
+        .await?;
 
     // Pairings active on the day: who helps whom.
     let active: Vec<(Uuid, Option<Uuid>, Option<Uuid>)> = pairing::Entity::find()
         .select_only()
-        .columns([pairing::Column::HouseholdId, pairing::Column::MemberId, pairing::Column::CadreId])
+        .columns([
+            pairing::Column::HouseholdId,
+            pairing::Column::MemberId,
+            pairing::Column::CadreId,
+        ])
         .filter(pairings_in)
         .filter(active_on(as_of))
         .into_tuple()

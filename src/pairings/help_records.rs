@@ -3,7 +3,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use sea_orm::sea_query::{Condition, Expr};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use uuid::Uuid;
 
 use super::entity::{help_record, pairing};
@@ -17,8 +20,8 @@ use crate::http::validate::{check_evidence, collect_text};
 use crate::http::{Claim, IdempotencyKey, Json, ListQuery, Page, PageParams, StoredResponse};
 use crate::orgs::queries as orgs;
 use crate::state::AppState;
-use crate::users::entity::user;
 use crate::text;
+use crate::users::entity::user;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_help_record).service(list_help_records);
@@ -116,8 +119,7 @@ async fn create_help_record(
         kind: body.kind,
         content,
         amount_fen: body.amount_fen,
-        evidence: (!body.evidence.is_empty())
-            .then(|| serde_json::to_string(&body.evidence).unwrap_or_default()),
+        evidence: (!body.evidence.is_empty()).then(|| serde_json::to_string(&body.evidence).unwrap_or_default()),
         recorded_by: Some(user.id()),
         created_at: crate::db::now(),
     };
@@ -129,8 +131,8 @@ async fn create_help_record(
     let event = Event::new("help_record.create", "help_record", record.id)
         .org(record.org_id)
         .after(&view);
-    let response = StoredResponse::json(StatusCode::CREATED, &view)?
-        .location(format!("/api/v1/help-records?pairing_id={}", p.id));
+    let response =
+        StoredResponse::json(StatusCode::CREATED, &view)?.location(format!("/api/v1/help-records?pairing_id={}", p.id));
     ticket.commit(w, event, response).await
 }
 
@@ -260,40 +262,49 @@ async fn list_help_records(
 ) -> Result<HttpResponse, ApiError> {
     let condition = list_condition(&state, &user, &query.filters).await?;
     if crate::http::csv::wanted(&req) {
-        return Ok(crate::http::csv::stream("help-records.csv", EXPORT_HEADER, move |after| {
-            let state = state.clone();
-            let condition = condition.clone();
-            async move {
-                let mut rows = page_rows(&state.db, condition, after, EXPORT_BATCH).await?;
-                let more = rows.len() as u64 > EXPORT_BATCH;
-                rows.truncate(EXPORT_BATCH as usize);
-                let next = more.then(|| rows.last().map(|r| (r.date, r.id))).flatten();
-                let opt = |v: Option<Uuid>| v.map(|v| v.to_string()).unwrap_or_default();
-                let rows = rows
-                    .iter()
-                    .map(view)
-                    .map(|r| {
-                        vec![
-                            r.id.to_string(),
-                            r.pairing_id.to_string(),
-                            r.household_id.to_string(),
-                            opt(r.member_id),
-                            opt(r.cadre_id),
-                            r.date.to_string(),
-                            r.kind.label().to_owned(),
-                            r.content.clone(),
-                            r.amount_fen.map(|a| a.to_string()).unwrap_or_default(),
-                            r.evidence.join(" "),
-                        ]
-                    })
-                    .collect();
-                Ok((rows, next))
-            }
-        }));
+        return Ok(crate::http::csv::stream(
+            "help-records.csv",
+            EXPORT_HEADER,
+            move |after| {
+                let state = state.clone();
+                let condition = condition.clone();
+                async move {
+                    let mut rows = page_rows(&state.db, condition, after, EXPORT_BATCH).await?;
+                    let more = rows.len() as u64 > EXPORT_BATCH;
+                    rows.truncate(EXPORT_BATCH as usize);
+                    let next = more.then(|| rows.last().map(|r| (r.date, r.id))).flatten();
+                    let opt = |v: Option<Uuid>| v.map(|v| v.to_string()).unwrap_or_default();
+                    let rows = rows
+                        .iter()
+                        .map(view)
+                        .map(|r| {
+                            vec![
+                                r.id.to_string(),
+                                r.pairing_id.to_string(),
+                                r.household_id.to_string(),
+                                opt(r.member_id),
+                                opt(r.cadre_id),
+                                r.date.to_string(),
+                                r.kind.label().to_owned(),
+                                r.content.clone(),
+                                r.amount_fen.map(|a| a.to_string()).unwrap_or_default(),
+                                r.evidence.join(" "),
+                            ]
+                        })
+                        .collect();
+                    Ok((rows, next))
+                }
+            },
+        ));
     }
     let limit = query.page.limit()?;
     let total = if query.page.include_total() {
-        Some(help_record::Entity::find().filter(condition.clone()).count(&state.db).await?)
+        Some(
+            help_record::Entity::find()
+                .filter(condition.clone())
+                .count(&state.db)
+                .await?,
+        )
     } else {
         None
     };

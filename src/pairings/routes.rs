@@ -89,8 +89,8 @@ fn pairing_conflict(err: sea_orm::DbErr) -> ApiError {
             if detail.contains("one_primary") || detail.trim_end().ends_with("pairings.household_id") =>
         {
             ApiError::conflict(text!(
-            "The household already has a primary helper; replace the primary helper instead.",
-            "该户已有主要帮扶责任人，请使用更换主要帮扶责任人。"
+                "The household already has a primary helper; replace the primary helper instead.",
+                "该户已有主要帮扶责任人，请使用更换主要帮扶责任人。"
             ))
         }
         Some(SqlErr::UniqueConstraintViolation(_)) => ApiError::conflict(text!(
@@ -170,9 +170,7 @@ async fn create_pairing(
         .await
         .map_err(pairing_conflict)?;
     let view = views(w.db(), std::slice::from_ref(&p)).await?.remove(0);
-    let event = Event::new("pairing.create", "pairing", p.id)
-        .org(p.org_id)
-        .after(&view);
+    let event = Event::new("pairing.create", "pairing", p.id).org(p.org_id).after(&view);
     let response = StoredResponse::json(StatusCode::CREATED, &view)?.location(format!("/api/v1/pairings/{}", p.id));
     ticket.commit(w, event, response).await
 }
@@ -221,7 +219,10 @@ async fn end_pairing(
         return Err(forbidden_to_change());
     }
     if p.end_on.is_some() {
-        return Err(ApiError::conflict(text!("This pairing has already ended.", "该结对已结束。")));
+        return Err(ApiError::conflict(text!(
+            "This pairing has already ended.",
+            "该结对已结束。"
+        )));
     }
     if body.end_on < p.start_on {
         return Err(ApiError::invalid_field(
@@ -268,7 +269,12 @@ fn forbidden_to_change() -> ApiError {
 
 /// Ends `p` on `end_on`, if nobody ended it meanwhile (else 409): the update names the row's
 /// active state, so of two concurrent requests one ends it and the other is told.
-async fn close(w: &Write, p: &pairing::Model, end_on: NaiveDate, reason: Option<String>) -> Result<pairing::Model, ApiError> {
+async fn close(
+    w: &Write,
+    p: &pairing::Model,
+    end_on: NaiveDate,
+    reason: Option<String>,
+) -> Result<pairing::Model, ApiError> {
     let res = pairing::Entity::update_many()
         .col_expr(pairing::Column::EndOn, Expr::value(end_on))
         .col_expr(pairing::Column::EndReason, Expr::value(reason.clone()))
@@ -357,7 +363,11 @@ async fn replace_primary(
         _ => own_earlier,
     };
     if let Some(earlier) = own_earlier.one(w.db()).await? {
-        let last = body.start_on.pred_opt().filter(|d| *d >= earlier.start_on).unwrap_or(earlier.start_on);
+        let last = body
+            .start_on
+            .pred_opt()
+            .filter(|d| *d >= earlier.start_on)
+            .unwrap_or(earlier.start_on);
         close(&w, &earlier, last, Some("转为主要帮扶责任人".to_owned())).await?;
     }
     let p = new_pairing(&household, helper, true, body.start_on);
@@ -443,8 +453,6 @@ async fn my_households(state: web::Data<AppState>, user: AuthUser) -> Result<Jso
     let Some(own) = Helper::of(&user).own_pairings() else {
         return Ok(Json(Items { items: Vec::new() }));
     };
-    let filter = sea_orm::Condition::all()
-        .add(own)
-        .add(pairing::Column::EndOn.is_null());
+    let filter = sea_orm::Condition::all().add(own).add(pairing::Column::EndOn.is_null());
     Ok(Json(listed(&state.db, filter).await?))
 }

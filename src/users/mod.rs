@@ -7,7 +7,9 @@ mod grants;
 mod routes;
 
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, IntoActiveModel, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+};
 use uuid::Uuid;
 
 use crate::audit::Write;
@@ -89,8 +91,8 @@ pub async fn insert_user(w: &Write, username: &str, password_hash: String, org_i
         updated_at: now,
     };
     user::Entity::insert(model.clone().into_active_model())
-    .exec_without_returning(w.db())
-    .await?;
+        .exec_without_returning(w.db())
+        .await?;
     Ok(model)
 }
 
