@@ -12,7 +12,8 @@ exist already (`dangjian create-admin`). Standard library only.
 The world: the root committee; branches A and B, each with one party group and one village
 with a villager group; a few members, one holding a pioneer post; one account per role (admin,
 inspector, sec_a, leader_a, member_a, the last linked to its member record); pledges in
-draft, submitted, in_progress and approved states, and one public supervision message.
+draft, submitted, in_progress and approved states, and one public supervision message; three
+poor households, a cadre helper, three pairings and a help record.
 
 Without real ids nearly every request for `/orgs/{id}`, `/members/{id}`... is a 404 and the
 fuzzer never reaches a handler's logic, so the ids are handed to schemathesis as dictionaries
@@ -147,7 +148,28 @@ def seed(base, out_dir):
     # One public supervision message on an approved pledge (no token).
     feedback = create(f"/api/v1/public/pledges/{p_collective}/feedback", {"message": "路灯已经修好了，谢谢！"}, token=None)["id"]
 
+    # Poor households in both villages; a cadre; 程军 (member_a) helps the first household as
+    # its primary helper and logs one visit; 李芳 helps it too.
+    def household(head, birth, serial, village_id, status="in_poverty", **extra):
+        body = {"head_name": head, "id_number": id_number(birth, serial), "village_id": village_id, "size": 3,
+                "attribute": "ordinary", "main_cause": "illness", "identified_year": 2014, "status": status, **extra}
+        return create("/api/v1/households", body)["id"]
+
+    h_a = household("李大山", "1965-05-12", 401, village, phone="13900000401")
+    h_a2 = household("赵二", "1970-02-02", 402, village, status="lifted", lifted_year=2017)
+    h_b = household("孙三", "1960-08-08", 403, village_b)
+    cadre = create("/api/v1/cadres", {"org_id": branch_a, "name": "周明", "work_unit": "县农业农村局",
+                                      "phone": "13900000501"})["id"]
+    pairing_a = create("/api/v1/pairings", {"household_id": h_a, "member_id": m_a, "start_on": "2017-03-01"})["id"]
+    pairing_a2 = create("/api/v1/pairings", {"household_id": h_a, "member_id": m_a2, "start_on": "2017-03-01"})["id"]
+    pairing_c = create("/api/v1/pairings", {"household_id": h_a2, "cadre_id": cadre, "start_on": "2017-03-01"})["id"]
+    create(f"/api/v1/pairings/{pairing_a}/help-records",
+           {"date": "2017-04-12", "kind": "visit", "content": "走访了解生产生活情况"}, token=member_a)
+
     world = {
+        "households": {"a": h_a, "a2": h_a2, "b": h_b},
+        "cadres": {"a": cadre},
+        "pairings": {"a": pairing_a, "a2": pairing_a2, "cadre": pairing_c},
         "orgs": {"root": root, "branch_a": branch_a, "branch_b": branch_b, "group_a": group_a, "group_b": group_b},
         "villages": {"dawa": village, "sishan": village_b},
         "villager_groups": {"dawa_1": villager_group, "sishan_1": villager_group_b},
@@ -174,6 +196,9 @@ PATH_IDS = {
     "/api/v1/users/{id}": "users",
     "/api/v1/villages/{id}": "villages",
     "/api/v1/villager-groups/{id}": "villager_groups",
+    "/api/v1/households/{id}": "households",
+    "/api/v1/cadres/{id}": "cadres",
+    "/api/v1/pairings/{id}": "pairings",
 }
 NAMED = {
     "path.post_id": "posts", "path.feedback_id": "feedback", "path.grant_id": "grants", "path.code": "categories",
@@ -182,6 +207,8 @@ NAMED = {
     "body.org_id": "orgs", "body.parent_id": "orgs", "body.group_id": "orgs", "body.member_id": "members",
     "body.village_id": "villages", "body.villager_group_id": "villager_groups", "body.post_id": "posts",
     "body.category": "categories",
+    "query.household_id": "households", "query.pairing_id": "pairings", "query.cadre_id": "cadres",
+    "body.household_id": "households", "body.cadre_id": "cadres",
 }
 # Half of the time a seeded id, half of the time whatever the fuzzer makes up.
 PROBABILITY = 0.5

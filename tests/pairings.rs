@@ -791,9 +791,12 @@ async fn help_records_are_listed_by_household_helper_and_period_and_exported() {
             .len(),
         3
     );
-    get(app, s.sec(), "/api/v1/help-records?from=2017-05-01&to=2017-04-01")
-        .await
-        .assert_problem(400, "invalid_query");
+    assert!(
+        record_dates(app, s.sec(), "from=2017-05-01&to=2017-04-01")
+            .await
+            .is_empty(),
+        "an empty period"
+    );
     assert!(
         get(app, w.token("sec_b"), "/api/v1/help-records").await.json()["items"]
             .as_array()

@@ -14,7 +14,7 @@ use super::find_with_rights;
 use super::types::*;
 use crate::audit::{Event, Write};
 use crate::auth::{AuthUser, Scope};
-use crate::error::{ApiError, ErrorCode, Problem};
+use crate::error::{ApiError, Problem};
 use crate::http::pagination::keyset_after;
 use crate::http::validate::{check_evidence, collect_text};
 use crate::http::{Claim, IdempotencyKey, Json, ListQuery, Page, PageParams, StoredResponse};
@@ -193,14 +193,6 @@ async fn list_condition(state: &AppState, user: &AuthUser, f: &HelpRecordFilters
     }
     if let Some(k) = f.kind {
         all = all.add(help_record::Column::Kind.eq(k.as_str()));
-    }
-    if let (Some(from), Some(to)) = (f.from, f.to)
-        && from > to
-    {
-        return Err(ApiError::bad_request(
-            ErrorCode::InvalidQuery,
-            text!("from must not be after to", "from 不能晚于 to"),
-        ));
     }
     if let Some(from) = f.from {
         all = all.add(help_record::Column::Date.gte(from));

@@ -261,7 +261,7 @@ pub struct CoverageParams {
     #[param(minimum = 1, maximum = 3650)]
     pub stale_days: Option<u32>,
     /// Help records are counted from this day (default: `stale_days` before `as_of`) to
-    /// `as_of`.
+    /// `as_of` (a later day counts none).
     pub from: Option<NaiveDate>,
     /// Helpers with more active households than this are listed (default 5, 1–1000).
     #[param(minimum = 1, maximum = 1000)]
