@@ -487,17 +487,19 @@ async fn a_cadre_is_a_helper_whose_account_logs_their_own_visits() {
     assert_eq!(reply.status, 409, "{}", reply.text());
 }
 
+/// A pairing of the plan: helper, start, end, and the help records (date, kind) logged on it.
+type PlannedPairing = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Vec<(&'static str, &'static str)>,
+);
+
 /// One household of the hand-built coverage data set.
 struct Planned {
     name: &'static str,
     status: &'static str,
-    /// (helper, start, end, help records (date, kind) logged while it lasted)
-    pairings: Vec<(
-        &'static str,
-        &'static str,
-        Option<&'static str>,
-        Vec<(&'static str, &'static str)>,
-    )>,
+    pairings: Vec<PlannedPairing>,
 }
 
 fn day(s: &str) -> NaiveDate {
