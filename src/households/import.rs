@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -12,11 +11,13 @@ use uuid::Uuid;
 use super::entity::household;
 use super::types::*;
 use super::{HouseholdAccess, HouseholdFields, build, insert_all, validate};
-use crate::audit::{Event, Write};
+use crate::audit::Write;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError};
-use crate::http::csv_import::{Column, IMPORT_LIMIT_BYTES, IMPORT_MAX_ROWS, Sheet, SheetRow, cell_error, read_sheet};
-use crate::http::{Claim, IdempotencyKey, StoredResponse};
+use crate::http::IdempotencyKey;
+use crate::http::csv_import::{
+    Column, IMPORT_MAX_ROWS, ImportRun, ImportStart, Sheet, SheetRow, cell_error, read_sheet,
+};
 use crate::places::entity::{village, villager_group};
 use crate::state::AppState;
 use crate::text;
@@ -43,7 +44,7 @@ const COLUMNS: &[Column] = &[
 const IGNORED_COLUMNS: &[&str] = &["编号", "id"];
 
 /// `POST /api/v1/households/import`. Every import, dry or not, is audited
-/// (`household.import`); dry runs are limited per account like the member import's.
+/// (`household.import`).
 pub async fn import(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -52,7 +53,6 @@ pub async fn import(
     dry_run: bool,
     payload: Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let bytes = crate::http::upload::read_file(&req, payload, "text/csv", IMPORT_LIMIT_BYTES).await?;
     let access = HouseholdAccess::of(&user);
     if access.manage.is_empty() {
         return Err(ApiError::Forbidden {
@@ -62,41 +62,14 @@ pub async fn import(
             ),
         });
     }
-    let ticket = if dry_run {
-        crate::auth::check_rate(&state.auth.dry_run_limiter, &user.id())?;
-        None
-    } else {
-        match key.claim(&state.db, &user.id().to_string()).await? {
-            Claim::Replay(stored) => return Ok(stored),
-            Claim::Proceed(ticket) => Some(ticket),
-        }
+    let what = ("household.import", "household");
+    let mut run = match ImportRun::start(&state, &user, &req, &key, payload, dry_run, what).await? {
+        ImportStart::Replay(stored) => return Ok(stored),
+        ImportStart::Proceed(run) => run,
     };
-    let (rows, errors) = parse(&state, &access, bytes).await?;
-    let org = access.manage.top_orgs().first().copied();
-    let event = |rows: usize, errors: usize| {
-        let event = Event {
-            entity_id: None,
-            org_id: org,
-            ..Event::new("household.import", "household", "")
-        }
-        .after(serde_json::json!({"dry_run": dry_run, "rows": rows, "errors": errors}));
-        if errors > 0 { event.failed() } else { event }
-    };
-    let Some(ticket) = ticket.filter(|_| errors.is_empty()) else {
-        Write::record_alone(&state.db, &user.audit, event(rows.len(), errors.len())).await?;
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
-        }
-        return Ok(HttpResponse::Ok().json(ImportReport {
-            imported: 0,
-            valid: rows.len(),
-            dry_run,
-        }));
-    };
-    let report = ImportReport {
-        imported: rows.len(),
-        valid: rows.len(),
-        dry_run,
+    let (rows, errors) = parse(&state, &access, run.file.clone()).await?;
+    let Some(ticket) = run.writing(&errors) else {
+        return run.answer_unwritten(&state, &user, rows.len(), errors).await;
     };
     // Encrypting 5,000 rows is CPU work: off the async workers.
     let keys = state.clone();
@@ -110,8 +83,7 @@ pub async fn import(
     .map_err(ApiError::internal)?;
     let w = Write::begin(&state.db, &user.audit).await?;
     insert_all(&w, &models).await?;
-    let response = StoredResponse::json(StatusCode::CREATED, &report)?;
-    ticket.commit(w, event(models.len(), 0), response).await
+    run.commit(ticket, w, models.len()).await
 }
 
 /// The valid rows (with the branch each belongs to) and every problem, sorted by line.

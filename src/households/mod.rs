@@ -130,8 +130,8 @@ fn decode_causes(id: Uuid, stored: &str) -> Result<Vec<PovertyCause>, ApiError> 
         .collect()
 }
 
-/// The list view: decrypted, then masked.
-pub fn summary(h: &household::Model, keys: &DataKeys) -> Result<HouseholdSummary, ApiError> {
+/// The record without its people and incomes: decrypted, then masked unless `reveal`.
+pub fn summary(h: &household::Model, keys: &DataKeys, reveal: bool) -> Result<HouseholdSummary, ApiError> {
     let (id_number, phone) = head_pii(h, keys)?;
     Ok(HouseholdSummary {
         id: h.id,
@@ -139,8 +139,8 @@ pub fn summary(h: &household::Model, keys: &DataKeys) -> Result<HouseholdSummary
         village_id: h.village_id,
         villager_group_id: h.villager_group_id,
         head_name: h.head_name.clone(),
-        id_number: mask_id_number(&id_number),
-        phone: phone.map(|p| mask_phone(&p)),
+        id_number: if reveal { id_number } else { mask_id_number(&id_number) },
+        phone: phone.map(|p| if reveal { p } else { mask_phone(&p) }),
         address: h.address.clone(),
         size: h.size,
         attribute: h.attribute,
@@ -178,7 +178,6 @@ pub async fn view<C: ConnectionTrait>(
     keys: &DataKeys,
     reveal: bool,
 ) -> Result<HouseholdView, ApiError> {
-    let (id_number, phone) = head_pii(h, keys)?;
     let people = person::Entity::find()
         .filter(person::Column::HouseholdId.eq(h.id))
         .order_by_asc(person::Column::CreatedAt)
@@ -213,22 +212,7 @@ pub async fn view<C: ConnectionTrait>(
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     Ok(HouseholdView {
-        id: h.id,
-        org_id: h.org_id,
-        village_id: h.village_id,
-        villager_group_id: h.villager_group_id,
-        head_name: h.head_name.clone(),
-        id_number: if reveal { id_number } else { mask_id_number(&id_number) },
-        phone: phone.map(|p| if reveal { p } else { mask_phone(&p) }),
-        address: h.address.clone(),
-        size: h.size,
-        attribute: h.attribute,
-        main_cause: h.main_cause,
-        secondary_causes: decode_causes(h.id, &h.secondary_causes)?,
-        identified_year: h.identified_year,
-        status: h.status,
-        lifted_year: h.lifted_year,
-        note: h.note.clone(),
+        household: summary(h, keys, reveal)?,
         people,
         incomes: incomes
             .iter()
@@ -238,9 +222,6 @@ pub async fn view<C: ConnectionTrait>(
             })
             .collect(),
         pii_revealed: reveal,
-        version: h.version,
-        created_at: h.created_at,
-        updated_at: h.updated_at,
     })
 }
 

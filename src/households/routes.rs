@@ -190,13 +190,11 @@ async fn list_households(
     let rows = page_rows(&state.db, condition, query.page.after()?, limit).await?;
     let items = rows
         .iter()
-        .map(|h| summary(h, &state.data_keys))
+        .map(|h| summary(h, &state.data_keys, false))
         .collect::<Result<Vec<_>, _>>()?;
     let page = Page::from_rows(items, limit, |h| (h.head_name.clone(), h.id)).with_total(total);
     Ok(HttpResponse::Ok().json(page))
 }
-
-const EXPORT_BATCH: u64 = 500;
 
 const EXPORT_HEADER: &[&str] = &[
     "编号",
@@ -218,21 +216,17 @@ const EXPORT_HEADER: &[&str] = &[
 
 /// Streams every household matching `condition` as CSV (masked), batch by batch.
 fn export(state: web::Data<AppState>, condition: Condition) -> HttpResponse {
-    crate::http::csv::stream("households.csv", EXPORT_HEADER, move |after| {
-        let state = state.clone();
-        let condition = condition.clone();
-        async move {
-            let mut rows = page_rows(&state.db, condition, after, EXPORT_BATCH).await?;
-            let more = rows.len() as u64 > EXPORT_BATCH;
-            rows.truncate(EXPORT_BATCH as usize);
-            let next = more.then(|| rows.last().map(|h| (h.head_name.clone(), h.id))).flatten();
-            let rows = rows
-                .iter()
-                .map(|h| summary(h, &state.data_keys).map(|s| export_row(&s)))
-                .collect::<Result<_, _>>()?;
-            Ok((rows, next))
-        }
-    })
+    let db = state.clone();
+    crate::http::csv::stream_pages(
+        "households.csv",
+        EXPORT_HEADER,
+        move |after, limit| {
+            let (db, condition) = (db.clone(), condition.clone());
+            async move { page_rows(&db.db, condition, after, limit).await }
+        },
+        |h| (h.head_name.clone(), h.id),
+        move |h| summary(h, &state.data_keys, false).map(|s| export_row(&s)),
+    )
 }
 
 fn export_row(h: &HouseholdSummary) -> Vec<String> {
@@ -319,16 +313,18 @@ async fn update_household(
     let revealed = view(w.db(), &current, keys, true).await?;
     // Re-validate the whole record with the changes applied, so cross-field rules hold.
     let input = NewHousehold {
-        head_name: patch.head_name.unwrap_or(revealed.head_name.clone()),
-        id_number: patch.id_number.unwrap_or(revealed.id_number.clone()),
-        phone: patch.phone.unwrap_or(revealed.phone.clone()),
+        head_name: patch.head_name.unwrap_or(revealed.household.head_name.clone()),
+        id_number: patch.id_number.unwrap_or(revealed.household.id_number.clone()),
+        phone: patch.phone.unwrap_or(revealed.household.phone.clone()),
         village_id: current.village_id,
         villager_group_id: patch.villager_group_id.unwrap_or(current.villager_group_id),
         address: patch.address.unwrap_or(current.address.clone()),
         size: patch.size.unwrap_or(current.size),
         attribute: patch.attribute.unwrap_or(current.attribute),
         main_cause: patch.main_cause.unwrap_or(current.main_cause),
-        secondary_causes: patch.secondary_causes.unwrap_or(revealed.secondary_causes.clone()),
+        secondary_causes: patch
+            .secondary_causes
+            .unwrap_or(revealed.household.secondary_causes.clone()),
         identified_year: patch.identified_year.unwrap_or(current.identified_year),
         status: patch.status.unwrap_or(current.status),
         lifted_year: patch.lifted_year.unwrap_or(current.lifted_year),
@@ -338,7 +334,7 @@ async fn update_household(
     if f.villager_group_id != current.villager_group_id {
         check_place(w.db(), &access.manage, current.village_id, f.villager_group_id).await?;
     }
-    if f.id_number != revealed.id_number {
+    if f.id_number != revealed.household.id_number {
         refuse_duplicate_head(w.db(), &access, &keys.lookup_hash(&f.id_number), Some(current.id)).await?;
     }
     let mut updated = current.clone();
@@ -353,8 +349,8 @@ async fn update_household(
     updated.status = f.status;
     updated.lifted_year = f.lifted_year;
     updated.note = f.note;
-    let new_id = (f.id_number != revealed.id_number).then_some(f.id_number.as_str());
-    let new_phone = (f.phone != revealed.phone).then_some(f.phone.as_deref());
+    let new_id = (f.id_number != revealed.household.id_number).then_some(f.id_number.as_str());
+    let new_phone = (f.phone != revealed.household.phone).then_some(f.phone.as_deref());
     set_pii(&mut updated, keys, new_id, new_phone);
     let saved = save(&w, &current, updated).await?;
     let after = view(w.db(), &saved, keys, true).await?;

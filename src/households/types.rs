@@ -77,11 +77,24 @@ labelled_enum! {
     }
 }
 
-/// A poor household as the API shows it. The head's `id_number` and `phone`, and each
-/// person's `id_number`, are masked (`340822************`, `138****5678`) unless
-/// `pii_revealed`.
+/// A poor household as the API shows it: the record with its people and incomes. The
+/// head's `id_number` and `phone`, and each person's `id_number`, are masked
+/// (`340822************`, `138****5678`) unless `pii_revealed`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HouseholdView {
+    #[serde(flatten)]
+    pub household: HouseholdSummary,
+    /// The people of the household (家庭成员).
+    pub people: Vec<PersonView>,
+    /// Per-capita net income by year (人均纯收入), oldest first.
+    pub incomes: Vec<IncomeView>,
+    /// True when ID numbers and the phone are shown in full (`?reveal=pii`, audited).
+    pub pii_revealed: bool,
+}
+
+/// A household in a list: the record without its people and incomes (masked).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HouseholdSummary {
     pub id: Uuid,
     /// The branch serving the village (the household's scope).
     pub org_id: Uuid,
@@ -106,39 +119,6 @@ pub struct HouseholdView {
     pub identified_year: i32,
     pub status: HouseholdStatus,
     /// Year lifted out of poverty (脱贫年度).
-    pub lifted_year: Option<i32>,
-    pub note: Option<String>,
-    /// The people of the household (家庭成员).
-    pub people: Vec<PersonView>,
-    /// Per-capita net income by year (人均纯收入), oldest first.
-    pub incomes: Vec<IncomeView>,
-    /// True when ID numbers and the phone are shown in full (`?reveal=pii`, audited).
-    pub pii_revealed: bool,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// A household in a list: the record without its people and incomes.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct HouseholdSummary {
-    pub id: Uuid,
-    pub org_id: Uuid,
-    pub village_id: Uuid,
-    pub villager_group_id: Option<Uuid>,
-    #[schema(example = "李大山")]
-    pub head_name: String,
-    #[schema(example = "340822************")]
-    pub id_number: String,
-    #[schema(example = "138****5678")]
-    pub phone: Option<String>,
-    pub address: Option<String>,
-    pub size: i32,
-    pub attribute: HouseholdAttribute,
-    pub main_cause: PovertyCause,
-    pub secondary_causes: Vec<PovertyCause>,
-    pub identified_year: i32,
-    pub status: HouseholdStatus,
     pub lifted_year: Option<i32>,
     pub note: Option<String>,
     pub version: i64,
@@ -331,4 +311,4 @@ pub struct IncomePath {
     pub year: i32,
 }
 
-pub use crate::members::types::ImportReport;
+pub use crate::http::csv_import::ImportReport;

@@ -83,3 +83,38 @@ where
         .insert_header(("Content-Disposition", format!("attachment; filename=\"{filename}\"")))
         .streaming(body)
 }
+
+/// Rows fetched per page by [`stream_pages`].
+pub const EXPORT_BATCH: u64 = 500;
+
+/// Streams every row of a keyset-paged list: `page(after, limit)` returns up to `limit + 1`
+/// rows in list order after the cursor `after`; `key` gives a row's cursor and `cells` its
+/// record. Memory stays at one page whatever the list's size.
+pub fn stream_pages<R, K, P, Fut>(
+    filename: &str,
+    header: &'static [&'static str],
+    page: P,
+    key: impl Fn(&R) -> K + 'static,
+    cells: impl Fn(&R) -> Result<Vec<String>, ApiError> + 'static,
+) -> HttpResponse
+where
+    R: 'static,
+    K: 'static,
+    P: Fn(Option<K>, u64) -> Fut + 'static,
+    Fut: Future<Output = Result<Vec<R>, ApiError>> + 'static,
+{
+    let page = std::rc::Rc::new(page);
+    let key = std::rc::Rc::new(key);
+    let cells = std::rc::Rc::new(cells);
+    stream(filename, header, move |after| {
+        let (page, key, cells) = (page.clone(), key.clone(), cells.clone());
+        async move {
+            let mut rows = page(after, EXPORT_BATCH).await?;
+            let more = rows.len() as u64 > EXPORT_BATCH;
+            rows.truncate(EXPORT_BATCH as usize);
+            let next = if more { rows.last().map(|r| key(r)) } else { None };
+            let records = rows.iter().map(|r| cells(r)).collect::<Result<_, _>>()?;
+            Ok((records, next))
+        }
+    })
+}

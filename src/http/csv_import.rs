@@ -174,3 +174,120 @@ pub fn parse_bool(cell: &str) -> Option<bool> {
         _ => None,
     }
 }
+
+/// The bookkeeping every CSV import shares: the file, its dry-run limit or Idempotency-Key,
+/// and the audit event of every attempt (`<entity>.import`, dry or not, refused or written).
+pub struct ImportRun {
+    /// The uploaded file (raw or the `file` part of a form).
+    pub file: actix_web::web::Bytes,
+    /// The claimed key of a real import (`None` for a dry run).
+    pub ticket: Option<crate::http::idempotency::Ticket>,
+    action: &'static str,
+    entity_type: &'static str,
+    /// Where the event is filed: the top of the caller's managing scope.
+    pub org: Option<uuid::Uuid>,
+    dry_run: bool,
+}
+
+/// What [`ImportRun::start`] decided.
+pub enum ImportStart {
+    /// A retried import already done: its stored answer.
+    Replay(actix_web::HttpResponse),
+    Proceed(ImportRun),
+}
+
+impl ImportRun {
+    /// Reads the file, then limits a dry run per account (each checks up to 5,000 rows
+    /// against the whole town) or claims a real import's key first (a replay must not be
+    /// validated again against the rows it created).
+    pub async fn start(
+        state: &crate::state::AppState,
+        user: &crate::auth::AuthUser,
+        req: &actix_web::HttpRequest,
+        key: &crate::http::IdempotencyKey,
+        payload: actix_web::dev::Payload,
+        dry_run: bool,
+        (action, entity_type): (&'static str, &'static str),
+    ) -> Result<ImportStart, ApiError> {
+        let file = crate::http::upload::read_file(req, payload, "text/csv", IMPORT_LIMIT_BYTES).await?;
+        let ticket = if dry_run {
+            crate::auth::check_rate(&state.auth.dry_run_limiter, &user.id())?;
+            None
+        } else {
+            match key.claim(&state.db, &user.id().to_string()).await? {
+                crate::http::Claim::Replay(stored) => return Ok(ImportStart::Replay(stored)),
+                crate::http::Claim::Proceed(ticket) => Some(ticket),
+            }
+        };
+        Ok(ImportStart::Proceed(ImportRun {
+            file,
+            ticket,
+            action,
+            entity_type,
+            org: user.scope(crate::auth::Access::MANAGE).top_orgs().first().copied(),
+            dry_run,
+        }))
+    }
+
+    /// The audit event of this import with `rows` rows and `errors` problems.
+    pub fn event(&self, rows: usize, errors: usize) -> crate::audit::Event {
+        let event = crate::audit::Event {
+            entity_id: None,
+            org_id: self.org,
+            ..crate::audit::Event::new(self.action, self.entity_type, "")
+        }
+        .after(serde_json::json!({"dry_run": self.dry_run, "rows": rows, "errors": errors}));
+        if errors > 0 { event.failed() } else { event }
+    }
+
+    /// The claimed key when the file is to be written (a real import without errors).
+    pub fn writing(&mut self, errors: &[FieldError]) -> Option<crate::http::idempotency::Ticket> {
+        if errors.is_empty() { self.ticket.take() } else { None }
+    }
+
+    /// A dry run or a refused file: records the attempt and answers (the report, or 422 with
+    /// every problem). Nothing else is written.
+    pub async fn answer_unwritten(
+        self,
+        state: &crate::state::AppState,
+        user: &crate::auth::AuthUser,
+        valid: usize,
+        errors: Vec<FieldError>,
+    ) -> Result<actix_web::HttpResponse, ApiError> {
+        crate::audit::Write::record_alone(&state.db, &user.audit, self.event(valid, errors.len())).await?;
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        Ok(actix_web::HttpResponse::Ok().json(ImportReport {
+            imported: 0,
+            valid,
+            dry_run: self.dry_run,
+        }))
+    }
+
+    /// Commits a written import of `rows` rows with its event and stored answer (201).
+    pub async fn commit(
+        &self,
+        ticket: crate::http::idempotency::Ticket,
+        write: crate::audit::Write,
+        rows: usize,
+    ) -> Result<actix_web::HttpResponse, ApiError> {
+        let report = ImportReport {
+            imported: rows,
+            valid: rows,
+            dry_run: self.dry_run,
+        };
+        let response = crate::http::StoredResponse::json(actix_web::http::StatusCode::CREATED, &report)?;
+        ticket.commit(write, self.event(rows, 0), response).await
+    }
+}
+
+/// What an import did.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ImportReport {
+    /// Rows written (0 on a dry run).
+    pub imported: usize,
+    /// Rows that passed validation.
+    pub valid: usize,
+    pub dry_run: bool,
+}

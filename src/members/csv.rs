@@ -10,8 +10,6 @@ use super::types::MemberSort;
 use super::view;
 use crate::state::AppState;
 
-const EXPORT_BATCH: u64 = 500;
-
 /// The import columns: English name (as in JSON) and Chinese name, and whether required.
 pub(super) const COLUMNS: &[crate::http::csv_import::Column] = &[
     ("name", "姓名", true),
@@ -68,25 +66,17 @@ const EXPORT_HEADER: &[&str] = &[
 
 /// Streams every member matching `condition` as CSV, batch by batch.
 pub fn export(state: web::Data<AppState>, condition: Condition, sort: MemberSort, reveal: bool) -> HttpResponse {
-    crate::http::csv::stream("members.csv", EXPORT_HEADER, move |after| {
-        let state = state.clone();
-        let condition = condition.clone();
-        async move {
-            let mut rows = page_rows(&state.db, condition, sort, after, EXPORT_BATCH).await?;
-            let more = rows.len() as u64 > EXPORT_BATCH;
-            rows.truncate(EXPORT_BATCH as usize);
-            let next = if more {
-                rows.last().map(|m| cursor_key(sort, m.name.clone(), m.joined_on, m.id))
-            } else {
-                None
-            };
-            let rows = rows
-                .iter()
-                .map(|m| view(m, &state.data_keys, reveal).map(|v| export_row(&v)))
-                .collect::<Result<_, _>>()?;
-            Ok((rows, next))
-        }
-    })
+    let db = state.clone();
+    crate::http::csv::stream_pages(
+        "members.csv",
+        EXPORT_HEADER,
+        move |after, limit| {
+            let (db, condition) = (db.clone(), condition.clone());
+            async move { page_rows(&db.db, condition, sort, after, limit).await }
+        },
+        move |m| cursor_key(sort, m.name.clone(), m.joined_on, m.id),
+        move |m| view(m, &state.data_keys, reveal).map(|v| export_row(&v)),
+    )
 }
 
 fn export_row(v: &super::types::MemberView) -> Vec<String> {

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
 use actix_web::web;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::NaiveDate;
@@ -13,22 +12,21 @@ use uuid::Uuid;
 
 use super::csv::{COLUMNS, IGNORED_COLUMNS};
 use super::entity::member;
-use super::types::{Education, Gender, ImportReport, MemberStatus, NewMember};
+use super::types::{Education, Gender, MemberStatus, NewMember};
 use super::{MemberAccess, build, insert_all, validate};
-use crate::audit::{Event, Write};
+use crate::audit::Write;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError, Text};
-use crate::http::csv_import::{SheetRow, cell_error, parse_bool, read_sheet};
-use crate::http::{Claim, IdempotencyKey, StoredResponse};
+use crate::http::IdempotencyKey;
+use crate::http::csv_import::{ImportRun, ImportStart, SheetRow, cell_error, parse_bool, read_sheet};
 use crate::orgs::{OrgKind, entity as org};
 use crate::state::AppState;
 use crate::text;
 
-pub use crate::http::csv_import::{IMPORT_LIMIT_BYTES, IMPORT_MAX_ROWS};
+use crate::http::csv_import::IMPORT_MAX_ROWS;
 
 /// `POST /api/v1/members/import`. Every import, dry or not, is audited (`member.import`),
-/// and so is every clash with an existing member (`member.duplicate_id_number`). Dry runs are
-/// limited per account: each one checks up to 5,000 ID numbers against the whole town.
+/// and so is every clash with an existing member (`member.duplicate_id_number`).
 pub async fn import(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -37,7 +35,6 @@ pub async fn import(
     dry_run: bool,
     payload: Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let bytes = crate::http::upload::read_file(&req, payload, "text/csv", IMPORT_LIMIT_BYTES).await?;
     let access = MemberAccess::of(&user);
     if access.manage.is_empty() {
         return Err(ApiError::Forbidden {
@@ -47,47 +44,20 @@ pub async fn import(
             ),
         });
     }
-    let ticket = if dry_run {
-        crate::auth::check_rate(&state.auth.dry_run_limiter, &user.id())?;
-        None
-    } else {
-        // Claim the key first: a replay must not be re-validated against the rows it created.
-        match key.claim(&state.db, &user.id().to_string()).await? {
-            Claim::Replay(stored) => return Ok(stored),
-            Claim::Proceed(ticket) => Some(ticket),
-        }
+    let what = ("member.import", "member");
+    let mut run = match ImportRun::start(&state, &user, &req, &key, payload, dry_run, what).await? {
+        ImportStart::Replay(stored) => return Ok(stored),
+        ImportStart::Proceed(run) => run,
     };
-    let parsed = parse(&state, &access, bytes).await?;
-    let org = access.manage.top_orgs().first().copied();
-    let event = |rows: usize, errors: usize| {
-        let event = Event {
-            entity_id: None,
-            org_id: org,
-            ..Event::new("member.import", "member", "")
-        }
-        .after(serde_json::json!({"dry_run": dry_run, "rows": rows, "errors": errors}));
-        if errors > 0 { event.failed() } else { event }
-    };
+    let parsed = parse(&state, &access, run.file.clone()).await?;
     if parsed.clashes.any() {
         // The clashing rows are among the file's errors; a failure to record them is an error.
-        super::record_clashes(&state.db, &user, org.unwrap_or_default(), "import", parsed.clashes).await?;
+        super::record_clashes(&state.db, &user, run.org.unwrap_or_default(), "import", parsed.clashes).await?;
     }
-    let Some(ticket) = ticket.filter(|_| parsed.errors.is_empty()) else {
-        // A dry run, or a refused file: nothing is written but the record of the attempt.
-        Write::record_alone(&state.db, &user.audit, event(parsed.rows.len(), parsed.errors.len())).await?;
-        if !parsed.errors.is_empty() {
-            return Err(ApiError::Validation(parsed.errors));
-        }
-        return Ok(HttpResponse::Ok().json(ImportReport {
-            imported: 0,
-            valid: parsed.rows.len(),
-            dry_run,
-        }));
-    };
-    let report = ImportReport {
-        imported: parsed.rows.len(),
-        valid: parsed.rows.len(),
-        dry_run,
+    let Some(ticket) = run.writing(&parsed.errors) else {
+        return run
+            .answer_unwritten(&state, &user, parsed.rows.len(), parsed.errors)
+            .await;
     };
     // Encrypting 5,000 rows is CPU work too.
     let keys = state.clone();
@@ -97,8 +67,7 @@ pub async fn import(
             .map_err(ApiError::internal)?;
     let w = Write::begin(&state.db, &user.audit).await?;
     insert_all(&w, &rows).await?;
-    let response = StoredResponse::json(StatusCode::CREATED, &report)?;
-    ticket.commit(w, event(rows.len(), 0), response).await
+    run.commit(ticket, w, rows.len()).await
 }
 
 /// A file read and checked: the valid rows, every problem (sorted by line), and the clashes

@@ -337,11 +337,4 @@ pub struct ImportParams {
     pub dry_run: Option<bool>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ImportReport {
-    /// Members written (0 on a dry run).
-    pub imported: usize,
-    /// Rows that passed validation.
-    pub valid: usize,
-    pub dry_run: bool,
-}
+pub use crate::http::csv_import::ImportReport;

@@ -225,7 +225,6 @@ async fn page_rows<C: ConnectionTrait>(
         .await?)
 }
 
-const EXPORT_BATCH: u64 = 500;
 const EXPORT_HEADER: &[&str] = &[
     "编号",
     "结对",
@@ -254,38 +253,29 @@ async fn list_help_records(
 ) -> Result<HttpResponse, ApiError> {
     let condition = list_condition(&state, &user, &query.filters).await?;
     if crate::http::csv::wanted(&req) {
-        return Ok(crate::http::csv::stream(
+        let opt = |v: Option<Uuid>| v.map(|v| v.to_string()).unwrap_or_default();
+        return Ok(crate::http::csv::stream_pages(
             "help-records.csv",
             EXPORT_HEADER,
-            move |after| {
-                let state = state.clone();
-                let condition = condition.clone();
-                async move {
-                    let mut rows = page_rows(&state.db, condition, after, EXPORT_BATCH).await?;
-                    let more = rows.len() as u64 > EXPORT_BATCH;
-                    rows.truncate(EXPORT_BATCH as usize);
-                    let next = more.then(|| rows.last().map(|r| (r.date, r.id))).flatten();
-                    let opt = |v: Option<Uuid>| v.map(|v| v.to_string()).unwrap_or_default();
-                    let rows = rows
-                        .iter()
-                        .map(view)
-                        .map(|r| {
-                            vec![
-                                r.id.to_string(),
-                                r.pairing_id.to_string(),
-                                r.household_id.to_string(),
-                                opt(r.member_id),
-                                opt(r.cadre_id),
-                                r.date.to_string(),
-                                r.kind.label().to_owned(),
-                                r.content.clone(),
-                                r.amount_fen.map(|a| a.to_string()).unwrap_or_default(),
-                                r.evidence.join(" "),
-                            ]
-                        })
-                        .collect();
-                    Ok((rows, next))
-                }
+            move |after, limit| {
+                let (state, condition) = (state.clone(), condition.clone());
+                async move { page_rows(&state.db, condition, after, limit).await }
+            },
+            |r| (r.date, r.id),
+            move |r| {
+                let r = view(r);
+                Ok(vec![
+                    r.id.to_string(),
+                    r.pairing_id.to_string(),
+                    r.household_id.to_string(),
+                    opt(r.member_id),
+                    opt(r.cadre_id),
+                    r.date.to_string(),
+                    r.kind.label().to_owned(),
+                    r.content,
+                    r.amount_fen.map(|a| a.to_string()).unwrap_or_default(),
+                    r.evidence.join(" "),
+                ])
             },
         ));
     }
