@@ -821,3 +821,133 @@ async fn help_records_are_listed_by_household_helper_and_period_and_exported() {
     );
     assert_eq!(csv.text().lines().count(), 4);
 }
+
+#[actix_web::test]
+async fn pairing_lists_show_only_what_the_caller_may_read() {
+    let s = setup().await;
+    let (app, w) = (&s.app, &s.w);
+    let admin = w.token("admin");
+    // 张三 (branch A) also helps a household of branch B, paired by the town.
+    let village_b = create_village(app, admin, &w.branch_b, "大洼村").await;
+    let h_b = create_household(app, admin, household_body("丁", &village_b, &head_id_number(9))).await;
+    let reply = pair(app, admin, h_b["id"].as_str().unwrap(), json!({"member_id": s.zhang})).await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let h_a = s.household(1, "甲").await;
+    s.paired(&h_a, json!({"member_id": s.zhang})).await;
+    let heads = |v: Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["household"]["head_name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let path = format!("/api/v1/members/{}/pairings", s.zhang);
+    assert_eq!(
+        heads(get(app, s.sec(), &path).await.json()),
+        ["甲"],
+        "branch A does not see branch B's household"
+    );
+    assert_eq!(heads(get(app, admin, &path).await.json()).len(), 2);
+
+    // Cadres are read by those who read households: not by members.
+    let cadre = create(
+        app,
+        admin,
+        "/api/v1/cadres",
+        json!({"org_id": w.root, "name": "周明", "work_unit": "镇政府"}),
+    )
+    .await;
+    let cadre_id = cadre["id"].as_str().unwrap();
+    let reply = pair(app, admin, h_b["id"].as_str().unwrap(), json!({"cadre_id": cadre_id})).await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let listed = get(app, w.token("member_a"), "/api/v1/cadres").await;
+    assert_eq!(listed.status, 200);
+    assert!(listed.json()["items"].as_array().unwrap().is_empty());
+    get(app, w.token("member_a"), &format!("/api/v1/cadres/{cadre_id}/pairings"))
+        .await
+        .assert_problem(404, "not_found");
+    // A secretary cannot pair a cadre of the town they cannot see.
+    pair(app, s.sec(), &h_a, json!({"cadre_id": cadre_id}))
+        .await
+        .assert_problem(404, "not_found");
+
+    // An account linked to that cadre is not branch A's to manage.
+    let (user_id, _) = world::add_account(app, admin, "zhouming", &w.branch_a, "member", &w.branch_a).await;
+    let tag = get(app, admin, &format!("/api/v1/users/{user_id}"))
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let reply = send_json(
+        app.server
+            .patch(format!("/api/v1/users/{user_id}"))
+            .bearer_auth(admin)
+            .insert_header(("If-Match", tag)),
+        &json!({"cadre_id": cadre_id}),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    send_json(
+        app.server
+            .post(format!("/api/v1/users/{user_id}/password"))
+            .bearer_auth(s.sec()),
+        &json!({"new_password": "Another-pass-2017"}),
+    )
+    .await
+    .assert_problem(403, "forbidden");
+}
+
+#[actix_web::test]
+async fn a_pairing_does_not_end_before_the_help_logged_on_it_and_its_helper_cannot_leave() {
+    let s = setup().await;
+    let h = s.household(1, "甲").await;
+    let p = s.paired(&h, json!({"member_id": s.zhang})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(log_help(&s.app, s.sec(), &p, "2017-06-01", "visit").await.status, 201);
+    let end = |end_on: &str| {
+        let req = s
+            .app
+            .server
+            .post(format!("/api/v1/pairings/{p}/end"))
+            .bearer_auth(s.sec());
+        let body = json!({"end_on": end_on});
+        async move { send_json(req, &body).await }
+    };
+    let problem = end("2017-05-31").await.assert_problem(422, "validation_failed");
+    assert_eq!(problem["errors"][0]["code"], "help_logged_after");
+    // Nor can the primary be replaced from a day before that help.
+    let replace = json!({"member_id": s.li, "start_on": "2017-05-01"});
+    send_json(
+        s.app
+            .server
+            .post(format!("/api/v1/households/{h}/primary-helper"))
+            .bearer_auth(s.sec()),
+        &replace,
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+
+    // 张三 still helps: leaving the rolls waits for the hand-over.
+    let member = get(&s.app, s.sec(), &format!("/api/v1/members/{}", s.zhang)).await;
+    let tag = member.header("etag").unwrap().to_owned();
+    let leave = json!({"reason": "transferred_out", "left_on": "2017-07-01"});
+    let req = s
+        .app
+        .server
+        .post(format!("/api/v1/members/{}/leave", s.zhang))
+        .bearer_auth(s.sec());
+    send_json(req.insert_header(("If-Match", tag.clone())), &leave)
+        .await
+        .assert_problem(409, "conflict");
+    assert_eq!(end("2017-06-30").await.status, 200);
+    let req = s
+        .app
+        .server
+        .post(format!("/api/v1/members/{}/leave", s.zhang))
+        .bearer_auth(s.sec());
+    let reply = send_json(req.insert_header(("If-Match", tag)), &leave).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+}

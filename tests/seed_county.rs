@@ -1,21 +1,28 @@
 //! `dangjian seed-county`: a small county through the real binary, checked row by row and
-//! through the API; a second run is refused; seeding beside a bootstrap administrator.
+//! through the API (poor households, pairings and help records too, with the pairing rules
+//! the database keeps); a second run is refused; seeding beside a bootstrap administrator.
 
 mod common;
+
+use std::collections::{HashMap, HashSet};
 
 use chrono::Datelike;
 use common::binary::{TempDir, run};
 use common::world::{self, get, login};
-use common::{TestDatabase, send};
+use common::{TestDatabase, send, send_json};
+use dangjian::households::entity::{household, income, person};
+use dangjian::households::types::HouseholdStatus;
 use dangjian::members::checks::{parse_id_number, pinyin_of};
 use dangjian::members::entity::member;
 use dangjian::members::types::{Gender, MemberStatus};
 use dangjian::orgs::{OrgKind, entity as org};
+use dangjian::pairings::entity::{cadre, help_record, pairing};
+use dangjian::places::entity::{village, villager_group};
 use dangjian::pledges::entity::{event, feedback, pledge};
 use dangjian::pledges::lifecycle::PledgeState;
 use dangjian::users::entity::user;
 use sea_orm::{Database, EntityTrait, PaginatorTrait};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const PASSWORD: &str = "Seed-pass-2017";
 const ARGS: &[&str] = &[
@@ -28,6 +35,12 @@ const ARGS: &[&str] = &[
     "200",
     "--pledges",
     "1000",
+    "--households",
+    "120",
+    "--pairings",
+    "60",
+    "--help-records",
+    "600",
     "--password-stdin",
 ];
 
@@ -59,6 +72,9 @@ async fn a_small_county_is_real_valid_and_seeded_once() {
     );
     assert!(stdout.contains("members: 200"), "{stdout}");
     assert!(stdout.contains("pledges: 1000"), "{stdout}");
+    assert!(stdout.contains("households: 120"), "{stdout}");
+    assert!(stdout.contains("pairings: 60"), "{stdout}");
+    assert!(stdout.contains("600 help records"), "{stdout}");
     assert!(!stdout.contains(PASSWORD), "the password read is never printed");
 
     // A second run finds a full database and refuses, changing nothing.
@@ -171,8 +187,186 @@ async fn a_small_county_is_real_valid_and_seeded_once() {
     let years: std::collections::BTreeSet<i32> = pledges.iter().map(|p| p.year).collect();
     assert_eq!(years.len(), 5, "five years: {years:?}");
     assert!(feedback::Entity::find().count(&db).await.unwrap() > 0);
-    // admin, a secretary per branch, and bench_inspector, bench_sec, bench_leader, bench_member.
-    assert_eq!(user::Entity::find().count(&db).await.unwrap(), 1 + 6 + 4);
+
+    // A village served by every branch, with its villager groups.
+    let villages: HashMap<_, _> = village::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| (v.id, v))
+        .collect();
+    assert_eq!(villages.len(), 6);
+    let served: HashSet<_> = villages.values().map(|v| v.org_id).collect();
+    assert_eq!(served.len(), 6, "one village per branch");
+    assert!(served.iter().all(|o| by_id[o].kind == OrgKind::Branch));
+    let villager_groups: HashMap<_, _> = villager_group::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| (g.id, g))
+        .collect();
+    assert!(villager_groups.len() >= 6 * 3);
+    assert!(villager_groups.values().all(|g| villages.contains_key(&g.village_id)));
+
+    // Households: in a village, belonging to the branch serving it; the head's ID number
+    // valid, encrypted and hashed as the API does, no head twice and none a member's.
+    let households: HashMap<_, _> = household::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.id, h))
+        .collect();
+    assert_eq!(households.len(), 120);
+    let member_hashes: HashSet<_> = members.iter().map(|m| m.id_number_hash.clone()).collect();
+    let mut heads = HashSet::new();
+    for h in households.values() {
+        assert_eq!(h.org_id, villages[&h.village_id].org_id, "{h:?}");
+        if let Some(g) = h.villager_group_id {
+            assert_eq!(villager_groups[&g].village_id, h.village_id);
+        }
+        let plain = keys
+            .decrypt(&h.id_number_enc, &format!("household:{}:id_number", h.id))
+            .expect("decrypts with the configured key");
+        let (id, _) = parse_id_number(&plain).expect("a valid GB 11643 number");
+        assert_eq!(h.id_number_hash, keys.lookup_hash(&id));
+        assert!(heads.insert(h.id_number_hash.clone()), "a head heads one household");
+        assert!(!member_hashes.contains(&h.id_number_hash));
+        assert!((1..=8).contains(&h.size));
+        assert!(h.identified_year >= 2000 && h.identified_year <= today.year());
+        if h.status == HouseholdStatus::Lifted {
+            assert!(
+                h.lifted_year
+                    .is_some_and(|y| y >= h.identified_year && y <= today.year()),
+                "{h:?}"
+            );
+        }
+        if h.status == HouseholdStatus::InPoverty {
+            assert_eq!(h.lifted_year, None);
+        }
+    }
+    for status in [
+        HouseholdStatus::Lifted,
+        HouseholdStatus::InPoverty,
+        HouseholdStatus::Monitored,
+    ] {
+        assert!(
+            households.values().any(|h| h.status == status),
+            "some household is {status:?}"
+        );
+    }
+    let people = person::Entity::find().all(&db).await.unwrap();
+    assert!(!people.is_empty());
+    for p in &people {
+        let h = &households[&p.household_id];
+        assert!(people.iter().filter(|q| q.household_id == h.id).count() <= h.size as usize);
+        if let Some(enc) = &p.id_number_enc {
+            let plain = keys
+                .decrypt(enc, &format!("household_person:{}:id_number", p.id))
+                .unwrap();
+            parse_id_number(&plain).expect("a valid GB 11643 number");
+        }
+    }
+    assert!(income::Entity::find().count(&db).await.unwrap() > 0);
+
+    // Pairings: the household's organisation; a cadre of the town, or an active member of the
+    // household's town who had joined by the start; within their dates; the database's rules
+    // (one active pairing per helper and household, one active primary per household that
+    // has an active pairing); history (ended pairings); some needy households left unpaired.
+    let cadres: HashMap<_, _> = cadre::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    assert!(!cadres.is_empty());
+    let members_by_id: HashMap<_, _> = members.iter().map(|m| (m.id, m)).collect();
+    let town_of = |org_id: uuid::Uuid| {
+        let path = &by_id[&org_id].path;
+        path.split('/').nth(2).unwrap().to_owned()
+    };
+    let pairings = pairing::Entity::find().all(&db).await.unwrap();
+    assert_eq!(pairings.len(), 60);
+    let mut active_helpers = HashSet::new();
+    let mut primaries: HashMap<uuid::Uuid, usize> = HashMap::new();
+    for p in &pairings {
+        let h = &households[&p.household_id];
+        assert_eq!(p.org_id, h.org_id);
+        assert!(p.end_on.is_none_or(|e| e >= p.start_on && e <= today), "{p:?}");
+        assert!(p.start_on <= today);
+        match (p.member_id, p.cadre_id) {
+            (Some(m), None) => {
+                let m = members_by_id[&m];
+                assert!(m.active, "{p:?}");
+                assert!(m.joined_on <= p.start_on, "{p:?}");
+                assert_eq!(town_of(m.org_id), town_of(h.org_id));
+            }
+            (None, Some(c)) => assert_eq!(town_of(cadres[&c].org_id), town_of(h.org_id)),
+            other => panic!("one helper: {other:?}"),
+        }
+        if p.end_on.is_none() {
+            assert!(
+                active_helpers.insert((p.household_id, p.member_id, p.cadre_id)),
+                "one active pairing per helper and household"
+            );
+            *primaries.entry(p.household_id).or_default() += usize::from(p.is_primary);
+        }
+    }
+    assert!(!primaries.is_empty());
+    assert!(
+        primaries.values().all(|n| *n == 1),
+        "one active primary per household with active pairings: {primaries:?}"
+    );
+    assert!(pairings.iter().any(|p| p.end_on.is_some()), "some history");
+    assert!(
+        pairings.iter().any(|p| p.end_on.is_none() && !p.is_primary),
+        "second helpers"
+    );
+    assert!(pairings.iter().any(|p| p.cadre_id.is_some()), "cadre helpers");
+    assert!(
+        households
+            .values()
+            .any(|h| h.status != HouseholdStatus::Lifted && !primaries.contains_key(&h.id)),
+        "some households needing help are unpaired"
+    );
+
+    // Help records: on a pairing, with its household, organisation and helper, dated within it.
+    let pairings_by_id: HashMap<_, _> = pairings.iter().map(|p| (p.id, p)).collect();
+    let records = help_record::Entity::find().all(&db).await.unwrap();
+    assert_eq!(records.len(), 600);
+    for r in &records {
+        let p = pairings_by_id[&r.pairing_id];
+        assert_eq!(
+            (r.household_id, r.org_id, r.member_id, r.cadre_id),
+            (p.household_id, p.org_id, p.member_id, p.cadre_id)
+        );
+        assert!(r.date >= p.start_on && r.date <= p.end_on.unwrap_or(today), "{r:?}");
+    }
+
+    // admin, a secretary per branch, bench_inspector, bench_sec, bench_leader, bench_member,
+    // and the helper accounts, each linked to a member with an active pairing.
+    let users = user::Entity::find().all(&db).await.unwrap();
+    let helpers: Vec<_> = users
+        .iter()
+        .filter(|u| u.username.starts_with("bench_helper."))
+        .collect();
+    assert!(!helpers.is_empty());
+    assert_eq!(users.len(), 1 + 6 + 4 + helpers.len());
+    let helper_members: HashSet<_> = helpers.iter().map(|u| u.member_id.expect("linked")).collect();
+    assert_eq!(helper_members.len(), helpers.len(), "one account per member");
+    for m in &helper_members {
+        assert!(pairings.iter().any(|p| p.member_id == Some(*m) && p.end_on.is_none()));
+    }
+    for r in records
+        .iter()
+        .filter(|r| r.member_id.is_some_and(|m| helper_members.contains(&m)))
+    {
+        let account = helpers.iter().find(|u| u.member_id == r.member_id).unwrap();
+        assert_eq!(r.recorded_by, Some(account.id), "helpers with an account log their own");
+    }
 
     // Through the API: the administrator lists a branch's members; the audit chain verifies;
     // the branch secretary sees their branch only.
@@ -210,6 +404,36 @@ async fn a_small_county_is_real_valid_and_seeded_once() {
     let mine = mine["items"].as_array().unwrap();
     assert!(!mine.is_empty());
     assert!(mine.iter().all(|m| m["org_id"] == bench_branch.id.to_string()));
+
+    // A helper logs a help record on their own pairing, as the benchmark does.
+    let helper = helpers[0];
+    let own = pairings
+        .iter()
+        .find(|p| p.member_id == helper.member_id && p.end_on.is_none())
+        .unwrap();
+    let helper_token = token(&app, &helper.username, PASSWORD).await;
+    let logged = send_json(
+        app.server
+            .post(format!("/api/v1/pairings/{}/help-records", own.id))
+            .bearer_auth(&helper_token),
+        &json!({"date": today.to_string(), "kind": "visit", "content": "入户走访"}),
+    )
+    .await;
+    assert_eq!(logged.status, 201, "{}", logged.text());
+
+    // The coverage of a town, as the town administrator: its households and pairings.
+    let town = orgs.iter().find(|o| o.kind == OrgKind::GeneralBranch).unwrap();
+    let in_town: HashSet<_> = households
+        .values()
+        .filter(|h| by_id[&h.org_id].parent_id == Some(town.id))
+        .map(|h| h.id)
+        .collect();
+    let reply = get(&app, &admin, &format!("/api/v1/pairings/coverage?org_id={}", town.id)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let coverage = reply.json();
+    assert_eq!(coverage["households"], in_town.len(), "{coverage}");
+    let paired = primaries.keys().filter(|h| in_town.contains(h)).count();
+    assert_eq!(coverage["households_paired"], paired, "{coverage}");
     drop(database);
 }
 
@@ -223,6 +447,9 @@ async fn seeding_keeps_the_bootstrap_root_and_administrator() {
         branches_per_town: 2,
         members: 20,
         pledges: 100,
+        households: 30,
+        pairings: 12,
+        help_records: 100,
         ..Default::default()
     };
     let report = dangjian::seed::county::seed(&app.db, &app.state.data_keys, &options, PASSWORD)

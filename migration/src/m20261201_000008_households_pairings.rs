@@ -162,6 +162,7 @@ enum HelpRecords {
 #[derive(DeriveIden, Clone, Copy)]
 enum Users {
     Table,
+    MemberId,
     CadreId,
 }
 
@@ -262,6 +263,8 @@ impl MigrationTrait for Migration {
                     vec![Households::OrgId, Households::HeadName, Households::Id],
                 ),
                 ("idx_households_name", vec![Households::HeadName, Households::Id]),
+                // Coverage: a subtree's households needing help.
+                ("idx_households_org_status", vec![Households::OrgId, Households::Status]),
                 ("idx_households_village", vec![Households::VillageId]),
                 ("idx_households_villager_group", vec![Households::VillagerGroupId]),
             ],
@@ -463,6 +466,11 @@ impl MigrationTrait for Migration {
                     vec![HelpRecords::CadreId, HelpRecords::Date, HelpRecords::Id],
                 ),
                 ("idx_help_records_date", vec![HelpRecords::Date, HelpRecords::Id]),
+                // Coverage: each household's latest record in a subtree, from the index alone.
+                (
+                    "idx_help_records_org_household",
+                    vec![HelpRecords::OrgId, HelpRecords::HouseholdId, HelpRecords::Date],
+                ),
             ],
         )
         .await?;
@@ -474,11 +482,26 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // Whether a helper has an account (who then logs their own help) is asked on every
+        // help record.
+        indexes(
+            m,
+            Users::Table,
+            vec![
+                ("idx_users_member", vec![Users::MemberId]),
+                ("idx_users_cadre", vec![Users::CadreId]),
+            ],
+        )
+        .await?;
         add_checks(db, CHECKS).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         drop_checks(m.get_connection(), CHECKS).await?;
+        for name in ["idx_users_member", "idx_users_cadre"] {
+            m.drop_index(Index::drop().name(name).table(Users::Table).to_owned())
+                .await?;
+        }
         m.alter_table(
             Table::alter()
                 .table(Users::Table)

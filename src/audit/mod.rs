@@ -179,10 +179,11 @@ fn strip_personal(value: &mut Value, path: &str, out: &mut Map<String, Value>) {
     }
 }
 
-/// Fields holding personal data (个人信息), whatever the entity: the trail records that they
+/// Fields holding personal data (个人信息; `health` is sensitive personal data), whatever the
+/// entity: the trail records that they
 /// were set or changed (`personal_data_changed`), never their values, so neither a reader of
 /// the trail nor someone holding a copy of the database can rebuild an ID number from it.
-pub const PERSONAL_FIELDS: &[&str] = &["id_number", "phone", "birth_date"];
+pub const PERSONAL_FIELDS: &[&str] = &["id_number", "phone", "birth_date", "health"];
 
 /// The fields that changed: `{"before": {...}, "after": {...}}`, plus
 /// `"personal_data_changed": [...]` naming the personal fields that were set or changed, at

@@ -67,7 +67,19 @@ pub async fn import(
         ImportStart::Replay(stored) => return Ok(stored),
         ImportStart::Proceed(run) => run,
     };
-    let (rows, errors) = parse(&state, &access, run.file.clone()).await?;
+    let (rows, errors, clashes) = parse(&state, &access, run.file.clone()).await?;
+    if clashes > 0 {
+        // Heads registered already are among the file's errors; the attempt is audited as a
+        // single create's would be.
+        let event = crate::audit::Event {
+            entity_id: None,
+            org_id: run.org,
+            ..crate::audit::Event::new("household.duplicate_id_number", "household", "")
+        }
+        .after(serde_json::json!({"source": "import", "clashes": clashes}))
+        .failed();
+        Write::record_alone(&state.db, &user.audit, event).await?;
+    }
     let Some(ticket) = run.writing(&errors) else {
         return run.answer_unwritten(&state, &user, rows.len(), errors).await;
     };
@@ -86,12 +98,13 @@ pub async fn import(
     run.commit(ticket, w, models.len()).await
 }
 
-/// The valid rows (with the branch each belongs to) and every problem, sorted by line.
+/// The valid rows (with the branch each belongs to), every problem sorted by line, and how
+/// many heads are registered already.
 async fn parse(
     state: &web::Data<AppState>,
     access: &HouseholdAccess,
     bytes: web::Bytes,
-) -> Result<(Vec<(Uuid, HouseholdFields)>, Vec<FieldError>), ApiError> {
+) -> Result<(Vec<(Uuid, HouseholdFields)>, Vec<FieldError>, usize), ApiError> {
     // Villages the caller may register households in, and their groups.
     let villages: HashMap<Uuid, village::Model> = village::Entity::find()
         .filter(access.manage.org_condition(village::Column::OrgId))
@@ -186,7 +199,7 @@ async fn parse(
 
     // Heads already registered: named by line when the caller can see that household,
     // otherwise one error for the whole file that says neither which nor where.
-    let mut elsewhere = 0;
+    let (mut elsewhere, mut clashes) = (0, 0);
     let hashes: Vec<String> = line_of.keys().cloned().collect();
     for chunk in hashes.chunks(500) {
         let holders = household::Entity::find()
@@ -205,6 +218,7 @@ async fn parse(
             .map(|h| h.id)
             .collect();
         for h in holders {
+            clashes += 1;
             if visible.contains(&h.id) {
                 errors.push(cell_error(
                     line_of.get(&h.id_number_hash).copied().unwrap_or(0),
@@ -233,7 +247,7 @@ async fn parse(
         e.pointer = None;
         errors.push(e);
     }
-    Ok((rows, errors))
+    Ok((rows, errors, clashes))
 }
 
 /// One CSV row as a [`NewHousehold`], or the cells that could not be read.

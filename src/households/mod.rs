@@ -358,39 +358,64 @@ pub async fn check_place<C: ConnectionTrait>(
     Ok(village)
 }
 
-/// 409 when another household's head has this ID number: named when the caller can read
-/// that household, otherwise `cannot_register_here`, which says neither where nor who.
-pub async fn refuse_duplicate_head<C: ConnectionTrait>(
+/// Whether another household's head has this ID number: `Some(true)` when the caller can
+/// read that household, `Some(false)` when not, `None` when nobody's.
+pub async fn duplicate_head<C: ConnectionTrait>(
     db: &C,
     access: &HouseholdAccess,
     hash: &str,
     except: Option<Uuid>,
-) -> Result<(), ApiError> {
+) -> Result<Option<bool>, ApiError> {
     let mut select = household::Entity::find().filter(household::Column::IdNumberHash.eq(hash));
     if let Some(except) = except {
         select = select.filter(household::Column::Id.ne(except));
     }
     let Some(holder) = select.one(db).await? else {
-        return Ok(());
+        return Ok(None);
     };
     let visible = household::Entity::find_by_id(holder.id)
         .filter(access.visible())
         .one(db)
         .await?
         .is_some();
+    Ok(Some(visible))
+}
+
+/// The answer to a head's ID number another household has, after recording the attempt in
+/// the audit trail (`household.duplicate_id_number`, in a transaction of its own: roll the
+/// refused write back first), as for members: repeated attempts are how someone would probe
+/// who is registered as poor. A plain 409 when the caller can read that household; otherwise
+/// `cannot_register_here`, which says neither where nor who.
+pub async fn refuse_duplicate_head(
+    db: &sea_orm::DatabaseConnection,
+    user: &AuthUser,
+    org_id: Uuid,
+    source: &str,
+    visible: bool,
+) -> ApiError {
+    let event = crate::audit::Event {
+        entity_id: None,
+        ..crate::audit::Event::new("household.duplicate_id_number", "household", "")
+    }
+    .org(org_id)
+    .after(serde_json::json!({"source": source, "in_scope": visible}))
+    .failed();
+    if let Err(err) = Write::record_alone(db, &user.audit, event).await {
+        return err;
+    }
     if visible {
-        return Err(ApiError::conflict(text!(
+        return ApiError::conflict(text!(
             "A household with this head's ID number is already registered.",
             "已有以此身份证号为户主的贫困户。"
-        )));
+        ));
     }
-    Err(ApiError::Conflict {
+    ApiError::Conflict {
         code: ErrorCode::CannotRegisterHere,
         detail: text!(
             "This head of household cannot be registered here; ask the town committee (镇党委), which sees every village.",
             "此户主无法在此登记，请联系能看到所有村的镇党委。"
         ),
-    })
+    }
 }
 
 /// A new household row of the branch `org_id`; the id is chosen first so encryption can

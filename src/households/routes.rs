@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::entity::{household, income, person};
 use super::types::*;
 use super::{
-    HouseholdAccess, build, build_person, check_place, find_managed, find_with_rights, not_visited_since, paired,
-    refuse_duplicate_head, save, set_pii, summary, validate, validate_person, view,
+    HouseholdAccess, build, build_person, check_place, duplicate_head, find_managed, find_with_rights,
+    not_visited_since, paired, refuse_duplicate_head, save, set_pii, summary, validate, validate_person, view,
 };
 use crate::audit::{Event, Write};
 use crate::auth::AuthUser;
@@ -66,7 +66,10 @@ async fn create_household(
     };
     let keys = &state.data_keys;
     let w = Write::begin(&state.db, &user.audit).await?;
-    refuse_duplicate_head(w.db(), &access, &keys.lookup_hash(&fields.id_number), None).await?;
+    if let Some(visible) = duplicate_head(w.db(), &access, &keys.lookup_hash(&fields.id_number), None).await? {
+        w.rollback().await?;
+        return Err(refuse_duplicate_head(&state.db, &user, village.org_id, "create", visible).await);
+    }
     let h = build(keys, fields, village.org_id, Uuid::now_v7(), crate::db::now());
     household::Entity::insert(h.clone().into_active_model())
         .exec_without_returning(w.db())
@@ -334,8 +337,12 @@ async fn update_household(
     if f.villager_group_id != current.villager_group_id {
         check_place(w.db(), &access.manage, current.village_id, f.villager_group_id).await?;
     }
-    if f.id_number != revealed.household.id_number {
-        refuse_duplicate_head(w.db(), &access, &keys.lookup_hash(&f.id_number), Some(current.id)).await?;
+    if f.id_number != revealed.household.id_number
+        && let Some(visible) =
+            duplicate_head(w.db(), &access, &keys.lookup_hash(&f.id_number), Some(current.id)).await?
+    {
+        w.rollback().await?;
+        return Err(refuse_duplicate_head(&state.db, &user, current.org_id, "update", visible).await);
     }
     let mut updated = current.clone();
     updated.head_name = f.head_name;
@@ -394,7 +401,7 @@ async fn delete_household(
             "该户已有结对帮扶记录，须保留历史，请改为修改其状态。"
         )));
     }
-    let before = view(w.db(), &h, &state.data_keys, false).await?;
+    let before = view(w.db(), &h, &state.data_keys, true).await?;
     person::Entity::delete_many()
         .filter(person::Column::HouseholdId.eq(h.id))
         .exec(w.db())
@@ -430,10 +437,12 @@ async fn commit_child_change(
 ) -> Result<HttpResponse, ApiError> {
     let saved = save(&w, current, current.clone()).await?;
     let after = view(w.db(), &saved, &state.data_keys, false).await?;
+    // The trail gets revealed views, so that it can tell which personal fields changed (it
+    // keeps only their names; audit::PERSONAL_FIELDS).
     let event = Event::new(action, "household", saved.id)
         .org(saved.org_id)
         .before(&before)
-        .after(&after);
+        .after(view(w.db(), &saved, &state.data_keys, true).await?);
     w.commit(event).await?;
     Ok(HttpResponse::build(status)
         .insert_header((header::ETAG, etag(saved.version)))
@@ -462,7 +471,7 @@ async fn add_person(
     let w = Write::begin(&state.db, &user.audit).await?;
     let h = find_managed(w.db(), &access, *id).await?;
     if_match.check(h.version)?;
-    let before = view(w.db(), &h, &state.data_keys, false).await?;
+    let before = view(w.db(), &h, &state.data_keys, true).await?;
     if before.people.len() >= 30 {
         return Err(ApiError::conflict(text!(
             "A household lists at most 30 people.",
@@ -506,7 +515,7 @@ async fn update_person(
     let h = find_managed(w.db(), &access, path.id).await?;
     let current = find_person(w.db(), &path).await?;
     if_match.check(h.version)?;
-    let before = view(w.db(), &h, &state.data_keys, false).await?;
+    let before = view(w.db(), &h, &state.data_keys, true).await?;
     let replaced = build_person(&state.data_keys, current.id, h.id, fields, current.created_at);
     person::Entity::update(sea_orm::ActiveModelTrait::reset_all(replaced.into_active_model()))
         .exec(w.db())
@@ -533,7 +542,7 @@ async fn remove_person(
     let h = find_managed(w.db(), &access, path.id).await?;
     let p = find_person(w.db(), &path).await?;
     if_match.check(h.version)?;
-    let before = view(w.db(), &h, &state.data_keys, false).await?;
+    let before = view(w.db(), &h, &state.data_keys, true).await?;
     person::Entity::delete_by_id(p.id).exec(w.db()).await?;
     commit_child_change(&state, w, &h, before, "household.remove_person", StatusCode::OK).await
 }
@@ -577,7 +586,7 @@ async fn set_income(
     let w = Write::begin(&state.db, &user.audit).await?;
     let h = find_managed(w.db(), &access, path.id).await?;
     if_match.check(h.version)?;
-    let before = view(w.db(), &h, &state.data_keys, false).await?;
+    let before = view(w.db(), &h, &state.data_keys, true).await?;
     income::Entity::delete_by_id((h.id, path.year)).exec(w.db()).await?;
     let row = income::Model {
         household_id: h.id,
@@ -609,11 +618,11 @@ async fn remove_income(
     let w = Write::begin(&state.db, &user.audit).await?;
     let h = find_managed(w.db(), &access, path.id).await?;
     if_match.check(h.version)?;
+    let before = view(w.db(), &h, &state.data_keys, true).await?;
     let deleted = income::Entity::delete_by_id((h.id, path.year)).exec(w.db()).await?;
     if deleted.rows_affected == 0 {
         return Err(ApiError::NotFound);
     }
-    let before = view(w.db(), &h, &state.data_keys, false).await?;
     commit_child_change(&state, w, &h, before, "household.remove_income", StatusCode::OK).await
 }
 

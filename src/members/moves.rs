@@ -140,6 +140,13 @@ pub(super) async fn leave(
             text!("must be between joining and today", "须在入党日期与今天之间"),
         ));
     }
+    // A member who leaves stops helping: their households must be handed over first.
+    if crate::pairings::active_pairings_of_member(w.db(), current.id).await? > 0 {
+        return Err(ApiError::conflict(text!(
+            "This member still helps poor households: end those pairings or replace them as primary helper first.",
+            "该党员仍有结对帮扶户：请先结束这些结对或更换主要帮扶责任人。"
+        )));
+    }
     let mut updated = current.clone();
     updated.active = false;
     updated.left_reason = Some(body.reason);

@@ -52,12 +52,25 @@ async fn find_placed_in<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<(
     .map(|(c, place)| (c, place.org_path)))
 }
 
-/// A cadre the caller may read (anyone in their scope, or the cadre themself), else 404.
+/// A cadre the caller may read (the readers of households where the cadre serves, or the
+/// cadre themself), else 404.
 pub async fn find_readable<C: ConnectionTrait>(db: &C, user: &AuthUser, id: Uuid) -> Result<cadre::Model, ApiError> {
     match find_placed_in(db, id).await? {
-        Some((c, path)) if user.scope(Access::READ).covers(&path) || user.principal.cadre_id == Some(c.id) => Ok(c),
+        Some((c, path)) if readers(user).covers(&path) || user.principal.cadre_id == Some(c.id) => Ok(c),
         _ => Err(ApiError::NotFound),
     }
+}
+
+/// Who reads cadres: those who read the households of their subtree.
+fn readers(user: &AuthUser) -> Scope {
+    user.scope(crate::households::READERS)
+}
+
+/// Whether the caller manages the cadre (false for no such cadre).
+pub async fn manages<C: ConnectionTrait>(db: &C, user: &AuthUser, id: Uuid) -> Result<bool, ApiError> {
+    Ok(find_placed_in(db, id)
+        .await?
+        .is_some_and(|(_, path)| user.scope(Access::MANAGE).covers(&path)))
 }
 
 /// The cadre an account is being linked to: one the caller manages, else 422.
@@ -195,7 +208,7 @@ async fn list_cadres(
     user: AuthUser,
     query: ListQuery<CadreFilters>,
 ) -> Result<Json<Page<CadreView>>, ApiError> {
-    let scope = user.scope(Access::READ);
+    let scope = readers(&user);
     let limit = query.page.limit()?;
     let mut select = match query.filters.org_id {
         Some(org_id) => {
@@ -235,8 +248,7 @@ async fn get_cadre(
     let reveal = params.reveal == Some(Reveal::Pii);
     if reveal {
         let own = user.principal.cadre_id == Some(c.id);
-        let manages = find(&state.db, &user.scope(Access::MANAGE), c.id).await.is_ok();
-        if !own && !manages {
+        if !own && !manages(&state.db, &user, c.id).await? {
             return Err(ApiError::Forbidden {
                 detail: text!(
                     "Only the cadre and the secretaries or administrators over them may reveal personal data.",
@@ -269,7 +281,7 @@ async fn update_cadre(
     let keys = &state.data_keys;
     let w = Write::begin(&state.db, &user.audit).await?;
     let current = find_readable(w.db(), &user, *id).await?;
-    if find(w.db(), &user.scope(Access::MANAGE), current.id).await.is_err() {
+    if !manages(w.db(), &user, current.id).await? {
         return Err(ApiError::Forbidden {
             detail: text!(
                 "Only the branch secretary or an administrator changes a cadre.",

@@ -27,14 +27,32 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_help_record).service(list_help_records);
 }
 
-/// Whether an account is linked to the pairing's helper (who then logs their own records).
+/// The date of the latest help record on a pairing.
+pub async fn latest_on<C: ConnectionTrait>(db: &C, pairing_id: Uuid) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    Ok(help_record::Entity::find()
+        .select_only()
+        .column(help_record::Column::Date)
+        .filter(help_record::Column::PairingId.eq(pairing_id))
+        .order_by_desc(help_record::Column::Date)
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?)
+}
+
+/// Whether an enabled account is linked to the pairing's helper (who then logs their own records).
 async fn helper_has_account<C: ConnectionTrait>(db: &C, p: &pairing::Model) -> Result<bool, ApiError> {
     let linked = match (p.member_id, p.cadre_id) {
         (Some(m), _) => user::Column::MemberId.eq(m),
         (_, Some(c)) => user::Column::CadreId.eq(c),
         _ => return Ok(false),
     };
-    Ok(user::Entity::find().filter(linked).count(db).await? > 0)
+    Ok(user::Entity::find()
+        .filter(linked)
+        .filter(user::Column::Disabled.eq(false))
+        .count(db)
+        .await?
+        > 0)
 }
 
 /// Log what a helper did (记录帮扶): the helper logs their own (when their account is
@@ -77,8 +95,14 @@ async fn create_help_record(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let (p, rights) = find_with_rights(&state.db, &user, *id).await?;
-    let may = if helper_has_account(&state.db, &p).await? {
+    // The key first: a retry is answered as the first request was, whatever changed since.
+    let ticket = match key.claim(&state.db, &user.id().to_string()).await? {
+        Claim::Replay(stored) => return Ok(stored),
+        Claim::Proceed(ticket) => ticket,
+    };
+    let w = Write::begin(&state.db, &user.audit).await?;
+    let (p, rights) = find_with_rights(w.db(), &user, *id).await?;
+    let may = if helper_has_account(w.db(), &p).await? {
         rights.own
     } else {
         rights.manage || rights.group_leader
@@ -91,6 +115,12 @@ async fn create_help_record(
             ),
         });
     }
+    // Under the household's lock the pairing cannot end meanwhile.
+    super::lock_household(&w, p.household_id).await?;
+    let p = pairing::Entity::find_by_id(p.id)
+        .one(w.db())
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if p.end_on.is_some() {
         return Err(ApiError::conflict(text!(
             "This pairing has ended; help is logged on active pairings.",
@@ -104,10 +134,6 @@ async fn create_help_record(
             text!("is before the pairing started", "早于结对开始日期"),
         ));
     }
-    let ticket = match key.claim(&state.db, &user.id().to_string()).await? {
-        Claim::Replay(stored) => return Ok(stored),
-        Claim::Proceed(ticket) => ticket,
-    };
     let record = help_record::Model {
         id: Uuid::now_v7(),
         pairing_id: p.id,
@@ -123,7 +149,6 @@ async fn create_help_record(
         recorded_by: Some(user.id()),
         created_at: crate::db::now(),
     };
-    let w = Write::begin(&state.db, &user.audit).await?;
     help_record::Entity::insert(record.clone().into_active_model())
         .exec_without_returning(w.db())
         .await?;

@@ -150,6 +150,66 @@ pub async fn find_with_rights<C: ConnectionTrait>(
     Ok((p, rights))
 }
 
+/// SQL on `pairings`: those the caller may read, as [`find_with_rights`] decides for one:
+/// about households of their subtree, their own, the other pairings of households they help,
+/// and (group leaders) those of the members of their groups.
+pub fn visible(user: &AuthUser) -> Condition {
+    let mut any = Condition::any().add(
+        user.scope(crate::households::READERS)
+            .org_condition(pairing::Column::OrgId),
+    );
+    let helper = Helper::of(user);
+    if let Some(own) = helper.own_pairings() {
+        any = any.add(own);
+    }
+    if let Some(helped) = helper.active_households() {
+        any = any.add(Expr::col(pairing::Column::HouseholdId).in_subquery(helped));
+    }
+    let groups = user.scope(crate::members::GROUP_READERS);
+    if !groups.is_empty() {
+        let members = Query::select()
+            .column(member::Column::Id)
+            .from(member::Entity)
+            .cond_where(groups.group_condition(member::Column::GroupId))
+            .to_owned();
+        any = any.add(Expr::col(pairing::Column::MemberId).in_subquery(members));
+    }
+    any
+}
+
+/// Takes the household's row lock for the rest of the write: every change to a household's
+/// pairings or help records starts here, so that two of them (ending the primary while another
+/// pairing is added, logging help while the pairing ends) run one after the other and each sees
+/// what the other did. On SQLite the write lock is taken by this first statement.
+pub async fn lock_household(w: &crate::audit::Write, household_id: Uuid) -> Result<(), ApiError> {
+    let locked = household::Entity::update_many()
+        .col_expr(household::Column::Id, Expr::col(household::Column::Id))
+        .filter(household::Column::Id.eq(household_id))
+        .exec(w.db())
+        .await?;
+    if locked.rows_affected == 0 {
+        return Err(ApiError::NotFound);
+    }
+    Ok(())
+}
+
+/// How many active pairings a member has as a helper.
+pub async fn active_pairings_of_member<C: ConnectionTrait>(db: &C, member_id: Uuid) -> Result<u64, ApiError> {
+    Ok(pairing::Entity::find()
+        .filter(pairing::Column::MemberId.eq(member_id))
+        .filter(pairing::Column::EndOn.is_null())
+        .count(db)
+        .await?)
+}
+
+/// The view of one pairing.
+pub async fn view<C: ConnectionTrait>(db: &C, p: &pairing::Model) -> Result<PairingView, ApiError> {
+    views(db, std::slice::from_ref(p))
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal("no view of a pairing"))
+}
+
 /// Views of pairings, with their households and helpers' names: three statements for any
 /// number of pairings.
 pub async fn views<C: ConnectionTrait>(db: &C, rows: &[pairing::Model]) -> Result<Vec<PairingView>, ApiError> {

@@ -10,9 +10,9 @@ use uuid::Uuid;
 
 use super::entity::{cadre, pairing};
 use super::types::*;
-use super::{Helper, find_with_rights, views};
+use super::{Helper, find_with_rights, lock_household, view, views, visible};
 use crate::audit::{Event, Write};
-use crate::auth::{Access, AuthUser};
+use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::households::{HouseholdAccess, find_managed as find_managed_household};
 use crate::http::{Claim, IdempotencyKey, Json, StoredResponse};
@@ -53,7 +53,7 @@ async fn resolve_helper<C: ConnectionTrait>(
             Ok((Some(m), None))
         }
         (None, Some(c)) => {
-            super::cadres::find(db, &user.scope(Access::READ), c).await?;
+            super::cadres::find_readable(db, user, c).await?;
             Ok((None, Some(c)))
         }
         _ => Err(ApiError::invalid_field(
@@ -157,6 +157,7 @@ async fn create_pairing(
         Claim::Proceed(ticket) => ticket,
     };
     let w = Write::begin(&state.db, &user.audit).await?;
+    lock_household(&w, household.id).await?;
     let primary = active_primary(w.db(), household.id).await?;
     if body.primary && primary.is_some() {
         return Err(ApiError::conflict(text!(
@@ -169,7 +170,7 @@ async fn create_pairing(
         .exec_without_returning(w.db())
         .await
         .map_err(pairing_conflict)?;
-    let view = views(w.db(), std::slice::from_ref(&p)).await?.remove(0);
+    let view = view(w.db(), &p).await?;
     let event = Event::new("pairing.create", "pairing", p.id).org(p.org_id).after(&view);
     let response = StoredResponse::json(StatusCode::CREATED, &view)?.location(format!("/api/v1/pairings/{}", p.id));
     ticket.commit(w, event, response).await
@@ -186,7 +187,7 @@ async fn get_pairing(
     id: web::Path<Uuid>,
 ) -> Result<Json<PairingView>, ApiError> {
     let (p, _) = find_with_rights(&state.db, &user, *id).await?;
-    Ok(Json(views(&state.db, &[p]).await?.remove(0)))
+    Ok(Json(view(&state.db, &p).await?))
 }
 
 /// End a pairing (on its last day). The primary pairing ends only when it is the last active
@@ -218,6 +219,8 @@ async fn end_pairing(
     if !rights.manage {
         return Err(forbidden_to_change());
     }
+    lock_household(&w, p.household_id).await?;
+    let p = current(w.db(), p.id).await?;
     if p.end_on.is_some() {
         return Err(ApiError::conflict(text!(
             "This pairing has already ended.",
@@ -231,6 +234,7 @@ async fn end_pairing(
             text!("is before the pairing started", "早于结对开始日期"),
         ));
     }
+    check_no_help_after(w.db(), &p, body.end_on, "/end_on").await?;
     if p.is_primary {
         let others = pairing::Entity::find()
             .filter(pairing::Column::HouseholdId.eq(p.household_id))
@@ -246,8 +250,8 @@ async fn end_pairing(
         }
     }
     let ended = close(&w, &p, body.end_on, reason).await?;
-    let before = views(w.db(), std::slice::from_ref(&p)).await?.remove(0);
-    let after = views(w.db(), &[ended]).await?.remove(0);
+    let before = view(w.db(), &p).await?;
+    let after = view(w.db(), &ended).await?;
     w.commit(
         Event::new("pairing.end", "pairing", p.id)
             .org(p.org_id)
@@ -256,6 +260,33 @@ async fn end_pairing(
     )
     .await?;
     Ok(Json(after))
+}
+
+/// The pairing as it is now (read again after the household's lock was taken).
+async fn current<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<pairing::Model, ApiError> {
+    pairing::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound)
+}
+
+/// A pairing cannot end before help logged on it: 422 at `pointer` naming the latest record.
+async fn check_no_help_after<C: ConnectionTrait>(
+    db: &C,
+    p: &pairing::Model,
+    last_day: NaiveDate,
+    pointer: &str,
+) -> Result<(), ApiError> {
+    if let Some(latest) = super::help_records::latest_on(db, p.id).await?
+        && latest > last_day
+    {
+        return Err(ApiError::invalid_field(
+            pointer,
+            "help_logged_after",
+            text!(
+                "help was logged on this pairing on {latest}, after its last day {last_day}",
+                "该结对在 {latest} 有帮扶记录，晚于结束日期 {last_day}"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn forbidden_to_change() -> ApiError {
@@ -329,6 +360,7 @@ async fn replace_primary(
         Claim::Proceed(ticket) => ticket,
     };
     let w = Write::begin(&state.db, &user.audit).await?;
+    lock_household(&w, household.id).await?;
     let Some(old) = active_primary(w.db(), household.id).await? else {
         return Err(ApiError::conflict(text!(
             "The household has no primary helper to replace; pair a helper instead (POST /api/v1/pairings).",
@@ -352,8 +384,9 @@ async fn replace_primary(
             ),
         ));
     };
+    check_no_help_after(w.db(), &old, last_day, "/start_on").await?;
     let reason = reason.or(Some("更换主要帮扶责任人".to_owned()));
-    close(&w, &old, last_day, reason.clone()).await?;
+    let old_ended = close(&w, &old, last_day, reason.clone()).await?;
     let mut own_earlier = pairing::Entity::find()
         .filter(pairing::Column::HouseholdId.eq(household.id))
         .filter(pairing::Column::EndOn.is_null());
@@ -362,25 +395,33 @@ async fn replace_primary(
         (_, Some(c)) => own_earlier.filter(pairing::Column::CadreId.eq(c)),
         _ => own_earlier,
     };
+    let mut ended = vec![old_ended];
     if let Some(earlier) = own_earlier.one(w.db()).await? {
-        let last = body
-            .start_on
-            .pred_opt()
-            .filter(|d| *d >= earlier.start_on)
-            .unwrap_or(earlier.start_on);
-        close(&w, &earlier, last, Some("转为主要帮扶责任人".to_owned())).await?;
+        // The new helper's own non-primary pairing ends the day before, as the old primary's.
+        if last_day < earlier.start_on {
+            return Err(ApiError::invalid_field(
+                "/start_on",
+                "before_current",
+                text!(
+                    "must be after this helper's current pairing started ({})",
+                    "须晚于该帮扶责任人现有结对的开始日期（{}）",
+                    earlier.start_on
+                ),
+            ));
+        }
+        check_no_help_after(w.db(), &earlier, last_day, "/start_on").await?;
+        ended.push(close(&w, &earlier, last_day, Some("转为主要帮扶责任人".to_owned())).await?);
     }
     let p = new_pairing(&household, helper, true, body.start_on);
     pairing::Entity::insert(p.clone().into_active_model())
         .exec_without_returning(w.db())
         .await
         .map_err(pairing_conflict)?;
-    let previous = views(w.db(), std::slice::from_ref(&old)).await?.remove(0);
-    let view = views(w.db(), std::slice::from_ref(&p)).await?.remove(0);
+    let view = view(w.db(), &p).await?;
     let event = Event::new("pairing.replace_primary", "pairing", p.id)
         .org(p.org_id)
-        .before(&previous)
-        .after(&view);
+        .before(serde_json::json!({"primary": super::view(w.db(), &old).await?}))
+        .after(serde_json::json!({"primary": &view, "ended": views(w.db(), &ended).await?}));
     let response = StoredResponse::json(StatusCode::CREATED, &view)?.location(format!("/api/v1/pairings/{}", p.id));
     ticket.commit(w, event, response).await
 }
@@ -424,7 +465,9 @@ async fn member_pairings(
     id: web::Path<Uuid>,
 ) -> Result<Json<Items<PairingView>>, ApiError> {
     let m = crate::members::find(&state.db, &MemberAccess::of(&user), *id).await?;
-    let filter = sea_orm::Condition::all().add(pairing::Column::MemberId.eq(m.id));
+    let filter = sea_orm::Condition::all()
+        .add(pairing::Column::MemberId.eq(m.id))
+        .add(visible(&user));
     Ok(Json(listed(&state.db, filter).await?))
 }
 
@@ -439,7 +482,9 @@ async fn cadre_pairings(
     id: web::Path<Uuid>,
 ) -> Result<Json<Items<PairingView>>, ApiError> {
     let c: cadre::Model = super::cadres::find_readable(&state.db, &user, *id).await?;
-    let filter = sea_orm::Condition::all().add(pairing::Column::CadreId.eq(c.id));
+    let filter = sea_orm::Condition::all()
+        .add(pairing::Column::CadreId.eq(c.id))
+        .add(visible(&user));
     Ok(Json(listed(&state.db, filter).await?))
 }
 

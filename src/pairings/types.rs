@@ -68,16 +68,6 @@ pub struct PairingView {
     pub created_at: DateTime<Utc>,
 }
 
-/// A helper named in a request: exactly one of the two.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HelperRef {
-    /// A party member you can see.
-    pub member_id: Option<Uuid>,
-    /// A cadre in your scope.
-    pub cadre_id: Option<Uuid>,
-}
-
 /// A new pairing. The household's first active pairing is its primary one whatever
 /// `primary` says; asking for `primary` while it has one is 409 (replace the primary
 /// helper instead).

@@ -7,13 +7,18 @@
 //!         └── 1 party group each (第一党小组)           bench_sec, bench_leader, bench_member: branch 1.1
 //! 50,000 members (5,000 in town 1, the county seat), 500,000 pledges over five years in
 //! every state, their timelines, feedback
+//! a village (or community) served by every branch, 3–8 villager groups each
+//! 20,000 poor households, some with their people and incomes; cadre helpers
+//! 8,000 pairings (active and ended), 200,000 help records    bench_helper.N: member helpers
 //! ```
 //!
 //! Members are made the way the API makes them: [`members::validate`] then
 //! [`members::build_at`] (GB 11643 ID numbers, encrypted and hashed with the configured data
-//! key, pinyin); organisations get the paths [`crate::orgs::queries::insert`] gives. All of it
-//! is written in one [`Write`], in multi-row INSERTs, and recorded as one audit event,
-//! `seed.county`.
+//! key, pinyin); households likewise through [`households::validate`] and
+//! [`households::build`]; organisations get the paths [`crate::orgs::queries::insert`]
+//! gives. Pairings keep the database's rules (one active pairing per helper and household,
+//! one active primary per household). All of it is written in one [`Write`], in multi-row
+//! INSERTs, and recorded as one audit event, `seed.county`.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -26,10 +31,19 @@ use uuid::Uuid;
 use super::{SeedError, SplitMix64, occupied, rows_per_insert};
 use crate::audit::{AuditContext, Event, Write};
 use crate::auth::{Role, password};
+use crate::households;
+use crate::households::entity::{household, income, person};
+use crate::households::types::{
+    HouseholdAttribute, HouseholdStatus, LabourAbility, NewHousehold, NewPerson, PovertyCause, Relation,
+};
 use crate::members::pii::DataKeys;
 use crate::members::types::{Education, Gender, LeftReason, MemberStatus, NewMember, PostKind};
 use crate::members::{self, entity::post};
 use crate::orgs::{OrgKind, entity as org, queries as orgs};
+use crate::pairings::entity::{cadre, help_record, pairing};
+use crate::pairings::types::HelpKind;
+use crate::places::VillageKind;
+use crate::places::entity::{village, villager_group};
 use crate::pledges::entity::{event, feedback, pledge};
 use crate::pledges::lifecycle::PledgeState;
 use crate::pledges::types::{EvaluationResult, PledgeKind};
@@ -52,6 +66,15 @@ pub struct CountyOptions {
     /// Pledges cover this many years, ending with the year of --as-of.
     #[arg(long, default_value_t = 5)]
     pub years: u32,
+    /// Poor households (贫困户), spread over the branches' villages.
+    #[arg(long, default_value_t = 20_000)]
+    pub households: u32,
+    /// Pairings of helpers with households (结对), active and ended; at most 3 per household.
+    #[arg(long, default_value_t = 8_000)]
+    pub pairings: u32,
+    /// Help records (帮扶记录) logged on the pairings.
+    #[arg(long, default_value_t = 200_000)]
+    pub help_records: u32,
     /// The data set's today (YYYY-MM-DD; default: today): nothing is dated later. Same
     /// options, same data.
     #[arg(long, default_value_t = crate::db::now().date_naive())]
@@ -94,6 +117,15 @@ impl CountyOptions {
         if !(1..=20).contains(&self.years) {
             return bad("--years must be 1 to 20");
         }
+        if self.households > 2_000_000 {
+            return bad("--households must be at most 2,000,000");
+        }
+        if u64::from(self.pairings) > 3 * u64::from(self.households) {
+            return bad("--pairings must be at most 3 per household (--households)");
+        }
+        if self.help_records > 20_000_000 || (self.help_records > 0 && self.pairings == 0) {
+            return bad("--help-records must be at most 20,000,000, and needs pairings (--pairings)");
+        }
         if self.as_of > crate::db::now().date_naive() || self.as_of.year() - (self.years as i32) < 2000 {
             return bad("--as-of must not be in the future, and the pledge years must start in 2001 or later");
         }
@@ -113,8 +145,21 @@ pub struct CountyReport {
     pub pledges: u64,
     pub pledge_events: u64,
     pub feedback: u64,
+    pub villages: u64,
+    pub villager_groups: u64,
+    pub households: u64,
+    pub household_people: u64,
+    pub household_incomes: u64,
+    pub cadres: u64,
+    pub pairings: u64,
+    /// Pairings without an end (the others are history).
+    pub active_pairings: u64,
+    pub help_records: u64,
     /// Accounts created, `(username, role)`.
     pub accounts: Vec<(String, String)>,
+    /// The helper accounts (`bench_helper.N`, role member, linked to a member helper) and the
+    /// active pairing of that member each may log help records on: `(username, pairing id)`.
+    pub bench_helpers: Vec<(String, Uuid)>,
     /// The branch and group of the benchmark accounts (branch 1 of town 1).
     pub bench_branch_id: Uuid,
     pub bench_group_id: Option<Uuid>,
@@ -127,15 +172,23 @@ pub struct CountyReport {
 impl CountyReport {
     /// A human-readable summary.
     pub fn summary(&self) -> String {
+        let listed = |u: &str| !u.starts_with("sec.") && !u.starts_with(BENCH_HELPER);
         let secretaries = self.accounts.iter().filter(|(u, _)| u.starts_with("sec.")).count();
-        let named: Vec<String> = self
+        let mut named: Vec<String> = self
             .accounts
             .iter()
-            .filter(|(u, _)| !u.starts_with("sec."))
+            .filter(|(u, _)| listed(u))
             .map(|(u, r)| format!("{u} ({r})"))
             .collect();
+        if !self.bench_helpers.is_empty() {
+            named.push(format!(
+                "{} member helpers ({BENCH_HELPER}1 to {BENCH_HELPER}{}, member)",
+                self.bench_helpers.len(),
+                self.bench_helpers.len()
+            ));
+        }
         format!(
-            "Seeded a county in {:.1} s:\n  organisations: 1 root, {} towns, {} branches, {} groups\n  members: {} ({} posts)\n  pledges: {} ({} timeline entries, {} feedback messages)\n  accounts: {} branch secretaries (sec.<town>.<branch>), {}\n  benchmark branch (town 1, branch 1): {}",
+            "Seeded a county in {:.1} s:\n  organisations: 1 root, {} towns, {} branches, {} groups\n  members: {} ({} posts)\n  pledges: {} ({} timeline entries, {} feedback messages)\n  households: {} ({} people, {} yearly incomes) in {} villages ({} villager groups)\n  pairings: {} ({} active; helpers: members and {} cadres), {} help records\n  accounts: {} branch secretaries (sec.<town>.<branch>), {}\n  benchmark branch (town 1, branch 1): {}",
             self.elapsed.as_secs_f64(),
             self.towns,
             self.branches,
@@ -145,6 +198,15 @@ impl CountyReport {
             self.pledges,
             self.pledge_events,
             self.feedback,
+            self.households,
+            self.household_people,
+            self.household_incomes,
+            self.villages,
+            self.villager_groups,
+            self.pairings,
+            self.active_pairings,
+            self.cadres,
+            self.help_records,
             secretaries,
             named.join(", "),
             self.bench_branch_id,
@@ -204,6 +266,40 @@ struct Branch {
     secretary_name: String,
 }
 
+/// A branch's village (or community) and its villager groups `(id, name)`.
+struct VillageRef {
+    id: Uuid,
+    groups: Vec<(Uuid, String)>,
+}
+
+/// What pairings need to know about a household.
+struct HouseholdRef {
+    id: Uuid,
+    branch: usize,
+    /// In poverty, returned or monitored: should have an active helper.
+    needs_help: bool,
+    /// Its pairings start no earlier: the programme's start, or January of the year identified.
+    first_day: NaiveDate,
+}
+
+/// A helper: a member (index into `members`) or a cadre.
+#[derive(Clone, Copy, PartialEq)]
+enum HelperRef {
+    Member(usize),
+    Cadre(Uuid),
+}
+
+struct PairingRef {
+    row: pairing::Model,
+    /// The household's branch.
+    branch: usize,
+    helper: HelperRef,
+}
+
+/// How many `bench_helper.N` accounts are made (fewer if fewer member helpers are active).
+const BENCH_HELPERS: usize = 64;
+const BENCH_HELPER: &str = "bench_helper.";
+
 struct Generator<'a> {
     opts: &'a CountyOptions,
     keys: &'a DataKeys,
@@ -218,6 +314,16 @@ struct Generator<'a> {
     towns: Vec<org::Model>,
     branches: Vec<Branch>,
     members: Vec<MemberRef>,
+    /// Every ID number given (members, heads of household, their people): none twice.
+    id_numbers: HashSet<String>,
+    /// The village of each branch (same index).
+    villages: Vec<VillageRef>,
+    households: Vec<HouseholdRef>,
+    /// Cadre helpers of each town (same index as `towns`).
+    cadres: Vec<Vec<Uuid>>,
+    pairings: Vec<PairingRef>,
+    /// The accounts linked to member helpers: member index → user id.
+    helper_accounts: HashMap<usize, Uuid>,
     report: CountyReport,
 }
 
@@ -244,6 +350,12 @@ impl<'a> Generator<'a> {
             towns: Vec::new(),
             branches: Vec::new(),
             members: Vec::new(),
+            id_numbers: HashSet::new(),
+            villages: Vec::new(),
+            households: Vec::new(),
+            cadres: Vec::new(),
+            pairings: Vec::new(),
+            helper_accounts: HashMap::new(),
             report: CountyReport {
                 root_id: Uuid::nil(),
                 towns: 0,
@@ -254,7 +366,17 @@ impl<'a> Generator<'a> {
                 pledges: 0,
                 pledge_events: 0,
                 feedback: 0,
+                villages: 0,
+                villager_groups: 0,
+                households: 0,
+                household_people: 0,
+                household_incomes: 0,
+                cadres: 0,
+                pairings: 0,
+                active_pairings: 0,
+                help_records: 0,
                 accounts: Vec::new(),
+                bench_helpers: Vec::new(),
                 bench_branch_id: Uuid::nil(),
                 bench_group_id: None,
                 bench_member_id: None,
@@ -270,6 +392,12 @@ impl<'a> Generator<'a> {
         self.members(w).await?;
         self.bench_accounts(w, &root).await?;
         self.pledges(w).await?;
+        self.places(w).await?;
+        self.households(w).await?;
+        self.cadres(w).await?;
+        self.pairings(w).await?;
+        self.helper_accounts(w).await?;
+        self.help_records(w).await?;
         Ok(())
     }
 
@@ -606,6 +734,7 @@ impl<'a> Generator<'a> {
             }
         }
         members::insert_all(w, &rows).await?;
+        self.id_numbers = seen;
         self.report.members = total as u64;
         self.report.posts = posts.len() as u64;
         insert_all::<post::Entity, _>(w, posts, 9).await?;
@@ -866,6 +995,688 @@ impl<'a> Generator<'a> {
         }
         out.pledges.push(row);
     }
+
+    /// A village (a community where the branch's place is one) for every branch, served by
+    /// it, with 3 to 8 villager groups.
+    async fn places(&mut self, w: &Write) -> Result<(), SeedError> {
+        let mut rng = self.rng.fork(7);
+        let mut villages = Vec::with_capacity(self.branches.len());
+        let mut groups = Vec::new();
+        for (b, branch) in self.branches.iter().enumerate() {
+            let at = self.start + chrono::Duration::milliseconds(b as i64);
+            let id = rng.uuid_v7(at);
+            let kind = if branch.place.ends_with("社区") {
+                VillageKind::Community
+            } else {
+                VillageKind::Village
+            };
+            villages.push(village::Model {
+                id,
+                kind,
+                name: branch.place.clone(),
+                org_id: branch.id,
+                version: 1,
+                created_at: at,
+                updated_at: at,
+            });
+            let mut mine = Vec::new();
+            for numeral in NUMERALS.iter().take(rng.between(3, 8) as usize) {
+                let gid = rng.uuid_v7(at);
+                let name = format!("{numeral}组");
+                groups.push(villager_group::Model {
+                    id: gid,
+                    village_id: id,
+                    name: name.clone(),
+                    version: 1,
+                    created_at: at,
+                    updated_at: at,
+                });
+                mine.push((gid, name));
+            }
+            self.villages.push(VillageRef { id, groups: mine });
+        }
+        self.report.villages = insert_all::<village::Entity, _>(w, villages, 7).await?;
+        self.report.villager_groups = insert_all::<villager_group::Entity, _>(w, groups, 6).await?;
+        Ok(())
+    }
+
+    /// An ID number given to nobody else yet.
+    fn new_id_number(&mut self, rng: &mut SplitMix64, birth: NaiveDate, gender: Gender) -> String {
+        loop {
+            let candidate = id_number(rng, birth, gender);
+            if self.id_numbers.insert(candidate.clone()) {
+                return candidate;
+            }
+        }
+    }
+
+    /// Poor households (建档立卡户) as identified from 2014 on (most in 2014), most of them
+    /// lifted out of poverty since (2016 and 2017 most), some still poor, returned to poverty
+    /// or monitored; validated and built as the API does. Four in ten list their people,
+    /// six in ten a few years of per-capita income.
+    async fn households(&mut self, w: &Write) -> Result<(), SeedError> {
+        use HouseholdStatus::*;
+        let mut rng = self.rng.fork(8);
+        let total = self.opts.households as usize;
+        if total == 0 {
+            return Ok(());
+        }
+        // Branches have more or fewer poor households.
+        let mut cumulative = Vec::with_capacity(self.branches.len());
+        let mut sum = 0;
+        for _ in &self.branches {
+            sum += rng.between(10, 30) as u64;
+            cumulative.push(sum);
+        }
+        let as_of = self.opts.as_of;
+        let this_year = as_of.year();
+        let window = self.start.date_naive();
+        let mut out = HouseholdBatches::default();
+        for i in 0..total {
+            let x = rng.below(sum);
+            let b = cumulative.partition_point(|c| *c <= x);
+            let village = &self.villages[b];
+            let (village_id, group) = (
+                village.id,
+                (!village.groups.is_empty() && rng.chance(900)).then(|| rng.pick(&village.groups).clone()),
+            );
+            let gender = if rng.chance(780) { Gender::Male } else { Gender::Female };
+            let age = 28 + ((rng.below(59) + rng.below(59)) / 2 + rng.below(15)).min(58) as i32;
+            let birth = date(this_year - age, 1, 1) + chrono::Days::new(rng.below(365));
+            let id_number = self.new_id_number(&mut rng, birth, gender);
+            let head_name = person_name(&mut rng, gender);
+            let size = rng.weighted(&[
+                (100, 1),
+                (200, 2),
+                (220, 3),
+                (220, 4),
+                (140, 5),
+                (70, 6),
+                (30, 7),
+                (20, 8),
+            ]);
+            let identified_year = rng
+                .weighted(&[(750, 2014), (120, 2015), (80, 2016), (50, 2017)])
+                .min(this_year);
+            let status = rng.weighted(&[(680, Lifted), (120, InPoverty), (50, Returned), (150, Monitored)]);
+            let lifted = rng
+                .weighted(&[(100, 2015), (400, 2016), (350, 2017), (100, 2018), (50, 2019)])
+                .clamp(identified_year, this_year);
+            // Returned households were lifted once; half the monitored ones too (脱贫不稳定户),
+            // the others never poor (边缘易致贫户).
+            let lifted_year = match status {
+                Lifted | Returned => Some(lifted),
+                Monitored => rng.chance(500).then_some(lifted),
+                InPoverty => None,
+            };
+            let main_cause = rng.weighted(CAUSES);
+            let mut secondary_causes = Vec::new();
+            for _ in 0..rng.weighted(&[(400, 0), (400, 1), (200, 2)]) {
+                let c = rng.weighted(CAUSES);
+                if c != main_cause && !secondary_causes.contains(&c) {
+                    secondary_causes.push(c);
+                }
+            }
+            let branch = &self.branches[b];
+            let input = NewHousehold {
+                head_name: head_name.clone(),
+                id_number: id_number.clone(),
+                phone: rng.chance(600).then(|| mobile(&mut rng)),
+                village_id,
+                villager_group_id: group.as_ref().map(|g| g.0),
+                address: rng.chance(800).then(|| {
+                    format!(
+                        "{}镇{}{}{}号",
+                        branch.town_name,
+                        branch.place,
+                        group.as_ref().map(|g| g.1.as_str()).unwrap_or(""),
+                        rng.between(1, 80)
+                    )
+                }),
+                size,
+                attribute: rng.weighted(&[
+                    (700, HouseholdAttribute::Ordinary),
+                    (220, HouseholdAttribute::LowIncome),
+                    (80, HouseholdAttribute::Destitute),
+                ]),
+                main_cause,
+                secondary_causes,
+                identified_year,
+                status,
+                lifted_year,
+                note: None,
+            };
+            let fields = households::validate(input)
+                .map_err(|errors| SeedError::Invalid(format!("generated household {i} is invalid: {errors:?}")))?;
+            let created = self.start + chrono::Duration::milliseconds(i as i64);
+            let id = rng.uuid_v7(created);
+            out.households
+                .push(households::build(self.keys, fields, branch.id, id, created));
+            if rng.chance(400) {
+                let listed = rng.between(1, 4).min(i64::from(size)) as usize;
+                for k in 0..listed {
+                    let at = created + chrono::Duration::milliseconds(k as i64);
+                    let p = self.household_person(&mut rng, k, &head_name, &id_number, gender, birth)?;
+                    out.people
+                        .push(households::build_person(self.keys, rng.uuid_v7(at), id, p, at));
+                }
+            }
+            if rng.chance(600) {
+                // Per-capita net income against the poverty line (about ¥2,800 in 2014).
+                for year in identified_year..=this_year.min(identified_year + 3) {
+                    let line = 280_000 + i64::from(year - 2014) * 12_000;
+                    let above = (lifted_year.is_some_and(|l| year >= l) && status != Returned) || status == Monitored;
+                    let percent = if above {
+                        rng.between(110, 180)
+                    } else {
+                        rng.between(50, 95)
+                    };
+                    out.incomes.push(income::Model {
+                        household_id: id,
+                        year,
+                        per_capita_fen: line * percent / 100,
+                    });
+                }
+            }
+            self.households.push(HouseholdRef {
+                id,
+                branch: b,
+                needs_help: status != Lifted,
+                first_day: window.max(date(identified_year, 1, 1)).min(as_of),
+            });
+            out.flush(w, false).await?;
+        }
+        out.flush(w, true).await?;
+        (
+            self.report.households,
+            self.report.household_people,
+            self.report.household_incomes,
+        ) = out.written;
+        Ok(())
+    }
+
+    /// Person `k` of a household: the head first, then a spouse, children or a parent.
+    fn household_person(
+        &mut self,
+        rng: &mut SplitMix64,
+        k: usize,
+        head_name: &str,
+        head_id: &str,
+        head_gender: Gender,
+        head_birth: NaiveDate,
+    ) -> Result<households::PersonFields, SeedError> {
+        let this_year = self.opts.as_of.year();
+        let surname: String = head_name.chars().take(1).collect();
+        let spouse = if head_gender == Gender::Male {
+            Gender::Female
+        } else {
+            Gender::Male
+        };
+        let (relation, gender, birth) = match k {
+            0 => (Relation::Head, head_gender, head_birth),
+            1 if rng.chance(700) => (
+                Relation::Spouse,
+                spouse,
+                head_birth + chrono::Days::new(rng.below(2000)),
+            ),
+            // A young head's parent, or (most often) a child.
+            _ if this_year - head_birth.year() < 55 && rng.chance(300) => {
+                let gender = if rng.chance(500) { Gender::Male } else { Gender::Female };
+                (
+                    Relation::Parent,
+                    gender,
+                    head_birth - chrono::Days::new(7300 + rng.below(4000)),
+                )
+            }
+            _ => {
+                let gender = if rng.chance(520) { Gender::Male } else { Gender::Female };
+                // Born when the head was 20 to 35, and not after today.
+                let earliest = head_birth + chrono::Days::new(7300);
+                let room = (self.opts.as_of - earliest).num_days().clamp(1, 5500) as u64;
+                let born = (earliest + chrono::Days::new(rng.below(room))).min(self.opts.as_of);
+                (Relation::Child, gender, born)
+            }
+        };
+        let age = this_year - birth.year();
+        let name = match relation {
+            Relation::Head => head_name.to_owned(),
+            Relation::Child => {
+                let given = if gender == Gender::Male { MALE } else { FEMALE };
+                format!("{surname}{}{}", rng.pick(MIDDLE), rng.pick(given))
+            }
+            _ => person_name(rng, gender),
+        };
+        // Children under 16 often have no ID number recorded.
+        let id_number = match relation {
+            Relation::Head => Some(head_id.to_owned()),
+            _ if age < 16 && rng.chance(500) => None,
+            _ => Some(self.new_id_number(rng, birth, gender)),
+        };
+        let labour = if !(16..75).contains(&age) {
+            LabourAbility::None
+        } else if age >= 60 || rng.chance(200) {
+            LabourAbility::Weak
+        } else {
+            LabourAbility::Strong
+        };
+        let input = NewPerson {
+            name,
+            relation,
+            id_number,
+            labour,
+            health: Some(
+                rng.weighted(&[(550, "健康"), (250, "长期慢性病"), (120, "大病"), (80, "残疾")])
+                    .to_owned(),
+            ),
+            in_school: (6..=22).contains(&age) && rng.chance(850),
+            working_away: (18..60).contains(&age) && relation != Relation::Head && rng.chance(400),
+        };
+        households::validate_person(input)
+            .map_err(|errors| SeedError::Invalid(format!("a generated household member is invalid: {errors:?}")))
+    }
+
+    /// Cadre helpers (帮扶干部: county and town staff, resident work teams): one for about
+    /// every 25 pairings, at least one per town, serving the town or one of its branches.
+    async fn cadres(&mut self, w: &Write) -> Result<(), SeedError> {
+        let mut rng = self.rng.fork(9);
+        let towns = self.towns.len();
+        self.cadres = vec![Vec::new(); towns];
+        if self.opts.pairings == 0 {
+            return Ok(());
+        }
+        let count = (self.opts.pairings as usize / 25).max(towns);
+        let per_town = self.opts.branches_per_town as usize;
+        let mut rows = Vec::with_capacity(count);
+        for j in 0..count {
+            let t = j % towns;
+            let org_id = if rng.chance(600) {
+                self.towns[t].id
+            } else {
+                self.branches[t * per_town + rng.below(per_town as u64) as usize].id
+            };
+            let at = self.start + chrono::Duration::milliseconds(j as i64);
+            let id = rng.uuid_v7(at);
+            let gender = if rng.chance(700) { Gender::Male } else { Gender::Female };
+            let phone = rng.chance(700).then(|| mobile(&mut rng));
+            rows.push(cadre::Model {
+                id,
+                org_id,
+                name: person_name(&mut rng, gender),
+                work_unit: rng.pick(WORK_UNITS).to_string(),
+                post: rng.chance(800).then(|| rng.pick(CADRE_POSTS).to_string()),
+                phone_enc: phone.map(|p| self.keys.encrypt(&p, &format!("cadre:{id}:phone"))),
+                version: 1,
+                created_at: at,
+                updated_at: at,
+            });
+            self.cadres[t].push(id);
+        }
+        self.report.cadres = insert_all::<cadre::Entity, _>(w, rows, 9).await?;
+        Ok(())
+    }
+
+    /// Pairings. Three quarters of the budget are the households' active primary pairings:
+    /// households needing help first (except about one in twelve, left unpaired on purpose),
+    /// then lifted ones that keep their helper (脱贫不脱帮扶); one in twenty a second, active
+    /// helper; the rest history: primary helpers replaced earlier (each ended the day before
+    /// the next began), and lifted households whose pairings have all ended. Helpers are
+    /// mostly active members of the household's town (half of them of its branch), joined
+    /// before the pairing began, else the town's cadres.
+    async fn pairings(&mut self, w: &Write) -> Result<(), SeedError> {
+        let mut rng = self.rng.fork(10);
+        let budget = self.opts.pairings as usize;
+        if budget == 0 || self.households.is_empty() {
+            return Ok(());
+        }
+        let mut needing: Vec<usize> = (0..self.households.len())
+            .filter(|h| self.households[*h].needs_help)
+            .collect();
+        let mut lifted: Vec<usize> = (0..self.households.len())
+            .filter(|h| !self.households[*h].needs_help)
+            .collect();
+        shuffle(&mut rng, &mut needing);
+        shuffle(&mut rng, &mut lifted);
+        needing.truncate(needing.len() - needing.len() / 12);
+        let actives = (budget * 3 / 4).max(1).min(needing.len() + lifted.len());
+        let active: Vec<usize> = needing.iter().chain(&lifted).copied().take(actives).collect();
+        let seconds = (budget / 20).min(actives);
+        let ended = budget - actives - seconds;
+        let lifted_ended: Vec<usize> = lifted
+            .iter()
+            .copied()
+            .skip(actives.saturating_sub(needing.len()))
+            .collect();
+        let replaced = if lifted_ended.is_empty() { ended } else { ended / 2 };
+        // Per household: (active primary, second helper, ended primaries).
+        let mut plan = vec![(false, false, 0usize); self.households.len()];
+        for (n, h) in active.iter().enumerate() {
+            plan[*h].0 = true;
+            plan[*h].1 = n < seconds;
+        }
+        for j in 0..replaced {
+            plan[active[j % active.len()]].2 += 1;
+        }
+        for j in 0..ended - replaced {
+            plan[lifted_ended[j % lifted_ended.len()]].2 += 1;
+        }
+
+        let nb = self.branches.len();
+        let mut of_branch: Vec<Vec<usize>> = vec![Vec::new(); nb];
+        let mut of_town: Vec<Vec<usize>> = vec![Vec::new(); self.towns.len()];
+        for (i, m) in self.members.iter().enumerate() {
+            if m.left.is_none() {
+                of_branch[m.branch].push(i);
+                of_town[self.branches[m.branch].town].push(i);
+            }
+        }
+        let pools = HelperPools {
+            of_branch,
+            of_town,
+            cadres: &self.cadres,
+        };
+        let as_of = self.opts.as_of;
+        for (h, (primary_now, second, earlier)) in plan.into_iter().enumerate() {
+            let hh = &self.households[h];
+            let span = (as_of - hh.first_day).num_days() + 1;
+            let chain = (earlier + usize::from(primary_now)).min(span as usize);
+            if chain == 0 {
+                continue;
+            }
+            // Start days, strictly increasing, early ones likelier (most pairings began with
+            // the programme).
+            let mut starts: Vec<i64> = (0..chain)
+                .map(|_| rng.below(span as u64).min(rng.below(span as u64)) as i64)
+                .collect();
+            starts.sort_unstable();
+            for j in 1..chain {
+                starts[j] = starts[j].max(starts[j - 1] + 1);
+            }
+            for j in (0..chain).rev() {
+                starts[j] = starts[j].min(span - (chain - j) as i64);
+            }
+            let town = self.branches[hh.branch].town;
+            let mut previous = None;
+            let mut current = None;
+            for j in 0..chain {
+                let start_on = hh.first_day + chrono::Days::new(starts[j] as u64);
+                let Some(helper) = pools.pick(&mut rng, &self.members, hh.branch, town, start_on, previous) else {
+                    continue;
+                };
+                let (end_on, end_reason) = if j + 1 < chain {
+                    let next = hh.first_day + chrono::Days::new(starts[j + 1] as u64);
+                    (Some(next - chrono::Days::new(1)), Some("更换主要帮扶责任人".to_owned()))
+                } else if primary_now {
+                    (None, None)
+                } else {
+                    let end = start_on + chrono::Days::new(rng.below((as_of - start_on).num_days() as u64 + 1));
+                    (Some(end), Some(rng.pick(END_REASONS).to_string()))
+                };
+                let p = self.new_pairing(&mut rng, h, helper, true, start_on, end_on, end_reason);
+                if end_on.is_none() {
+                    current = Some((start_on, helper));
+                }
+                previous = Some(helper);
+                self.pairings.push(p);
+            }
+            if let (true, Some((since, primary))) = (second, current) {
+                let start_on = since + chrono::Days::new(rng.below((as_of - since).num_days() as u64 + 1));
+                let hh = &self.households[h];
+                if let Some(helper) = pools.pick(&mut rng, &self.members, hh.branch, town, start_on, Some(primary)) {
+                    let p = self.new_pairing(&mut rng, h, helper, false, start_on, None, None);
+                    self.pairings.push(p);
+                }
+            }
+        }
+        let rows: Vec<pairing::Model> = self.pairings.iter().map(|p| p.row.clone()).collect();
+        self.report.active_pairings = rows.iter().filter(|p| p.end_on.is_none()).count() as u64;
+        self.report.pairings = insert_all::<pairing::Entity, _>(w, rows, 10).await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn new_pairing(
+        &self,
+        rng: &mut SplitMix64,
+        h: usize,
+        helper: HelperRef,
+        is_primary: bool,
+        start_on: NaiveDate,
+        end_on: Option<NaiveDate>,
+        end_reason: Option<String>,
+    ) -> PairingRef {
+        let hh = &self.households[h];
+        let created_at = (day_start(start_on) + chrono::Duration::seconds(rng.between(8 * 3600, 18 * 3600)))
+            .max(self.start)
+            .min(self.end);
+        let (member_id, cadre_id) = match helper {
+            HelperRef::Member(i) => (Some(self.members[i].id), None),
+            HelperRef::Cadre(c) => (None, Some(c)),
+        };
+        PairingRef {
+            row: pairing::Model {
+                id: rng.uuid_v7(created_at),
+                household_id: hh.id,
+                org_id: self.branches[hh.branch].id,
+                member_id,
+                cadre_id,
+                is_primary,
+                start_on,
+                end_on,
+                end_reason,
+                created_at,
+            },
+            branch: hh.branch,
+            helper,
+        }
+    }
+
+    /// `bench_helper.N` (role member on their branch), each linked to a different member
+    /// helper with an active pairing (not `bench_member`'s member): who log help records
+    /// on their own pairings in the benchmark.
+    async fn helper_accounts(&mut self, w: &Write) -> Result<(), SeedError> {
+        let mut rng = self.rng.fork(12);
+        let mut users = Vec::new();
+        let mut grants = Vec::new();
+        let mut taken = HashSet::new();
+        for p in &self.pairings {
+            if users.len() == BENCH_HELPERS {
+                break;
+            }
+            let HelperRef::Member(m) = p.helper else { continue };
+            let member = &self.members[m];
+            if p.row.end_on.is_some() || Some(member.id) == self.report.bench_member_id || !taken.insert(m) {
+                continue;
+            }
+            let name = format!("{BENCH_HELPER}{}", users.len() + 1);
+            let id = rng.uuid_v7(self.start);
+            let branch = self.branches[member.branch].id;
+            users.push(self.account(id, &name, branch, Some(member.id)));
+            grants.push(self.grant(&mut rng, id, Role::Member, branch));
+            self.helper_accounts.insert(m, id);
+            self.report.accounts.push((name.clone(), Role::Member.as_str().into()));
+            self.report.bench_helpers.push((name, p.row.id));
+        }
+        insert_all::<user::Entity, _>(w, users, 10).await?;
+        insert_all::<grant::Entity, _>(w, grants, 5).await?;
+        Ok(())
+    }
+
+    /// Help records, spread over the pairings in proportion to how long each ran, dated
+    /// within it; about one active pairing in eight has had none for 100 to 400 days (the
+    /// households coverage lists as not visited). Helpers with an account logged their own;
+    /// the branch secretary logged most of the others.
+    async fn help_records(&mut self, w: &Write) -> Result<(), SeedError> {
+        let mut rng = self.rng.fork(11);
+        let total = u128::from(self.opts.help_records);
+        if total == 0 || self.pairings.is_empty() {
+            return Ok(());
+        }
+        let as_of = self.opts.as_of;
+        let days = |p: &pairing::Model| (p.end_on.unwrap_or(as_of) - p.start_on).num_days() as u128 + 1;
+        let all_days: u128 = self.pairings.iter().map(|p| days(&p.row)).sum();
+        let (mut covered, mut given) = (0u128, 0u128);
+        let mut rows = Vec::new();
+        let mut written = 0;
+        for p in &self.pairings {
+            covered += days(&p.row);
+            let upto = total * covered / all_days;
+            let count = upto - given;
+            given = upto;
+            let last = match p.row.end_on {
+                Some(end) => end,
+                None if rng.chance(120) => {
+                    (as_of - chrono::Days::new(rng.between(100, 400) as u64)).max(p.row.start_on)
+                }
+                None => as_of,
+            };
+            let span = (last - p.row.start_on).num_days() as u64 + 1;
+            let own = match p.helper {
+                HelperRef::Member(m) => self.helper_accounts.get(&m).copied(),
+                HelperRef::Cadre(_) => None,
+            };
+            let secretary = self.branches[p.branch].secretary;
+            for _ in 0..count {
+                let day = p.row.start_on + chrono::Days::new(rng.below(span));
+                let kind = rng.weighted(&[
+                    (450, HelpKind::Visit),
+                    (150, HelpKind::PolicyExplained),
+                    (50, HelpKind::JobFound),
+                    (80, HelpKind::SkillsTraining),
+                    (100, HelpKind::Goods),
+                    (70, HelpKind::Money),
+                    (50, HelpKind::Medical),
+                    (50, HelpKind::Other),
+                ]);
+                let (content, amount_fen) = match kind {
+                    HelpKind::Visit => (rng.pick(VISITS), None),
+                    HelpKind::PolicyExplained => (rng.pick(POLICIES), None),
+                    HelpKind::JobFound => (rng.pick(JOBS), None),
+                    HelpKind::SkillsTraining => (rng.pick(TRAININGS), None),
+                    HelpKind::Goods => (rng.pick(GOODS), rng.chance(700).then(|| rng.between(50, 500) * 100)),
+                    HelpKind::Money => (rng.pick(MONEY), Some(rng.between(200, 3000) * 100)),
+                    HelpKind::Medical => (rng.pick(MEDICAL), None),
+                    HelpKind::Other => (rng.pick(OTHER_HELP), None),
+                };
+                let created_at = (day_start(day) + chrono::Duration::seconds(rng.between(8 * 3600, 21 * 3600)))
+                    .max(self.start)
+                    .min(self.end);
+                rows.push(help_record::Model {
+                    id: rng.uuid_v7(created_at),
+                    pairing_id: p.row.id,
+                    household_id: p.row.household_id,
+                    org_id: p.row.org_id,
+                    member_id: p.row.member_id,
+                    cadre_id: p.row.cadre_id,
+                    date: day,
+                    kind,
+                    content: content.to_string(),
+                    amount_fen,
+                    evidence: None,
+                    recorded_by: own.or_else(|| rng.chance(900).then_some(secretary)),
+                    created_at,
+                });
+            }
+            if rows.len() >= rows_per_insert(HELP_RECORD_COLUMNS) {
+                written += insert_some::<help_record::Entity, _>(w, &mut rows, HELP_RECORD_COLUMNS, false).await?;
+            }
+        }
+        written += insert_some::<help_record::Entity, _>(w, &mut rows, HELP_RECORD_COLUMNS, true).await?;
+        self.report.help_records = written;
+        Ok(())
+    }
+}
+
+/// Who may help a household: active members of its branch and town, the town's cadres.
+struct HelperPools<'c> {
+    of_branch: Vec<Vec<usize>>,
+    of_town: Vec<Vec<usize>>,
+    cadres: &'c [Vec<Uuid>],
+}
+
+impl HelperPools<'_> {
+    /// A helper for a pairing starting `on`: a member of the branch or town who had joined
+    /// by then (four in five), else a cadre of the town; never `not`.
+    fn pick(
+        &self,
+        rng: &mut SplitMix64,
+        members: &[MemberRef],
+        branch: usize,
+        town: usize,
+        on: NaiveDate,
+        not: Option<HelperRef>,
+    ) -> Option<HelperRef> {
+        if rng.chance(800) {
+            for _ in 0..8 {
+                let pool = if rng.chance(500) {
+                    &self.of_branch[branch]
+                } else {
+                    &self.of_town[town]
+                };
+                if pool.is_empty() {
+                    continue;
+                }
+                let m = *rng.pick(pool);
+                if members[m].joined <= on && not != Some(HelperRef::Member(m)) {
+                    return Some(HelperRef::Member(m));
+                }
+            }
+        }
+        let cadres = &self.cadres[town];
+        for _ in 0..8 {
+            if cadres.is_empty() {
+                break;
+            }
+            let c = HelperRef::Cadre(*rng.pick(cadres));
+            if not != Some(c) {
+                return Some(c);
+            }
+        }
+        // A town whose only cadre is taken: any member of the town who had joined.
+        self.of_town[town]
+            .iter()
+            .map(|m| HelperRef::Member(*m))
+            .find(|h| matches!(h, HelperRef::Member(m) if members[*m].joined <= on) && not != Some(*h))
+    }
+}
+
+/// Fisher–Yates, with the generator's randomness.
+fn shuffle<T>(rng: &mut SplitMix64, items: &mut [T]) {
+    for i in (1..items.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        items.swap(i, j);
+    }
+}
+
+const HOUSEHOLD_COLUMNS: usize = 21;
+const PERSON_COLUMNS: usize = 10;
+const INCOME_COLUMNS: usize = 3;
+const HELP_RECORD_COLUMNS: usize = 14;
+
+/// Households, their people and incomes waiting for their multi-row INSERTs.
+#[derive(Default)]
+struct HouseholdBatches {
+    households: Vec<household::Model>,
+    people: Vec<person::Model>,
+    incomes: Vec<income::Model>,
+    written: (u64, u64, u64),
+}
+
+impl HouseholdBatches {
+    /// Writes full statements (all rows when `all`); the households first, as the others
+    /// refer to them.
+    async fn flush(&mut self, w: &Write, all: bool) -> Result<(), SeedError> {
+        let full = |len: usize, columns: usize| all || len >= rows_per_insert(columns);
+        if full(self.households.len(), HOUSEHOLD_COLUMNS)
+            || full(self.people.len(), PERSON_COLUMNS)
+            || full(self.incomes.len(), INCOME_COLUMNS)
+        {
+            self.written.0 +=
+                insert_some::<household::Entity, _>(w, &mut self.households, HOUSEHOLD_COLUMNS, true).await?;
+            self.written.1 += insert_some::<person::Entity, _>(w, &mut self.people, PERSON_COLUMNS, all).await?;
+            self.written.2 += insert_some::<income::Entity, _>(w, &mut self.incomes, INCOME_COLUMNS, all).await?;
+        }
+        Ok(())
+    }
 }
 
 struct NewPledge {
@@ -1063,6 +1874,55 @@ const FEEDBACK: &[&str] = &[
     "希望尽快落实",
 ];
 const REPLIES: &[&str] = &["感谢监督，我们会抓紧落实", "已安排专人跟进", "谢谢您的肯定"];
+
+const CAUSES: &[(u64, PovertyCause)] = &[
+    (300, PovertyCause::Illness),
+    (120, PovertyCause::Disability),
+    (80, PovertyCause::Schooling),
+    (30, PovertyCause::Disaster),
+    (120, PovertyCause::LackOfLabour),
+    (100, PovertyCause::LackOfSkills),
+    (120, PovertyCause::LackOfFunds),
+    (30, PovertyCause::LackOfLand),
+    (20, PovertyCause::LackOfWater),
+    (30, PovertyCause::PoorTransport),
+    (50, PovertyCause::LackOfDrive),
+];
+const WORK_UNITS: &[&str] = &[
+    "县农委",
+    "县财政局",
+    "县人社局",
+    "县卫计委",
+    "县教育局",
+    "县交通局",
+    "县扶贫办",
+    "县农商行",
+    "县供电公司",
+    "镇政府",
+];
+const CADRE_POSTS: &[&str] = &["驻村扶贫工作队员", "选派第一书记", "科员", "副局长", "镇扶贫专干"];
+const END_REASONS: &[&str] = &["已稳定脱贫，结对结束", "帮扶责任人工作调动", "结对调整"];
+const VISITS: &[&str] = &[
+    "入户走访，了解家庭近况",
+    "走访了解春耕资金缺口，协助申请小额信贷",
+    "节日走访慰问",
+    "了解子女就学情况",
+];
+const POLICIES: &[&str] = &["宣讲健康脱贫政策", "讲解产业奖补政策，协助填写申请", "宣讲教育资助政策"];
+const JOBS: &[&str] = &[
+    "联系县城工业园就业岗位",
+    "推荐到村扶贫车间务工",
+    "介绍公益性岗位（护林员）",
+];
+const TRAININGS: &[&str] = &[
+    "组织参加茶叶种植技术培训",
+    "推荐参加电商培训班",
+    "联系农技员上门指导养殖",
+];
+const GOODS: &[&str] = &["送去米、油等生活物资", "送去化肥和种子", "送去冬衣棉被"];
+const MONEY: &[&str] = &["发放慰问金", "协助申请小额信贷贴息", "落实产业奖补资金"];
+const MEDICAL: &[&str] = &["协助办理大病救助", "陪同到县医院就诊", "协助办理慢性病卡"];
+const OTHER_HELP: &[&str] = &["帮助修缮房屋", "协调解决饮水问题", "帮助销售农产品"];
 
 #[cfg(test)]
 mod tests {

@@ -193,6 +193,17 @@ pub(super) async fn find_managed<C: ConnectionTrait>(
             ),
         });
     }
+    // The same for an account linked to a cadre helper: it logs that cadre's help records.
+    if let Some(cadre_id) = account.cadre_id
+        && !crate::pairings::cadres::manages(conn, caller, cadre_id).await?
+    {
+        return Err(ApiError::Forbidden {
+            detail: text!(
+                "This account belongs to a cadre outside your scope.",
+                "该账户属于您权限范围以外的帮扶干部。"
+            ),
+        });
+    }
     Ok(account)
 }
 
