@@ -46,6 +46,7 @@ pub fn state(mut db: DatabaseConnection, config: Config) -> Result<web::Data<App
         dictionaries: dictionaries::render(),
         spec_json: spec.to_json().unwrap_or_default(),
         routes: Arc::new(RouteTable::from_spec(&spec)),
+        computed: Default::default(),
     }))
 }
 

@@ -25,6 +25,8 @@ pub struct AppState {
     pub auth: AuthState,
     /// Keys protecting members' personal data.
     pub data_keys: DataKeys,
+    /// Dashboards' answers, until the next write.
+    pub computed: crate::http::computed::ComputedCache,
 }
 
 /// A JSON body serialised once at start-up, with its ETag.

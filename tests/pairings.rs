@@ -733,6 +733,34 @@ async fn coverage_figures_equal_counts_computed_from_the_records() {
     .await
     .json();
     assert_eq!(whole["households"], plan.len() + 1, "the town sees both branches");
+
+    // Asked again after a write, the answer follows the data at once.
+    let path = format!(
+        "/api/v1/pairings/coverage?org_id={}&as_of={as_of}&stale_days={stale_days}&max_households={max}",
+        w.branch_a
+    );
+    let medical = |c: &Value| {
+        c["help_records_by_kind"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kind"] == "medical")
+            .unwrap()["count"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(medical(&get(app, s.sec(), &path).await.json()), 0);
+    let pairing = get(app, s.sec(), &format!("/api/v1/members/{}/pairings", s.zhang))
+        .await
+        .json()["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        log_help(app, s.sec(), &pairing, "2017-06-30", "medical").await.status,
+        201
+    );
+    assert_eq!(medical(&get(app, s.sec(), &path).await.json()), 1);
 }
 
 /// The dates of the help records `GET /api/v1/help-records?{q}` lists for `token`.

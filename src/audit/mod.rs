@@ -84,6 +84,12 @@ impl Event {
     }
 }
 
+/// The sequence number of the newest event: every write advances it, so it tells whether
+/// anything changed since (see `http::computed`).
+pub async fn head_seq<C: ConnectionTrait>(conn: &C) -> Result<i64, DbErr> {
+    Ok(head::Entity::find_by_id(1).one(conn).await?.map(|h| h.seq).unwrap_or(0))
+}
+
 /// Appends `event` using `conn`, which must be the transaction of the write it describes.
 /// Events are serialised through the single `audit_head` row, which the first statement
 /// locks until the transaction ends. Private: features record events through [`Write`],

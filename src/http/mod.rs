@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every feature: extractors, middleware, pagination,
 //! idempotency, conditional requests, metrics and the route table.
 
+pub mod computed;
 pub mod conditional;
 pub mod csv;
 pub mod csv_import;

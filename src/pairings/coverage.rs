@@ -3,9 +3,11 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use actix_web::{get, web};
+use actix_web::web::Bytes;
+use actix_web::{HttpResponse, get, web};
 use chrono::NaiveDate;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoColumnRef};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use super::entity::{help_record, pairing};
@@ -15,13 +17,34 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorCode};
 use crate::households::entity::household;
 use crate::households::types::HouseholdStatus;
-use crate::http::{Json, Query};
+use crate::http::Query;
 use crate::orgs::queries as orgs;
 use crate::state::AppState;
 use crate::text;
 
 /// A helper as pairings store them: (member id, cadre id), exactly one set.
 type HelperKey = (Option<Uuid>, Option<Uuid>);
+
+/// SQL: `column` names one of `orgs` (`None`: any organisation).
+fn within(orgs: &Option<Vec<Uuid>>, column: impl IntoColumnRef) -> Condition {
+    match orgs {
+        Some(ids) => Condition::all().add(Expr::col(column).is_in(ids.clone())),
+        None => Condition::all(),
+    }
+}
+
+/// The ids of the live organisations at and under `path`.
+async fn subtree_ids<C: sea_orm::ConnectionTrait>(db: &C, path: &str) -> Result<Vec<Uuid>, ApiError> {
+    use crate::orgs::entity as org;
+    Ok(org::Entity::find()
+        .select_only()
+        .column(org::Column::Id)
+        .filter(org::Column::DeletedAt.is_null())
+        .filter(org::Column::Path.starts_with(path))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(coverage);
@@ -46,7 +69,7 @@ async fn coverage(
     state: web::Data<AppState>,
     user: AuthUser,
     Query(params): Query<CoverageParams>,
-) -> Result<Json<Coverage>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let as_of = params.as_of.unwrap_or_else(|| crate::db::now().date_naive());
     let stale_days = params.stale_days.unwrap_or(90);
     if !(1..=3650).contains(&stale_days) {
@@ -62,27 +85,49 @@ async fn coverage(
     // A `from` after `as_of` is an empty period: nothing is counted.
     let from = params.from.unwrap_or(cutoff);
     let scope = user.scope(crate::households::READERS);
-    let (households_in, pairings_in, records_in) = match params.org_id {
-        Some(org_id) => {
-            let root = orgs::find(&state.db, &scope, org_id).await?;
-            (
-                scope.narrowed_to(&root.path, household::Column::OrgId),
-                scope.narrowed_to(&root.path, pairing::Column::OrgId),
-                scope.narrowed_to(&root.path, help_record::Column::OrgId),
-            )
-        }
-        None => (
-            scope.org_condition(household::Column::OrgId),
-            scope.org_condition(pairing::Column::OrgId),
-            scope.org_condition(help_record::Column::OrgId),
-        ),
-    };
     let db = &state.db;
 
-    let households = household::Entity::find()
-        .filter(households_in.clone())
-        .count(db)
+    // Secretaries refresh this page often: the same question since the last write anywhere
+    // gets the same answer without computing it again.
+    let seq = crate::audit::head_seq(db).await?;
+    let key = format!(
+        "coverage {:?} {:?} {as_of} {stale_days} {from} {max_households}",
+        scope.prefixes(),
+        params.org_id
+    );
+    if let Some(body) = state.computed.get(&key, seq) {
+        return Ok(HttpResponse::Ok().content_type("application/json").body(body));
+    }
+
+    // The organisations of the subtree, read once (`None`: the whole tree, no filter).
+    let orgs: Option<Vec<Uuid>> = match params.org_id {
+        Some(org_id) => Some(subtree_ids(db, &orgs::find(db, &scope, org_id).await?.path).await?),
+        None if scope.is_whole_tree() => None,
+        None => {
+            let mut ids = Vec::new();
+            for prefix in scope.prefixes() {
+                ids.extend(subtree_ids(db, prefix).await?);
+            }
+            Some(ids)
+        }
+    };
+
+    // Every household of the subtree, once: the count, those needing help, and the names.
+    let all: Vec<(Uuid, String, Uuid, HouseholdStatus)> = household::Entity::find()
+        .select_only()
+        .columns([
+            household::Column::Id,
+            household::Column::HeadName,
+            household::Column::VillageId,
+            household::Column::Status,
+        ])
+        .filter(within(&orgs, household::Column::OrgId))
+        .into_tuple()
+        .all(db)
         .await?;
+    let households = all.len() as u64;
+    let pairings_in = within(&orgs, pairing::Column::OrgId);
+    let records_in = within(&orgs, help_record::Column::OrgId);
 
     // Pairings active on the day: who helps whom.
     let active: Vec<(Uuid, Option<Uuid>, Option<Uuid>)> = pairing::Entity::find()
@@ -119,23 +164,6 @@ async fn coverage(
         .into_iter()
         .collect();
 
-    // Households needing help without a helper: every one of them, by name.
-    let needing: Vec<&str> = HouseholdStatus::NEEDING_HELP.iter().map(|s| s.as_str()).collect();
-    let candidates: Vec<(Uuid, String, Uuid, HouseholdStatus)> = household::Entity::find()
-        .select_only()
-        .columns([
-            household::Column::Id,
-            household::Column::HeadName,
-            household::Column::VillageId,
-            household::Column::Status,
-        ])
-        .filter(households_in.clone())
-        .filter(household::Column::Status.is_in(needing))
-        .order_by_asc(household::Column::HeadName)
-        .order_by_asc(household::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
     let listed = |(id, head_name, village_id, status): &(Uuid, String, Uuid, HouseholdStatus)| CoverageHousehold {
         id: *id,
         head_name: head_name.clone(),
@@ -143,35 +171,21 @@ async fn coverage(
         status: *status,
         last_help_on: latest.get(id).copied(),
     };
-    let unpaired: Vec<CoverageHousehold> = candidates
+    // Households needing help without a helper, and paired ones not visited since the
+    // cutoff: every one of them, by name.
+    let by_name = |a: &CoverageHousehold, b: &CoverageHousehold| (&a.head_name, a.id).cmp(&(&b.head_name, b.id));
+    let mut unpaired: Vec<CoverageHousehold> = all
         .iter()
-        .filter(|(id, ..)| !paired.contains(id))
+        .filter(|(id, _, _, status)| HouseholdStatus::NEEDING_HELP.contains(status) && !paired.contains(id))
         .map(listed)
         .collect();
-
-    // Paired households not visited since the cutoff.
-    let stale_ids: Vec<Uuid> = paired
+    unpaired.sort_by(by_name);
+    let mut stale: Vec<CoverageHousehold> = all
         .iter()
-        .filter(|id| latest.get(*id).is_none_or(|d| *d < cutoff))
-        .copied()
+        .filter(|(id, ..)| paired.contains(id) && latest.get(id).is_none_or(|d| *d < cutoff))
+        .map(listed)
         .collect();
-    let mut stale: Vec<CoverageHousehold> = Vec::new();
-    for chunk in stale_ids.chunks(500) {
-        let rows: Vec<(Uuid, String, Uuid, HouseholdStatus)> = household::Entity::find()
-            .select_only()
-            .columns([
-                household::Column::Id,
-                household::Column::HeadName,
-                household::Column::VillageId,
-                household::Column::Status,
-            ])
-            .filter(household::Column::Id.is_in(chunk.to_vec()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        stale.extend(rows.iter().map(listed));
-    }
-    stale.sort_by(|a, b| (&a.head_name, a.id).cmp(&(&b.head_name, b.id)));
+    stale.sort_by(by_name);
 
     // Help records of the period, by kind (every kind, zeros included).
     let counted: Vec<(HelpKind, i64)> = help_record::Entity::find()
@@ -190,7 +204,7 @@ async fn coverage(
         .iter()
         .map(|k| KindCount {
             kind: *k,
-            count: by_kind.get(k).copied().unwrap_or(0).max(0) as u64,
+            count: u64::try_from(by_kind.get(k).copied().unwrap_or(0)).unwrap_or(0),
         })
         .collect();
 
@@ -210,7 +224,7 @@ async fn coverage(
         .collect();
     busy_helpers.sort_by(|a, b| b.households.cmp(&a.households).then(a.helper.name.cmp(&b.helper.name)));
 
-    Ok(Json(Coverage {
+    let coverage = Coverage {
         as_of,
         from,
         stale_days,
@@ -223,5 +237,8 @@ async fn coverage(
         help_records_by_kind,
         busy_helpers,
         max_households,
-    }))
+    };
+    let body = Bytes::from(serde_json::to_vec(&coverage).map_err(ApiError::internal)?);
+    state.computed.put(key, seq, body.clone());
+    Ok(HttpResponse::Ok().content_type("application/json").body(body))
 }
