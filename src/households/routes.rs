@@ -2,8 +2,8 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
-use sea_orm::sea_query::{Condition, Expr};
-use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::Condition;
+use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, Order, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::entity::{household, income, person};
@@ -16,7 +16,7 @@ use crate::audit::{Event, Write};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
 use crate::http::conditional::etag;
-use crate::http::pagination::keyset_after;
+use crate::http::pagination::keyset_rows;
 use crate::http::{
     Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, Query, StoredResponse, Versioned,
 };
@@ -146,19 +146,17 @@ async fn page_rows<C: sea_orm::ConnectionTrait>(
     after: Option<(String, Uuid)>,
     limit: u64,
 ) -> Result<Vec<household::Model>, ApiError> {
-    let mut select = household::Entity::find().filter(condition);
-    if let Some((name, id)) = after {
-        select = select.filter(keyset_after(vec![
-            (Expr::col(household::Column::HeadName), Order::Asc, name.into()),
-            (Expr::col(household::Column::Id), Order::Asc, id.into()),
-        ]));
-    }
-    Ok(select
-        .order_by_asc(household::Column::HeadName)
-        .order_by_asc(household::Column::Id)
-        .limit(limit + 1)
-        .all(db)
-        .await?)
+    let columns = (household::Column::HeadName, household::Column::Id);
+    let after = after.map(|(name, id)| (name.into(), id));
+    keyset_rows(
+        db,
+        household::Entity::find().filter(condition),
+        columns,
+        Order::Asc,
+        after,
+        limit,
+    )
+    .await
 }
 
 /// Poor households in your scope (or paired with you), by head's name: one page, or the

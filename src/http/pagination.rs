@@ -183,12 +183,43 @@ pub fn keyset_after(keys: Vec<(SimpleExpr, Order, Value)>) -> Condition {
     Condition::all().add(bound).add(any)
 }
 
+/// Up to `limit + 1` rows of `select` in `order` of `key` then `id`, after the row whose
+/// key and id are `after`: one keyset page (lists and streamed exports alike).
+pub async fn keyset_rows<E, C>(
+    db: &C,
+    select: sea_orm::Select<E>,
+    (key, id): (E::Column, E::Column),
+    order: Order,
+    after: Option<(Value, uuid::Uuid)>,
+    limit: u64,
+) -> Result<Vec<E::Model>, ApiError>
+where
+    E: sea_orm::EntityTrait,
+    C: sea_orm::ConnectionTrait,
+{
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
+    let mut select = select;
+    if let Some((value, after_id)) = after {
+        select = select.filter(keyset_after(vec![
+            (Expr::col(key), order.clone(), value),
+            (Expr::col(id), order.clone(), after_id.into()),
+        ]));
+    }
+    Ok(select
+        .order_by(key, order.clone())
+        .order_by(id, order)
+        .limit(limit + 1)
+        .all(db)
+        .await?)
+}
+
 /// One page of `select` ordered by a text column then `id` (the lists sorted by name), with
 /// the total when asked. Items' cursors are `(text, id)`: build the page with
 /// `Page::from_rows(views, limit, |v| (v.name.clone(), v.id))`.
 pub async fn page_by_text<E, C>(
     db: &C,
-    mut select: sea_orm::Select<E>,
+    select: sea_orm::Select<E>,
     text: E::Column,
     id: E::Column,
     page: &PageParams,
@@ -198,25 +229,14 @@ where
     E::Model: Sync,
     C: sea_orm::ConnectionTrait,
 {
-    use sea_orm::sea_query::Expr;
-    use sea_orm::{PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+    use sea_orm::PaginatorTrait;
     let total = if page.include_total() {
         Some(select.clone().count(db).await?)
     } else {
         None
     };
-    if let Some((key, after_id)) = page.after::<(String, uuid::Uuid)>()? {
-        select = select.filter(keyset_after(vec![
-            (Expr::col(text), Order::Asc, key.into()),
-            (Expr::col(id), Order::Asc, after_id.into()),
-        ]));
-    }
-    let rows = select
-        .order_by_asc(text)
-        .order_by_asc(id)
-        .limit(page.limit()? + 1)
-        .all(db)
-        .await?;
+    let after = page.after::<(String, uuid::Uuid)>()?.map(|(key, id)| (key.into(), id));
+    let rows = keyset_rows(db, select, (text, id), Order::Asc, after, page.limit()?).await?;
     Ok((rows, total))
 }
 

@@ -2,7 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::sea_query::Condition;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -15,7 +15,7 @@ use super::types::*;
 use crate::audit::{Event, Write};
 use crate::auth::{AuthUser, Scope};
 use crate::error::{ApiError, Problem};
-use crate::http::pagination::keyset_after;
+use crate::http::pagination::keyset_rows;
 use crate::http::validate::{check_evidence, collect_text};
 use crate::http::{Claim, IdempotencyKey, Json, ListQuery, Page, PageParams, StoredResponse};
 use crate::orgs::queries as orgs;
@@ -235,19 +235,17 @@ async fn page_rows<C: ConnectionTrait>(
     after: Option<(chrono::NaiveDate, Uuid)>,
     limit: u64,
 ) -> Result<Vec<help_record::Model>, ApiError> {
-    let mut select = help_record::Entity::find().filter(condition);
-    if let Some((date, id)) = after {
-        select = select.filter(keyset_after(vec![
-            (Expr::col(help_record::Column::Date), Order::Desc, date.into()),
-            (Expr::col(help_record::Column::Id), Order::Desc, id.into()),
-        ]));
-    }
-    Ok(select
-        .order_by_desc(help_record::Column::Date)
-        .order_by_desc(help_record::Column::Id)
-        .limit(limit + 1)
-        .all(db)
-        .await?)
+    let columns = (help_record::Column::Date, help_record::Column::Id);
+    let after = after.map(|(date, id)| (date.into(), id));
+    keyset_rows(
+        db,
+        help_record::Entity::find().filter(condition),
+        columns,
+        Order::Desc,
+        after,
+        limit,
+    )
+    .await
 }
 
 const EXPORT_HEADER: &[&str] = &[
