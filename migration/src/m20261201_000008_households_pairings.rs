@@ -482,17 +482,22 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        // Whether a helper has an account (who then logs their own help) is asked on every
-        // help record.
-        indexes(
-            m,
-            Users::Table,
-            vec![
-                ("idx_users_member", vec![Users::MemberId]),
-                ("idx_users_cadre", vec![Users::CadreId]),
-            ],
-        )
-        .await?;
+        // One account per member and per cadre (two concurrent links cannot both pass the
+        // code's check); whether a helper has an account is asked on every help record.
+        for (name, col) in [
+            ("idx_users_member", Users::MemberId),
+            ("idx_users_cadre", Users::CadreId),
+        ] {
+            m.create_index(
+                Index::create()
+                    .name(name)
+                    .table(Users::Table)
+                    .col(col)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        }
         add_checks(db, CHECKS).await
     }
 
