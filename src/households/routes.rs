@@ -423,6 +423,27 @@ async fn delete_household(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// A change to a household's people or incomes under way: its write, the household (found,
+/// managed by the caller, at the version of `If-Match`) and its view before the change.
+struct ChildChange {
+    w: Write,
+    household: household::Model,
+    before: HouseholdView,
+}
+
+async fn begin_child_change(
+    state: &AppState,
+    user: &AuthUser,
+    id: Uuid,
+    if_match: &IfMatch,
+) -> Result<ChildChange, ApiError> {
+    let w = Write::begin(&state.db, &user.audit).await?;
+    let household = find_managed(w.db(), &HouseholdAccess::of(user), id).await?;
+    if_match.check(household.version)?;
+    let before = view(w.db(), &household, &state.data_keys, true).await?;
+    Ok(ChildChange { w, household, before })
+}
+
 /// Commits a change to a household's people or incomes: bumps the household's version (its
 /// ETag covers them), records `action`, and answers with the whole household.
 async fn commit_child_change(
@@ -465,11 +486,11 @@ async fn add_person(
     Json(body): Json<NewPerson>,
 ) -> Result<HttpResponse, ApiError> {
     let fields = validate_person(body).map_err(ApiError::Validation)?;
-    let access = HouseholdAccess::of(&user);
-    let w = Write::begin(&state.db, &user.audit).await?;
-    let h = find_managed(w.db(), &access, *id).await?;
-    if_match.check(h.version)?;
-    let before = view(w.db(), &h, &state.data_keys, true).await?;
+    let ChildChange {
+        w,
+        household: h,
+        before,
+    } = begin_child_change(&state, &user, *id, &if_match).await?;
     if before.people.len() >= 30 {
         return Err(ApiError::conflict(text!(
             "A household lists at most 30 people.",
@@ -508,12 +529,12 @@ async fn update_person(
     Json(body): Json<NewPerson>,
 ) -> Result<HttpResponse, ApiError> {
     let fields = validate_person(body).map_err(ApiError::Validation)?;
-    let access = HouseholdAccess::of(&user);
-    let w = Write::begin(&state.db, &user.audit).await?;
-    let h = find_managed(w.db(), &access, path.id).await?;
+    let ChildChange {
+        w,
+        household: h,
+        before,
+    } = begin_child_change(&state, &user, path.id, &if_match).await?;
     let current = find_person(w.db(), &path).await?;
-    if_match.check(h.version)?;
-    let before = view(w.db(), &h, &state.data_keys, true).await?;
     let replaced = build_person(&state.data_keys, current.id, h.id, fields, current.created_at);
     person::Entity::update(sea_orm::ActiveModelTrait::reset_all(replaced.into_active_model()))
         .exec(w.db())
@@ -535,12 +556,12 @@ async fn remove_person(
     path: web::Path<PersonPath>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let access = HouseholdAccess::of(&user);
-    let w = Write::begin(&state.db, &user.audit).await?;
-    let h = find_managed(w.db(), &access, path.id).await?;
+    let ChildChange {
+        w,
+        household: h,
+        before,
+    } = begin_child_change(&state, &user, path.id, &if_match).await?;
     let p = find_person(w.db(), &path).await?;
-    if_match.check(h.version)?;
-    let before = view(w.db(), &h, &state.data_keys, true).await?;
     person::Entity::delete_by_id(p.id).exec(w.db()).await?;
     commit_child_change(&state, w, &h, before, "household.remove_person", StatusCode::OK).await
 }
@@ -580,11 +601,11 @@ async fn set_income(
             text!("must be 0 to 10,000,000 fen", "须在 0 到 10,000,000 分之间"),
         ));
     }
-    let access = HouseholdAccess::of(&user);
-    let w = Write::begin(&state.db, &user.audit).await?;
-    let h = find_managed(w.db(), &access, path.id).await?;
-    if_match.check(h.version)?;
-    let before = view(w.db(), &h, &state.data_keys, true).await?;
+    let ChildChange {
+        w,
+        household: h,
+        before,
+    } = begin_child_change(&state, &user, path.id, &if_match).await?;
     income::Entity::delete_by_id((h.id, path.year)).exec(w.db()).await?;
     let row = income::Model {
         household_id: h.id,
@@ -612,11 +633,11 @@ async fn remove_income(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     check_year(path.year)?;
-    let access = HouseholdAccess::of(&user);
-    let w = Write::begin(&state.db, &user.audit).await?;
-    let h = find_managed(w.db(), &access, path.id).await?;
-    if_match.check(h.version)?;
-    let before = view(w.db(), &h, &state.data_keys, true).await?;
+    let ChildChange {
+        w,
+        household: h,
+        before,
+    } = begin_child_change(&state, &user, path.id, &if_match).await?;
     let deleted = income::Entity::delete_by_id((h.id, path.year)).exec(w.db()).await?;
     if deleted.rows_affected == 0 {
         return Err(ApiError::NotFound);
@@ -630,7 +651,7 @@ async fn remove_income(
 #[utoipa::path(tag = "households", security(("bearer" = [])),
     request_body(description = "The CSV file: header row, then one household per line. Raw (`text/csv`) or as the `file` part of a form.",
         content(
-            (String = "text/csv", example = "head_name,id_number,village_id,size,attribute,main_cause,identified_year,status\n李大山,340822196505120013,0192f3a4-7c1e-7b2a-9f00-3c5d2e1f0a11,4,ordinary,illness,2014,in_poverty\n"),
+            (String = "text/csv", example = "head_name,id_number,village_id,size,attribute,main_cause,identified_year,status\n李大山,340822196505120014,0192f3a4-7c1e-7b2a-9f00-3c5d2e1f0a11,4,ordinary,illness,2014,in_poverty\n"),
             (crate::http::upload::FileUpload = "multipart/form-data"),
         )),
     params(ImportParams, ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),

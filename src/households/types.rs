@@ -157,7 +157,7 @@ pub struct IncomeView {
 /// A new poor household. Unknown fields are refused.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"head_name": "李大山", "id_number": "340822196505120013", "phone": "13812345678",
+#[schema(example = json!({"head_name": "李大山", "id_number": "340822196505120014", "phone": "13812345678",
     "village_id": "0192f3a4-7c1e-7b2a-9f00-3c5d2e1f0a11", "address": "司山村民组 8 号", "size": 4,
     "attribute": "ordinary", "main_cause": "illness", "secondary_causes": ["lack_of_funds"],
     "identified_year": 2014, "status": "in_poverty"}))]

@@ -99,7 +99,11 @@ async fn coverage(
         return Ok(HttpResponse::Ok().content_type("application/json").body(body));
     }
 
-    // The organisations of the subtree, read once (`None`: the whole tree, no filter).
+    // The organisations of the subtree, read once (`None`: the whole tree, no filter), and
+    // named in each of the statements below. (`Scope::narrowed_to` would repeat the path
+    // subquery in each, and PostgreSQL answered it with a hash join over every household of
+    // the county: 9.6 ms for the town's needy households against 4 ms with the ids.) The
+    // root is found through the caller's scope, so the subtree is theirs.
     let orgs: Option<Vec<Uuid>> = match params.org_id {
         Some(org_id) => Some(subtree_ids(db, &orgs::find(db, &scope, org_id).await?.path).await?),
         None if scope.is_whole_tree() => None,
