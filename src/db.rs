@@ -126,6 +126,8 @@ pub async fn connect_and_migrate(config: &Config, patience: Duration) -> Result<
         let attempt = async {
             let db = connect(config).await?;
             migrate(&db, &config.database_url).await?;
+            // Events whose move onto the audit chain a crash cut short.
+            crate::audit::chain_pending(&db).await?;
             Ok::<_, DbErr>(db)
         }
         .await;

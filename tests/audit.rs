@@ -187,8 +187,97 @@ async fn concurrent_writes_keep_one_unbroken_chain() {
         "{:?}",
         replies.iter().map(|r| r.status).collect::<Vec<_>>()
     );
+    // Each write answers only once its event is on the chain: all eight are listed at once,
+    // with consecutive places, and none waits.
+    let page = events(&app, &admin, "entity_type=org&limit=100").await;
+    let created: Vec<&Value> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "org.create")
+        .filter(|e| {
+            e["changes"]["after"]["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("并发小组"))
+        })
+        .collect();
+    assert_eq!(created.len(), 8, "{page}");
     let report = verify(&app, &admin).await;
     assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["pending"], 0, "{report}");
+    let total = events(&app, &admin, "include_total=true&limit=1").await;
+    assert_eq!(
+        report["checked"], total["total"],
+        "every event is on the chain: {report} {total}"
+    );
+    assert_eq!(
+        total["items"][0]["seq"], total["total"],
+        "places run from 1 without a gap"
+    );
+}
+
+/// Puts an event in `audit_pending` as a write leaves it there when the process dies between
+/// its commit and the move onto the chain.
+async fn leave_pending(app: &common::TestApp, id: &str, action: &str) {
+    use dangjian::audit::entity::pending;
+    use sea_orm::{ActiveValue::Set, EntityTrait, NotSet};
+    pending::Entity::insert(pending::ActiveModel {
+        pending_seq: NotSet,
+        id: Set(id.parse().unwrap()),
+        occurred_at: Set(chrono::Utc::now()),
+        actor_user_id: Set(None),
+        actor_role: Set(None),
+        action: Set(action.into()),
+        entity_type: Set("org".into()),
+        entity_id: Set(None),
+        org_id: Set(None),
+        changes: Set(r#"{"before":null,"after":null}"#.into()),
+        request_id: Set(None),
+        client_ip: Set(None),
+        outcome: Set("success".into()),
+    })
+    .exec(&app.db)
+    .await
+    .unwrap();
+}
+
+/// A crash between a write's commit and the move of its event onto the chain leaves the
+/// event in `audit_pending`: the next write, or a verification, chains it.
+#[actix_web::test]
+async fn an_event_left_waiting_by_a_crash_is_chained_by_the_next_write() {
+    let app = spawn_app().await;
+    let w = world::build(&app).await;
+    let admin = w.token("admin");
+    let before = events(&app, admin, "include_total=true&limit=1").await["total"]
+        .as_u64()
+        .unwrap();
+    leave_pending(&app, "0190f0c0-0000-7000-8000-000000000001", "org.rename").await;
+
+    let reply = send_json(
+        app.server.post("/api/v1/orgs").bearer_auth(admin),
+        &json!({"parent_id": w.branch_b, "kind": "group", "name": "恢复小组"}),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let page = events(&app, admin, "include_total=true&limit=2").await;
+    assert_eq!(page["total"].as_u64().unwrap(), before + 2, "{page}");
+    let ids: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"0190f0c0-0000-7000-8000-000000000001"), "{page}");
+    let report = verify(&app, admin).await;
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["pending"], 0, "{report}");
+
+    // Left waiting with no write after it, verification chains it before checking.
+    leave_pending(&app, "0190f0c0-0000-7000-8000-000000000002", "auth.login").await;
+    let report = verify(&app, admin).await;
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["pending"], 0, "{report}");
+    assert_eq!(report["checked"].as_u64().unwrap(), before + 3, "{report}");
 }
 
 #[actix_web::test]

@@ -11,6 +11,7 @@ mod m20261130_000005_login_failures_by_address;
 mod m20261130_000006_enum_checks;
 mod m20261130_000007_pledge_category_versions;
 mod m20261201_000008_households_pairings;
+mod m20261201_000009_audit_pending;
 
 /// The enum checks the database enforces, `(table, column, values)`, migration by
 /// migration: a test compares them with the code's enums, so an enum cannot change without a
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_enum_checks::Migration),
             Box::new(m20261130_000007_pledge_category_versions::Migration),
             Box::new(m20261201_000008_households_pairings::Migration),
+            Box::new(m20261201_000009_audit_pending::Migration),
         ]
     }
 }

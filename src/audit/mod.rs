@@ -1,16 +1,20 @@
-//! The audit trail (审计日志): one event for every write, appended in the same transaction
-//! as the write, each hashed together with the previous event's hash so that any later edit
-//! or deletion behind the API's back is detected by `GET /api/v1/audit-events/verify`.
-//! Features write through [`Write`], which owns the transaction and commits it only with its
-//! event.
+//! The audit trail (审计日志): one event for every write, committed in the same transaction
+//! as the write, then chained: each event is hashed together with the previous event's hash
+//! so that any later edit or deletion behind the API's back is detected by
+//! `GET /api/v1/audit-events/verify`. Features write through [`Write`], which owns the
+//! transaction, commits it only with its event, and chains the event before answering.
 
 pub mod entity;
 mod routes;
 mod write;
 
 use chrono::SecondsFormat;
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
+};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -19,7 +23,7 @@ use crate::auth::Role;
 pub use routes::configure;
 pub use write::{Bumped, VersionedEntity, Write};
 
-use entity::{event, head};
+use entity::{event, head, pending};
 
 /// Who did it, from where: taken from the authenticated caller and the request.
 #[derive(Debug, Clone, Default)]
@@ -84,75 +88,130 @@ impl Event {
     }
 }
 
-/// The sequence number of the newest event: every write advances it, so it tells whether
-/// anything changed since (see `http::computed`).
+/// The sequence number of the newest chained event. Every write advances it after it commits
+/// (see [`chain_pending`]), so it tells whether anything changed since (see `http::computed`).
 pub async fn head_seq<C: ConnectionTrait>(conn: &C) -> Result<i64, DbErr> {
     Ok(head::Entity::find_by_id(1).one(conn).await?.map(|h| h.seq).unwrap_or(0))
 }
 
-/// Appends `event` using `conn`, which must be the transaction of the write it describes.
-/// Events are serialised through the single `audit_head` row, which the first statement
-/// locks until the transaction ends. Private: features record events through [`Write`],
-/// which calls this right before it commits.
-async fn record<C: ConnectionTrait>(conn: &C, ctx: &AuditContext, event: Event) -> Result<(), DbErr> {
-    head::Entity::update_many()
-        .col_expr(head::Column::Seq, Expr::col(head::Column::Seq).add(1))
-        .filter(head::Column::Id.eq(1))
-        .exec(conn)
-        .await?;
-    let current = head::Entity::find_by_id(1)
-        .one(conn)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("audit_head".into()))?;
-
-    let occurred_at = crate::db::now();
-    let mut row = event::Model {
-        seq: current.seq,
-        id: Uuid::now_v7(),
-        occurred_at,
-        actor_user_id: ctx.actor_user_id,
-        actor_role: ctx.actor_role.map(|r| r.as_str().to_owned()),
-        action: event.action.to_owned(),
-        entity_type: event.entity_type.to_owned(),
-        entity_id: event.entity_id,
-        org_id: event.org_id,
-        changes: changes(event.before.as_ref(), event.after.as_ref()).to_string(),
-        request_id: ctx.request_id.clone(),
-        client_ip: ctx.client_ip.clone(),
-        outcome: match event.outcome {
+/// Writes `event` to `audit_pending` using `conn`, which must be the transaction of the write
+/// it describes, so that the event commits or rolls back with it; returns its place in the
+/// queue. Nothing here waits for other writers. Private: features record events through
+/// [`Write`], which calls this right before it commits and [`chain_pending`] right after.
+async fn stage<C: ConnectionTrait>(conn: &C, ctx: &AuditContext, event: Event) -> Result<i64, DbErr> {
+    let res = pending::Entity::insert(pending::ActiveModel {
+        pending_seq: NotSet,
+        id: Set(Uuid::now_v7()),
+        occurred_at: Set(crate::db::now()),
+        actor_user_id: Set(ctx.actor_user_id),
+        actor_role: Set(ctx.actor_role.map(|r| r.as_str().to_owned())),
+        action: Set(event.action.to_owned()),
+        entity_type: Set(event.entity_type.to_owned()),
+        entity_id: Set(event.entity_id),
+        org_id: Set(event.org_id),
+        changes: Set(changes(event.before.as_ref(), event.after.as_ref()).to_string()),
+        request_id: Set(ctx.request_id.clone()),
+        client_ip: Set(ctx.client_ip.clone()),
+        outcome: Set(match event.outcome {
             Outcome::Success => "success".into(),
             Outcome::Failure => "failure".into(),
-        },
-        prev_hash: current.hash,
-        hash: String::new(),
-    };
-    row.hash = content_hash(&row);
-    let hash = row.hash.clone();
-    event::Entity::insert(event::ActiveModel {
-        seq: Set(row.seq),
-        id: Set(row.id),
-        occurred_at: Set(row.occurred_at),
-        actor_user_id: Set(row.actor_user_id),
-        actor_role: Set(row.actor_role),
-        action: Set(row.action),
-        entity_type: Set(row.entity_type),
-        entity_id: Set(row.entity_id),
-        org_id: Set(row.org_id),
-        changes: Set(row.changes),
-        request_id: Set(row.request_id),
-        client_ip: Set(row.client_ip),
-        outcome: Set(row.outcome),
-        prev_hash: Set(row.prev_hash),
-        hash: Set(row.hash),
+        }),
     })
-    .exec_without_returning(conn)
+    .exec(conn)
     .await?;
-    head::Entity::update_many()
-        .col_expr(head::Column::Hash, Expr::value(hash))
-        .filter(head::Column::Id.eq(1))
-        .exec(conn)
-        .await?;
-    Ok(())
+    Ok(res.last_insert_id)
+}
+
+/// Whether the event queued as `pending_seq` still waits to be chained (another write's
+/// [`chain_pending`] may have taken it along with its own).
+pub(crate) async fn is_pending(db: &DatabaseConnection, pending_seq: i64) -> Result<bool, DbErr> {
+    Ok(pending::Entity::find_by_id(pending_seq).one(db).await?.is_some())
+}
+
+/// Moves every committed event of `audit_pending` onto the chain: each gets the next `seq`
+/// and is hashed with the previous event's hash, in the order this finds them. Only this
+/// short move holds the chain's head row, never a write's own transaction and its commit, so
+/// writers commit side by side. Its transaction commits without waiting for the disk on
+/// PostgreSQL: lost in a crash, it leaves the events pending, and the next move (any write's,
+/// or the one at start-up) chains them again. Called after every write, at start-up and before
+/// a verification.
+pub async fn chain_pending(db: &DatabaseConnection) -> Result<(), DbErr> {
+    const BATCH: u64 = 500;
+    loop {
+        // The one other transaction outside `Write`: it writes only the trail itself.
+        #[allow(clippy::disallowed_methods)]
+        let txn = db.begin().await?;
+        if db.get_database_backend() == DbBackend::Postgres {
+            txn.execute_unprepared("SET LOCAL synchronous_commit TO OFF").await?;
+        }
+        // Taking the head row first makes concurrent moves take turns.
+        head::Entity::update_many()
+            .col_expr(head::Column::Seq, Expr::col(head::Column::Seq))
+            .filter(head::Column::Id.eq(1))
+            .exec(&txn)
+            .await?;
+        let waiting = pending::Entity::find()
+            .order_by_asc(pending::Column::PendingSeq)
+            .limit(BATCH)
+            .all(&txn)
+            .await?;
+        if waiting.is_empty() {
+            txn.commit().await?;
+            return Ok(());
+        }
+        let current = head::Entity::find_by_id(1)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("audit_head".into()))?;
+        let (mut seq, mut prev_hash) = (current.seq, current.hash);
+        let mut events = Vec::with_capacity(waiting.len());
+        let mut taken = Vec::with_capacity(waiting.len());
+        for p in waiting.iter().cloned() {
+            seq += 1;
+            taken.push(p.pending_seq);
+            let mut row = event::Model {
+                seq,
+                id: p.id,
+                occurred_at: p.occurred_at,
+                actor_user_id: p.actor_user_id,
+                actor_role: p.actor_role,
+                action: p.action,
+                entity_type: p.entity_type,
+                entity_id: p.entity_id,
+                org_id: p.org_id,
+                changes: p.changes,
+                request_id: p.request_id,
+                client_ip: p.client_ip,
+                outcome: p.outcome,
+                prev_hash,
+                hash: String::new(),
+            };
+            row.hash = content_hash(&row);
+            prev_hash = row.hash.clone();
+            events.push(event::ActiveModel::from(row));
+        }
+        event::Entity::insert_many(events).exec_without_returning(&txn).await?;
+        pending::Entity::delete_many()
+            .filter(pending::Column::PendingSeq.is_in(taken))
+            .exec(&txn)
+            .await?;
+        head::Entity::update_many()
+            .col_expr(head::Column::Seq, Expr::value(seq))
+            .col_expr(head::Column::Hash, Expr::value(prev_hash))
+            .filter(head::Column::Id.eq(1))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        if (waiting.len() as u64) < BATCH {
+            return Ok(());
+        }
+    }
+}
+
+/// How many events wait to be chained (normally none: only those of writes committing now,
+/// or of a move that failed).
+pub async fn pending_count(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    pending::Entity::find().count(db).await
 }
 
 /// Removes every personal field from `value`, at any depth, into `out` by path (null values

@@ -30,6 +30,8 @@ use crate::error::ApiError;
 pub struct Write {
     txn: DatabaseTransaction,
     ctx: AuditContext,
+    /// The pool, to chain the event once the transaction has committed.
+    db: DatabaseConnection,
 }
 
 impl Write {
@@ -40,6 +42,7 @@ impl Write {
         Ok(Write {
             txn: db.begin().await?,
             ctx: ctx.clone(),
+            db: db.clone(),
         })
     }
 
@@ -50,10 +53,21 @@ impl Write {
         &self.txn
     }
 
-    /// Appends `event` to the audit trail and commits it with the change it describes.
+    /// Commits the change together with `event`, then puts the event on the audit chain
+    /// (unless another write's move already took it). The change stands once committed: a
+    /// failure to chain is logged and left to the next move, which picks the event up.
     pub async fn commit(self, event: Event) -> Result<(), ApiError> {
-        super::record(&self.txn, &self.ctx, event).await?;
+        let queued = super::stage(&self.txn, &self.ctx, event).await?;
         self.txn.commit().await?;
+        let chained = async {
+            if super::is_pending(&self.db, queued).await? {
+                super::chain_pending(&self.db).await?;
+            }
+            Ok::<_, sea_orm::DbErr>(())
+        };
+        if let Err(e) = chained.await {
+            tracing::error!(error = %e, "audit event committed but not yet chained");
+        }
         Ok(())
     }
 

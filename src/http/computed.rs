@@ -1,8 +1,10 @@
 //! Answers computed from many rows (dashboards such as pairing coverage), kept until the
 //! next write. Each entry remembers the audit trail's head (`audit_head.seq`) it was computed
-//! at; every write through `audit::Write` advances the head, so an entry is served only while
-//! nothing at all has changed since, and an answer is never older than the data. Per instance
-//! and bounded: when full, it starts again empty.
+//! at; every write through `audit::Write` advances the head after its commit and before it
+//! answers, so an entry is served only while nothing at all has changed since, and an answer
+//! is never older than the data (the head is read before the data: a write committed in
+//! between moves the head later, and the entry is computed again). Per instance and bounded:
+//! when full, it starts again empty.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
