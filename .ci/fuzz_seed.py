@@ -166,7 +166,13 @@ def seed(base, out_dir):
     create(f"/api/v1/pairings/{pairing_a}/help-records",
            {"date": "2017-04-12", "kind": "visit", "content": "走访了解生产生活情况"}, token=member_a)
 
+    # Star ratings of 2017: a member's, proposed; 支部B's, approved by the administrator.
+    r_member = create("/api/v1/ratings", {"year": 2017, "member_id": m_b, "level": "four_stars", "score": 90})["id"]
+    r_org = create("/api/v1/ratings", {"year": 2017, "org_id": branch_b, "level": "five_stars"})["id"]
+    call(base, "POST", f"/api/v1/ratings/{r_org}/approve", {}, token=admin)
+
     world = {
+        "ratings": {"member_b": r_member, "branch_b": r_org},
         "households": {"a": h_a, "a2": h_a2, "b": h_b},
         "cadres": {"a": cadre},
         "pairings": {"a": pairing_a, "a2": pairing_a2, "cadre": pairing_c},
@@ -199,6 +205,7 @@ PATH_IDS = {
     "/api/v1/households/{id}": "households",
     "/api/v1/cadres/{id}": "cadres",
     "/api/v1/pairings/{id}": "pairings",
+    "/api/v1/ratings/{id}": "ratings",
 }
 NAMED = {
     "path.post_id": "posts", "path.feedback_id": "feedback", "path.grant_id": "grants", "path.code": "categories",

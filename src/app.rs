@@ -25,7 +25,9 @@ use crate::http::middleware::{
 use crate::http::routes::RouteTable;
 pub use crate::state::AppState;
 use crate::text;
-use crate::{audit, auth, dictionaries, households, members, openapi, ops, orgs, pairings, places, pledges, users};
+use crate::{
+    audit, auth, dictionaries, households, members, openapi, ops, orgs, pairings, places, pledges, ratings, users,
+};
 
 /// Builds the shared state: connects the statement counter, the signing and data keys, the
 /// rendered dictionaries and spec, and the route table. Fails when a key cannot be had.
@@ -63,6 +65,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     pledges::configure(cfg);
     households::configure(cfg);
     pairings::configure(cfg);
+    ratings::configure(cfg);
     audit::configure(cfg);
 }
 

@@ -19,6 +19,7 @@ pub mod orgs;
 pub mod pairings;
 pub mod places;
 pub mod pledges;
+pub mod ratings;
 pub mod seed;
 pub mod server;
 pub mod state;

@@ -12,6 +12,7 @@ mod m20261130_000006_enum_checks;
 mod m20261130_000007_pledge_category_versions;
 mod m20261201_000008_households_pairings;
 mod m20261201_000009_audit_pending;
+mod m20261201_000010_ratings;
 
 /// The enum checks the database enforces, `(table, column, values)`, migration by
 /// migration: a test compares them with the code's enums, so an enum cannot change without a
@@ -19,6 +20,7 @@ mod m20261201_000009_audit_pending;
 pub const ENUM_CHECKS: &[&[(&str, &str, &[&str])]] = &[
     m20261130_000006_enum_checks::CHECKS,
     m20261201_000008_households_pairings::CHECKS,
+    m20261201_000010_ratings::CHECKS,
 ];
 
 pub struct Migrator;
@@ -36,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_pledge_category_versions::Migration),
             Box::new(m20261201_000008_households_pairings::Migration),
             Box::new(m20261201_000009_audit_pending::Migration),
+            Box::new(m20261201_000010_ratings::Migration),
         ]
     }
 }

@@ -127,6 +127,10 @@ registry!(
     crate::households::types::LabourAbility,
     crate::pairings::types::HelpKind,
     crate::pairings::types::HelperKind,
+    crate::ratings::types::RatingSubject,
+    crate::ratings::types::RatingLevel,
+    crate::ratings::types::RatingState,
+    crate::ratings::types::RatingStep,
 );
 
 pub fn render() -> Rendered {

@@ -35,6 +35,9 @@ with a stable `code`; enum labels in Chinese come from `GET /api/v1/dictionaries
         (name = "users", description = "Accounts and role grants"),
         (name = "members", description = "Party members (党员), their posts and moves; CSV import and export"),
         (name = "pledges", description = "Pledges (承诺): writing, review, keeping, evaluation, statistics"),
+        (name = "households", description = "Poor households (贫困户), their people and income; CSV import and export"),
+        (name = "pairings", description = "Helpers paired with households (结对帮扶), help records (帮扶记录), coverage"),
+        (name = "ratings", description = "Star ratings (星级评定) of members and organisations: proposal, approval, counts"),
         (name = "public", description = "No token: the public board (公示) and supervision feedback (群众监督)"),
         (name = "audit", description = "The tamper-evident audit trail (审计日志)"),
     )

@@ -1,0 +1,66 @@
+//! The `ratings` and `rating_events` (timeline) tables.
+
+pub mod rating {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "ratings")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub year: i32,
+        pub subject: crate::ratings::types::RatingSubject,
+        pub member_id: Option<Uuid>,
+        pub subject_org_id: Option<Uuid>,
+        /// The member's branch when proposed, or the rated organisation: the rating's scope.
+        pub org_id: Uuid,
+        pub subject_name: String,
+        pub level: crate::ratings::types::RatingLevel,
+        pub score: Option<i32>,
+        pub remarks: Option<String>,
+        /// JSON array of evidence links.
+        pub evidence: Option<String>,
+        pub state: crate::ratings::types::RatingState,
+        pub return_reason: Option<String>,
+        pub proposed_by: Uuid,
+        pub decided_by: Option<Uuid>,
+        pub version: i64,
+        pub created_at: ChronoDateTimeUtc,
+        pub updated_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+
+    impl crate::audit::VersionedEntity for Entity {
+        const ID: Column = Column::Id;
+        const VERSION: Column = Column::Version;
+        const UPDATED_AT: Column = Column::UpdatedAt;
+    }
+}
+
+pub mod event {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "rating_events")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub rating_id: Uuid,
+        pub kind: String,
+        pub from_state: Option<crate::ratings::types::RatingState>,
+        pub to_state: Option<crate::ratings::types::RatingState>,
+        pub note: Option<String>,
+        pub actor_user_id: Option<Uuid>,
+        pub actor_name: Option<String>,
+        pub occurred_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -1,0 +1,164 @@
+//! Star ratings (星级评定): every year the town rates its members and its branches on five
+//! stars. A branch proposes its members' ratings, the town administrator its organisations';
+//! the town administrator approves or returns each, never their own branch's nor their own.
+
+pub mod entity;
+mod routes;
+pub mod types;
+
+use sea_orm::sea_query::Condition;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait};
+use uuid::Uuid;
+
+use crate::audit::Write;
+use crate::auth::{Access, AuthUser, Place, Role, Scope, find_placed};
+use crate::error::ApiError;
+use entity::{event, rating};
+use types::{RatingState, RatingView};
+
+pub use routes::configure;
+
+/// Roles that read the ratings of their subtree; a member also reads their own.
+pub const READERS: Access = crate::members::READERS;
+
+/// What a caller may do with ratings.
+pub struct RatingAccess {
+    /// Subtrees whose ratings the caller reads.
+    pub read: Scope,
+    /// Subtrees whose members' ratings the caller proposes: secretaries and administrators.
+    pub manage: Scope,
+    /// Subtrees whose ratings the caller approves, and whose organisations they propose:
+    /// town administrators.
+    pub admin: Scope,
+    /// The caller's own member record.
+    pub own: Option<Uuid>,
+}
+
+impl RatingAccess {
+    pub fn of(user: &AuthUser) -> RatingAccess {
+        RatingAccess {
+            read: user.scope(READERS),
+            manage: user.scope(Access::MANAGE),
+            admin: user.scope(Access(&[Role::TownAdmin])),
+            own: user.principal.member_id,
+        }
+    }
+
+    /// SQL: ratings the caller may read.
+    pub fn visible(&self) -> Condition {
+        let mut any = Condition::any().add(self.read.org_condition(rating::Column::OrgId));
+        if let Some(own) = self.own {
+            any = any.add(rating::Column::MemberId.eq(own));
+        }
+        any
+    }
+
+    fn relation(&self, r: &rating::Model, place: &Place) -> Option<Relation> {
+        let relation = Relation {
+            own: r.member_id.is_some() && r.member_id == self.own,
+            proposer: match r.subject {
+                types::RatingSubject::Member => self.manage.covers(&place.org_path),
+                types::RatingSubject::Org => self.admin.covers(&place.org_path),
+            },
+            approver: self.admin.covers(&place.org_path),
+        };
+        (self.read.covers(&place.org_path) || relation.own).then_some(relation)
+    }
+}
+
+/// How the caller relates to one rating: decides who may do what to it.
+pub struct Relation {
+    /// The rating is of the caller themself.
+    pub own: bool,
+    /// The caller proposes ratings like it (changes, withdraws, resubmits it).
+    pub proposer: bool,
+    /// The caller approves or returns it (town administrator over it).
+    pub approver: bool,
+}
+
+/// A rating the caller may read and how they relate to it, else 404. One statement, whatever
+/// the size of the caller's scope.
+pub async fn find_related<C: ConnectionTrait>(
+    db: &C,
+    access: &RatingAccess,
+    id: Uuid,
+) -> Result<(rating::Model, Relation), ApiError> {
+    let (r, place) = find_placed(
+        db,
+        rating::Entity::find_by_id(id),
+        rating::Column::OrgId,
+        None::<rating::Column>,
+    )
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    let relation = access.relation(&r, &place).ok_or(ApiError::NotFound)?;
+    Ok((r, relation))
+}
+
+/// The organisations the caller belongs to: their account's organisation and their member
+/// record's branch. Nobody decides on the rating of these.
+pub async fn own_orgs<C: ConnectionTrait>(db: &C, user: &AuthUser) -> Result<Vec<Uuid>, ApiError> {
+    let mut orgs = vec![user.principal.org_id];
+    if let Some(member_id) = user.principal.member_id
+        && let Some(m) = crate::members::entity::member::Entity::find_by_id(member_id)
+            .one(db)
+            .await?
+    {
+        orgs.push(m.org_id);
+    }
+    Ok(orgs)
+}
+
+pub fn view(r: &rating::Model) -> RatingView {
+    RatingView {
+        id: r.id,
+        year: r.year,
+        subject: r.subject,
+        member_id: r.member_id,
+        subject_org_id: r.subject_org_id,
+        org_id: r.org_id,
+        subject_name: r.subject_name.clone(),
+        level: r.level,
+        level_label: r.level.label().to_owned(),
+        score: r.score,
+        remarks: r.remarks.clone(),
+        evidence: r
+            .evidence
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok())
+            .unwrap_or_default(),
+        state: r.state,
+        allowed_steps: r.state.allowed(),
+        return_reason: r.return_reason.clone(),
+        proposed_by: r.proposed_by,
+        decided_by: r.decided_by,
+        version: r.version,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}
+
+/// Appends an entry to a rating's timeline, in the write that makes the change.
+pub async fn record_step(
+    w: &Write,
+    user: &AuthUser,
+    rating_id: Uuid,
+    kind: &str,
+    states: (Option<RatingState>, Option<RatingState>),
+    note: Option<String>,
+) -> Result<(), ApiError> {
+    event::Entity::insert(event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        rating_id: Set(rating_id),
+        kind: Set(kind.into()),
+        from_state: Set(states.0),
+        to_state: Set(states.1),
+        note: Set(note),
+        actor_user_id: Set(Some(user.id())),
+        actor_name: Set(Some(user.principal.username.clone())),
+        occurred_at: Set(crate::db::now()),
+    })
+    .exec_without_returning(w.db())
+    .await?;
+    Ok(())
+}

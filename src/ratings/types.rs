@@ -1,0 +1,224 @@
+//! Request and response types of the rating endpoints, and the enums they use.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::labelled_enum;
+use crate::members::types::nullable;
+
+labelled_enum! {
+    /// What is rated: a member, or an organisation (a branch or a general branch).
+    RatingSubject("rating_subject", "评定对象") {
+        Member => ("member", "党员"),
+        Org => ("org", "党组织"),
+    }
+}
+
+labelled_enum! {
+    /// The level of a rating (星级): one to five stars, or `unqualified` (不合格, members only).
+    RatingLevel("rating_level", "星级") {
+        FiveStars => ("five_stars", "五星"),
+        FourStars => ("four_stars", "四星"),
+        ThreeStars => ("three_stars", "三星"),
+        TwoStars => ("two_stars", "二星"),
+        OneStar => ("one_star", "一星"),
+        Unqualified => ("unqualified", "不合格"),
+    }
+}
+
+labelled_enum! {
+    /// Where a rating is in its process. `proposed` by the branch (members) or the town
+    /// (organisations), `approved` or `returned` by the town.
+    RatingState("rating_state", "评定状态") {
+        Proposed => ("proposed", "已提名"),
+        Approved => ("approved", "已审定"),
+        Returned => ("returned", "已退回"),
+    }
+}
+
+labelled_enum! {
+    /// A step of the process, each its own endpoint: `POST /api/v1/ratings/{id}/{step}`.
+    RatingStep("rating_step", "评定操作") {
+        Approve => ("approve", "审定"),
+        Return => ("return", "退回"),
+        Resubmit => ("resubmit", "重新提名"),
+    }
+}
+
+impl RatingState {
+    /// The state `step` leads to from here, if it is allowed.
+    pub fn after(self, step: RatingStep) -> Option<RatingState> {
+        use RatingState::*;
+        use RatingStep::*;
+        match (self, step) {
+            (Proposed, Approve) => Some(Approved),
+            (Proposed, Return) => Some(Returned),
+            (Returned, Resubmit) => Some(Proposed),
+            _ => None,
+        }
+    }
+
+    /// Every step allowed from here.
+    pub fn allowed(self) -> Vec<RatingStep> {
+        RatingStep::ALL
+            .iter()
+            .copied()
+            .filter(|s| self.after(*s).is_some())
+            .collect()
+    }
+
+    /// States in which the proposer may still change or withdraw the rating.
+    pub fn is_editable(self) -> bool {
+        matches!(self, RatingState::Proposed | RatingState::Returned)
+    }
+}
+
+/// A proposed rating (提名). Give exactly one subject: `member_id` (a branch secretary or
+/// administrator over the member) or `org_id` (a branch or general branch; the town
+/// administrator). One rating per subject and year.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"year": 2026, "member_id": "0192f3a4-7c1e-7b2a-9f00-3c5d2e1f0a11", "level": "five_stars",
+    "score": 96, "remarks": "承诺全部兑现，群众评价好"}))]
+pub struct NewRating {
+    /// The year rated (评定年度), 2000–2100. Its results go on the next year's boards.
+    #[schema(minimum = 2000, maximum = 2100)]
+    pub year: i32,
+    pub member_id: Option<Uuid>,
+    pub org_id: Option<Uuid>,
+    /// `unqualified` is for members only.
+    pub level: RatingLevel,
+    /// 0–100, optional.
+    #[schema(minimum = 0, maximum = 100)]
+    pub score: Option<i32>,
+    /// At most 1,000 characters; blank means none.
+    #[schema(format = "text-or-blank", max_length = 1000)]
+    pub remarks: Option<String>,
+    /// What the rating is based on (described in [`crate::http::validate::evidence_links`]).
+    #[serde(default)]
+    #[schema(schema_with = crate::http::validate::evidence_links)]
+    pub evidence: Vec<String>,
+}
+
+/// Changes to a proposed or returned rating; `null` clears an optional field, a missing field
+/// is left as it is. The subject and year cannot change.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"level": "four_stars", "score": 88}))]
+pub struct RatingPatch {
+    pub level: Option<RatingLevel>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(minimum = 0, maximum = 100, nullable)]
+    pub score: Option<Option<i32>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(format = "text-or-blank", max_length = 1000, nullable)]
+    pub remarks: Option<Option<String>>,
+    #[schema(schema_with = crate::http::validate::evidence_links)]
+    pub evidence: Option<Vec<String>>,
+}
+
+/// The optional body of a step: `reason` is required to return a rating.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "请补充全年承诺兑现情况"}))]
+pub struct RatingStepRequest {
+    /// Why it is returned (1–500 characters); required for `return`.
+    #[schema(format = "short-text", max_length = 500)]
+    pub reason: Option<String>,
+    /// A note for the timeline (1–1,000 characters).
+    #[schema(format = "short-text", max_length = 1000)]
+    pub note: Option<String>,
+}
+
+/// A rating as its readers see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RatingView {
+    pub id: Uuid,
+    pub year: i32,
+    pub subject: RatingSubject,
+    pub member_id: Option<Uuid>,
+    /// The rated organisation (`subject` = `org`).
+    pub subject_org_id: Option<Uuid>,
+    /// The member's branch, or the rated organisation: whose scope the rating is in.
+    pub org_id: Uuid,
+    /// The member's or organisation's name when proposed, as the board shows it.
+    pub subject_name: String,
+    pub level: RatingLevel,
+    pub level_label: String,
+    pub score: Option<i32>,
+    pub remarks: Option<String>,
+    pub evidence: Vec<String>,
+    pub state: RatingState,
+    pub allowed_steps: Vec<RatingStep>,
+    pub return_reason: Option<String>,
+    pub proposed_by: Uuid,
+    /// The town administrator who approved or returned it last.
+    pub decided_by: Option<Uuid>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One entry of a rating's timeline: proposed, changed, approved, returned, resubmitted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RatingTimelineEntry {
+    pub id: Uuid,
+    /// `propose`, `change`, `approve`, `return` or `resubmit`.
+    pub kind: String,
+    pub from_state: Option<RatingState>,
+    pub to_state: Option<RatingState>,
+    pub note: Option<String>,
+    pub actor_user_id: Option<Uuid>,
+    /// The acting account's username.
+    pub actor_name: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RatingFilters {
+    /// Ratings in this organisation's subtree (members of its branches, and the
+    /// organisations themselves).
+    pub org_id: Option<Uuid>,
+    /// 2000–2100.
+    #[param(minimum = 2000, maximum = 2100)]
+    pub year: Option<i32>,
+    pub subject: Option<RatingSubject>,
+    pub level: Option<RatingLevel>,
+    pub state: Option<RatingState>,
+}
+
+/// How many ratings of each level, for members and for organisations.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RatingCounts {
+    pub year: Option<i32>,
+    pub org_id: Option<Uuid>,
+    pub members: Vec<LevelCount>,
+    pub orgs: Vec<LevelCount>,
+}
+
+/// One level and how many ratings have it (every level is listed, with 0 where none).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LevelCount {
+    pub level: RatingLevel,
+    pub label: String,
+    pub count: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RatingState::*;
+    use super::RatingStep::*;
+
+    #[test]
+    fn the_process() {
+        assert_eq!(Proposed.after(Approve), Some(Approved));
+        assert_eq!(Proposed.after(Return), Some(Returned));
+        assert_eq!(Returned.after(Resubmit), Some(Proposed));
+        assert_eq!(Approved.after(Return), None);
+        assert_eq!(Approved.allowed(), vec![]);
+        assert_eq!(Proposed.allowed(), vec![Approve, Return]);
+    }
+}

@@ -1,0 +1,512 @@
+//! Star ratings (星级评定): a branch proposes its members' ratings and the town its
+//! organisations'; the town approves or returns them, never for itself or its own branch;
+//! inspectors only read; lists and counts per level agree with the ratings made.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::world::{self, World, get};
+use common::{Reply, TestApp, send, send_json, spawn_app};
+use serde_json::{Value, json};
+
+struct Setup {
+    app: TestApp,
+    w: World,
+    /// 程军 (支部A), linked to member_a's account.
+    cheng: String,
+    /// 王书记 (支部A), sec_a's own member record.
+    wang: String,
+}
+
+async fn setup() -> Setup {
+    let app = spawn_app().await;
+    let mut w = world::build(&app).await;
+    let members = world::pledge_members(&app, &mut w).await;
+    Setup {
+        cheng: members.cheng_id().to_owned(),
+        wang: members.wang_id().to_owned(),
+        app,
+        w,
+    }
+}
+
+fn member_rating(member: &str, level: &str) -> Value {
+    json!({"year": 2025, "member_id": member, "level": level, "score": 96, "remarks": "承诺全部兑现"})
+}
+
+async fn propose(app: &TestApp, token: &str, body: &Value) -> Reply {
+    send_json(app.server.post("/api/v1/ratings").bearer_auth(token), body).await
+}
+
+async fn step(app: &TestApp, token: &str, id: &str, step: &str, body: Option<Value>) -> Reply {
+    let req = app
+        .server
+        .post(format!("/api/v1/ratings/{id}/{step}"))
+        .bearer_auth(token);
+    match body {
+        Some(b) => send_json(req, &b).await,
+        None => send(req).await,
+    }
+}
+
+async fn audit_actions(app: &TestApp, admin: &str, id: &str) -> Vec<String> {
+    let page = get(app, admin, &format!("/api/v1/audit-events?entity_id={id}&limit=100"))
+        .await
+        .json();
+    let mut actions: Vec<String> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    actions.reverse();
+    actions
+}
+
+#[actix_web::test]
+async fn a_branch_proposes_a_member_rating_and_the_town_approves_it() {
+    let Setup { app, w, cheng, .. } = setup().await;
+    let (sec, admin) = (w.token("sec_a"), w.token("admin"));
+
+    let reply = propose(&app, sec, &member_rating(&cheng, "five_stars")).await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    assert_eq!(reply.headers.get("etag").unwrap(), "\"1\"");
+    let rating = reply.json();
+    let id = rating["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        reply.headers.get("location").unwrap().to_str().unwrap(),
+        format!("/api/v1/ratings/{id}")
+    );
+    assert_eq!(rating["state"], "proposed");
+    assert_eq!(rating["subject"], "member");
+    assert_eq!(rating["subject_name"], "程军");
+    assert_eq!(rating["org_id"], w.branch_a.as_str());
+    assert_eq!(rating["level_label"], "五星");
+    assert_eq!(rating["allowed_steps"], json!(["approve", "return"]));
+
+    let approved = step(&app, admin, &id, "approve", None).await;
+    assert_eq!(approved.status, 200, "{}", approved.text());
+    let approved = approved.json();
+    assert_eq!(approved["state"], "approved");
+    assert_eq!(approved["decided_by"], w.user("admin"));
+    assert_eq!(approved["version"], 2);
+    assert_eq!(approved["allowed_steps"], json!([]));
+
+    // 程军 reads his own rating; another branch's secretary does not see it.
+    let own = get(&app, w.token("member_a"), &format!("/api/v1/ratings/{id}")).await;
+    assert_eq!(own.status, 200, "{}", own.text());
+    assert_eq!(own.json()["state"], "approved");
+    let other = get(&app, w.token("sec_b"), &format!("/api/v1/ratings/{id}")).await;
+    assert_eq!(other.status, 404);
+
+    let timeline = get(&app, w.token("inspector"), &format!("/api/v1/ratings/{id}/timeline"))
+        .await
+        .json();
+    let kinds: Vec<&str> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["propose", "approve"]);
+    assert_eq!(timeline["items"][1]["from_state"], "proposed");
+    assert_eq!(timeline["items"][1]["to_state"], "approved");
+    assert_eq!(timeline["items"][1]["actor_name"], "admin");
+    assert_eq!(
+        audit_actions(&app, admin, &id).await,
+        ["rating.propose", "rating.approve"]
+    );
+}
+
+#[actix_web::test]
+async fn nobody_rates_themselves_or_decides_on_their_own_branch_and_inspectors_only_read() {
+    let Setup { app, w, cheng, wang } = setup().await;
+    let admin = w.token("admin").to_owned();
+
+    // sec_a is 王书记: not their own rating.
+    let own = propose(&app, w.token("sec_a"), &member_rating(&wang, "five_stars")).await;
+    assert_eq!(own.status, 403, "{}", own.text());
+    // Members and inspectors propose nothing; another branch's secretary does not see 程军.
+    for (user, status) in [("member_a", 403), ("inspector", 403), ("sec_b", 404)] {
+        let reply = propose(&app, w.token(user), &member_rating(&cheng, "four_stars")).await;
+        assert_eq!(reply.status, status, "{user}: {}", reply.text());
+    }
+    // Organisations are proposed by the town, not by a secretary.
+    let by_sec = propose(
+        &app,
+        w.token("sec_a"),
+        &json!({"year": 2025, "org_id": w.branch_a, "level": "five_stars"}),
+    )
+    .await;
+    assert_eq!(by_sec.status, 403, "{}", by_sec.text());
+
+    // A second town administrator, a member of 支部B: an account of 支部B linked to its
+    // member record, then made administrator from the server's shell.
+    let (admin_b_id, _) = world::add_account(&app, &admin, "admin_b", &w.branch_b, "member", &w.branch_b).await;
+    let zhao = world::member_body("赵六", &w.branch_b, &world::id_number("340822", "19750101", "051"));
+    let zhao = world::create_member(&app, w.token("sec_b"), zhao).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let linked = world::link_member(&app, &admin, &admin_b_id, &zhao).await;
+    assert_eq!(linked.status, 200, "{}", linked.text());
+    dangjian::users::admin::create_or_reset_admin(&app.db, "admin_b", world::PASSWORD)
+        .await
+        .unwrap();
+    let admin_b = world::login(&app, "admin_b", world::PASSWORD).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let branch_b_rating = json!({"year": 2025, "org_id": w.branch_b, "level": "four_stars"});
+    let refused = propose(&app, &admin_b, &branch_b_rating).await;
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    let rating = propose(&app, &admin, &branch_b_rating).await;
+    assert_eq!(rating.status, 201, "{}", rating.text());
+    let id = rating.json()["id"].as_str().unwrap().to_owned();
+    let refused = step(&app, &admin_b, &id, "approve", None).await;
+    assert_eq!(refused.status, 403, "{}", refused.text());
+
+    // Inspectors read, never decide; a secretary does not approve either.
+    assert_eq!(
+        get(&app, w.token("inspector"), &format!("/api/v1/ratings/{id}"))
+            .await
+            .status,
+        200
+    );
+    for user in ["inspector", "sec_b"] {
+        let reply = step(&app, w.token(user), &id, "approve", None).await;
+        assert_eq!(reply.status, 403, "{user}: {}", reply.text());
+    }
+    let member = propose(&app, w.token("sec_a"), &member_rating(&cheng, "four_stars")).await;
+    let member_id = member.json()["id"].as_str().unwrap().to_owned();
+    let reply = step(&app, w.token("sec_a"), &member_id, "approve", None).await;
+    assert_eq!(reply.status, 403, "{}", reply.text());
+    // 程军 does not decide on his own rating, even were he an administrator: he reads it.
+    let reply = step(&app, w.token("member_a"), &member_id, "approve", None).await;
+    assert_eq!(reply.status, 403, "{}", reply.text());
+
+    let fetched = get(&app, &admin, &format!("/api/v1/ratings/{id}")).await.json();
+    assert_eq!(fetched["state"], "proposed", "nothing changed: {fetched}");
+    let approved = step(&app, &admin, &id, "approve", None).await;
+    assert_eq!(approved.status, 200, "{}", approved.text());
+}
+
+#[actix_web::test]
+async fn a_returned_rating_is_changed_and_resubmitted_and_an_approved_one_is_final_for_the_branch() {
+    let Setup { app, w, cheng, .. } = setup().await;
+    let (sec, admin) = (w.token("sec_a"), w.token("admin"));
+    let id = propose(&app, sec, &member_rating(&cheng, "five_stars")).await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let no_reason = step(&app, admin, &id, "return", None).await;
+    assert_eq!(no_reason.status, 422, "{}", no_reason.text());
+    assert_eq!(no_reason.json()["errors"][0]["pointer"], "/reason");
+    let returned = step(
+        &app,
+        admin,
+        &id,
+        "return",
+        Some(json!({"reason": "请补充全年承诺兑现情况"})),
+    )
+    .await;
+    assert_eq!(returned.status, 200, "{}", returned.text());
+    let returned = returned.json();
+    assert_eq!(returned["state"], "returned");
+    assert_eq!(returned["return_reason"], "请补充全年承诺兑现情况");
+    assert_eq!(returned["allowed_steps"], json!(["resubmit"]));
+
+    let path = format!("/api/v1/ratings/{id}");
+    let stale = send_json(
+        app.server
+            .patch(&path)
+            .bearer_auth(sec)
+            .insert_header(("If-Match", "\"1\"")),
+        &json!({"level": "four_stars"}),
+    )
+    .await;
+    assert_eq!(stale.status, 412, "{}", stale.text());
+    let changed = send_json(
+        app.server
+            .patch(&path)
+            .bearer_auth(sec)
+            .insert_header(("If-Match", "\"2\"")),
+        &json!({"level": "four_stars", "score": null, "evidence": ["https://example.org/minutes.jpg"]}),
+    )
+    .await;
+    assert_eq!(changed.status, 200, "{}", changed.text());
+    let changed = changed.json();
+    assert_eq!(changed["level"], "four_stars");
+    assert!(changed["score"].is_null());
+    assert_eq!(changed["remarks"], "承诺全部兑现");
+    assert_eq!(changed["evidence"], json!(["https://example.org/minutes.jpg"]));
+
+    // The administrator resubmits nothing of a branch's; the branch does.
+    let resubmitted = step(&app, sec, &id, "resubmit", None).await;
+    assert_eq!(resubmitted.status, 200, "{}", resubmitted.text());
+    assert_eq!(resubmitted.json()["state"], "proposed");
+    assert_eq!(step(&app, admin, &id, "approve", None).await.status, 200);
+
+    let again = step(&app, admin, &id, "return", Some(json!({"reason": "x"}))).await;
+    assert_eq!(again.status, 409, "{}", again.text());
+    assert_eq!(again.json()["allowed"], json!([]));
+    let patch = send_json(
+        app.server
+            .patch(&path)
+            .bearer_auth(sec)
+            .insert_header(("If-Match", "\"5\"")),
+        &json!({"level": "three_stars"}),
+    )
+    .await;
+    assert_eq!(patch.status, 409, "{}", patch.text());
+    let withdraw = send(
+        app.server
+            .delete(&path)
+            .bearer_auth(sec)
+            .insert_header(("If-Match", "\"5\"")),
+    )
+    .await;
+    assert_eq!(withdraw.status, 409, "{}", withdraw.text());
+    let unknown = step(&app, admin, &id, "publish-everything", None).await;
+    assert_eq!(unknown.status, 400, "{}", unknown.text());
+
+    let kinds: Vec<String> = get(&app, admin, &format!("{path}/timeline")).await.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["propose", "return", "change", "resubmit", "approve"]);
+    assert_eq!(
+        audit_actions(&app, admin, &id).await,
+        [
+            "rating.propose",
+            "rating.return",
+            "rating.update",
+            "rating.resubmit",
+            "rating.approve"
+        ]
+    );
+}
+
+#[actix_web::test]
+async fn one_rating_per_subject_and_year_and_bad_input_changes_nothing() {
+    let Setup { app, w, cheng, .. } = setup().await;
+    let (sec, admin) = (w.token("sec_a"), w.token("admin"));
+    let first = propose(&app, sec, &member_rating(&cheng, "five_stars")).await;
+    assert_eq!(first.status, 201);
+    let id = first.json()["id"].as_str().unwrap().to_owned();
+    let twice = propose(&app, admin, &member_rating(&cheng, "three_stars")).await;
+    assert_eq!(twice.status, 409, "{}", twice.text());
+    // Another year is another rating.
+    let mut next = member_rating(&cheng, "three_stars");
+    next["year"] = json!(2024);
+    assert_eq!(propose(&app, sec, &next).await.status, 201);
+
+    let this_year: i32 = chrono::Datelike::year(&chrono::Utc::now());
+    for (body, pointer) in [
+        (
+            json!({"year": 2025, "org_id": w.branch_a, "level": "unqualified"}),
+            "/level",
+        ),
+        (
+            json!({"year": 2025, "member_id": cheng, "level": "four_stars", "score": 101}),
+            "/score",
+        ),
+        (
+            json!({"year": 2025, "member_id": cheng, "org_id": w.branch_a, "level": "four_stars"}),
+            "/member_id",
+        ),
+        (json!({"year": 2025, "level": "four_stars"}), "/member_id"),
+        (
+            json!({"year": this_year + 1, "member_id": cheng, "level": "four_stars"}),
+            "/year",
+        ),
+        (
+            json!({"year": 2025, "org_id": w.group_a, "level": "four_stars"}),
+            "/org_id",
+        ),
+        (
+            json!({"year": 2023, "member_id": cheng, "level": "four_stars", "evidence": ["ftp://x"]}),
+            "/evidence/0",
+        ),
+        (
+            json!({"year": 2023, "member_id": cheng, "level": "four_stars", "remarks": "a\u{7}b"}),
+            "/remarks",
+        ),
+    ] {
+        let reply = propose(&app, admin, &body).await;
+        assert_eq!(reply.status, 422, "{body}: {}", reply.text());
+        assert_eq!(reply.headers.get("content-type").unwrap(), "application/problem+json");
+        assert_eq!(reply.json()["errors"][0]["pointer"], pointer, "{body}");
+    }
+    let unknown_level = propose(
+        &app,
+        admin,
+        &json!({"year": 2023, "member_id": cheng, "level": "six_stars"}),
+    )
+    .await;
+    assert_eq!(unknown_level.status, 422, "{}", unknown_level.text());
+    let total = get(&app, admin, "/api/v1/ratings?include_total=true").await.json()["total"].clone();
+    assert_eq!(total, 2, "only the two good proposals were stored");
+
+    // Withdrawn, the subject may be proposed again for the year.
+    let path = format!("/api/v1/ratings/{id}");
+    let withdrawn = send(
+        app.server
+            .delete(&path)
+            .bearer_auth(sec)
+            .insert_header(("If-Match", "\"1\"")),
+    )
+    .await;
+    assert_eq!(withdrawn.status, 204, "{}", withdrawn.text());
+    assert_eq!(get(&app, sec, &path).await.status, 404);
+    assert_eq!(
+        propose(&app, sec, &member_rating(&cheng, "four_stars")).await.status,
+        201
+    );
+    assert_eq!(
+        audit_actions(&app, admin, &id).await,
+        ["rating.propose", "rating.withdraw"]
+    );
+}
+
+#[actix_web::test]
+async fn lists_and_counts_per_level_agree_with_the_ratings_made() {
+    let Setup { app, w, cheng, wang } = setup().await;
+    let (sec_a, sec_b, admin) = (w.token("sec_a"), w.token("sec_b"), w.token("admin"));
+    // 支部B's members, rated by their secretary.
+    let mut b_members = Vec::new();
+    for (i, name) in ["赵一", "钱二", "孙三", "周四"].iter().enumerate() {
+        let body = world::member_body(
+            name,
+            &w.branch_b,
+            &world::id_number("340822", "19810101", &format!("{:03}", 40 + i)),
+        );
+        b_members.push(
+            world::create_member(&app, sec_b, body).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let mut made: Vec<(&str, &str, &str)> = Vec::new(); // (subject, level, branch)
+    let levels_b = ["five_stars", "four_stars", "four_stars", "unqualified"];
+    for (member, level) in b_members.iter().zip(levels_b) {
+        assert_eq!(propose(&app, sec_b, &member_rating(member, level)).await.status, 201);
+        made.push(("member", level, "b"));
+    }
+    assert_eq!(
+        propose(&app, sec_a, &member_rating(&cheng, "four_stars")).await.status,
+        201
+    );
+    made.push(("member", "four_stars", "a"));
+    assert_eq!(
+        propose(&app, admin, &member_rating(&wang, "three_stars")).await.status,
+        201
+    );
+    made.push(("member", "three_stars", "a"));
+    for (org, level, branch) in [(&w.branch_a, "five_stars", "a"), (&w.branch_b, "four_stars", "b")] {
+        let body = json!({"year": 2025, "org_id": org, "level": level});
+        assert_eq!(propose(&app, admin, &body).await.status, 201);
+        made.push(("org", level, branch));
+    }
+    // A rating of another year does not count in 2025.
+    let mut old = member_rating(&cheng, "one_star");
+    old["year"] = json!(2024);
+    assert_eq!(propose(&app, sec_a, &old).await.status, 201);
+
+    let expect = |subject: &str, branch: Option<&str>| -> BTreeMap<String, u64> {
+        let mut m = BTreeMap::new();
+        for (s, l, b) in &made {
+            if *s == subject && branch.is_none_or(|x| x == *b) {
+                *m.entry(l.to_string()).or_insert(0) += 1;
+            }
+        }
+        m
+    };
+    let counted = |v: &Value| -> BTreeMap<String, u64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["count"] != 0)
+            .map(|c| (c["level"].as_str().unwrap().to_owned(), c["count"].as_u64().unwrap()))
+            .collect()
+    };
+    let town = get(&app, w.token("inspector"), "/api/v1/ratings/counts?year=2025").await;
+    assert_eq!(town.status, 200, "{}", town.text());
+    let town = town.json();
+    assert_eq!(counted(&town["members"]), expect("member", None));
+    assert_eq!(counted(&town["orgs"]), expect("org", None));
+    assert_eq!(town["members"].as_array().unwrap().len(), 6, "every level listed");
+    assert_eq!(
+        town["orgs"].as_array().unwrap().len(),
+        5,
+        "organisations are never unqualified"
+    );
+    let b = get(&app, sec_b, "/api/v1/ratings/counts?year=2025").await.json();
+    assert_eq!(counted(&b["members"]), expect("member", Some("b")));
+    assert_eq!(counted(&b["orgs"]), expect("org", Some("b")));
+
+    // Lists: scoped, filtered, by name.
+    let names = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["subject_name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let b_list = get(&app, sec_b, "/api/v1/ratings?year=2025&subject=member")
+        .await
+        .json();
+    let mut expected = vec!["赵一", "钱二", "孙三", "周四"];
+    expected.sort();
+    assert_eq!(names(&b_list), expected);
+    let four = get(
+        &app,
+        admin,
+        "/api/v1/ratings?year=2025&level=four_stars&include_total=true",
+    )
+    .await
+    .json();
+    assert_eq!(four["total"], 4, "{four}");
+    let a_subtree = get(&app, admin, &format!("/api/v1/ratings?org_id={}&year=2025", w.branch_a))
+        .await
+        .json();
+    let mut a_names = names(&a_subtree);
+    a_names.sort();
+    let mut expected_a = vec!["王书记".to_owned(), "程军".to_owned(), "支部A".to_owned()];
+    expected_a.sort();
+    assert_eq!(a_names, expected_a);
+    let out_of_scope = get(&app, sec_b, &format!("/api/v1/ratings?org_id={}", w.branch_a)).await;
+    assert_eq!(out_of_scope.status, 404);
+    let paged = get(&app, admin, "/api/v1/ratings?limit=3").await.json();
+    assert_eq!(paged["items"].as_array().unwrap().len(), 3);
+    let next = paged["next_cursor"].as_str().unwrap();
+    let rest = get(&app, admin, &format!("/api/v1/ratings?limit=100&cursor={next}"))
+        .await
+        .json();
+    assert_eq!(rest["items"].as_array().unwrap().len(), made.len() + 1 - 3);
+    let bad = get(&app, admin, "/api/v1/ratings?level=six_stars").await;
+    assert_eq!(bad.status, 400, "{}", bad.text());
+
+    let csv = send(
+        app.server
+            .get("/api/v1/ratings?year=2025&subject=org")
+            .bearer_auth(admin)
+            .insert_header(("Accept", "text/csv")),
+    )
+    .await;
+    assert_eq!(csv.status, 200);
+    let text = String::from_utf8(csv.body.to_vec()).unwrap();
+    assert!(text.starts_with('\u{feff}'), "BOM");
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[1].contains("支部A") && lines[1].contains("五星") && lines[1].contains("已提名"),
+        "{text}"
+    );
+}
