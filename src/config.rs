@@ -25,6 +25,8 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("DANGJIAN_TRUST_FORWARDED_FOR", "false"),
     ("DANGJIAN_FEEDBACK_RATE_PER_HOUR", "20"),
     ("DANGJIAN_IMPORT_DRY_RUNS_PER_HOUR", "30"),
+    ("DANGJIAN_RATING_STAR_THRESHOLDS", "90,80,70,60"),
+    ("DANGJIAN_RATING_HELP_RECORDS_PER_YEAR", "4"),
     (
         "DANGJIAN_DATA_KEY",
         "generated in DANGJIAN_DATA_DIR on SQLite; required on PostgreSQL",
@@ -66,6 +68,11 @@ pub struct Config {
     pub feedback_rate_per_hour: u32,
     /// Member-import dry runs allowed per account per hour (each checks ID numbers town-wide).
     pub import_dry_runs_per_hour: u32,
+    /// The rule behind `GET /ratings/suggestion`: the scores (0–100) from which five, four,
+    /// three and two stars are suggested, highest first.
+    pub rating_star_thresholds: [u32; 4],
+    /// Help records a member logs in a year for full points in a suggestion.
+    pub rating_help_records_per_year: u32,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
     /// Key protecting personal data (64 hex characters); see `members::pii::data_keys`.
@@ -187,6 +194,14 @@ impl Config {
             1,
             100_000,
         )?;
+        let rating_star_thresholds = parse_thresholds(get("DANGJIAN_RATING_STAR_THRESHOLDS"))?;
+        let rating_help_records_per_year = parse_number(
+            "DANGJIAN_RATING_HELP_RECORDS_PER_YEAR",
+            get("DANGJIAN_RATING_HELP_RECORDS_PER_YEAR"),
+            4,
+            1,
+            365,
+        )?;
         let trust_forwarded_for = match get("DANGJIAN_TRUST_FORWARDED_FOR").as_deref() {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
@@ -210,6 +225,8 @@ impl Config {
             login_rate_per_minute,
             feedback_rate_per_hour,
             import_dry_runs_per_hour,
+            rating_star_thresholds,
+            rating_help_records_per_year,
             trust_forwarded_for,
             data_key,
         })
@@ -232,6 +249,22 @@ fn parse_number(
     match value.trim().parse::<u32>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
         _ => Err(bad(variable, format!("must be a whole number from {min} to {max}"))),
+    }
+}
+
+/// Four scores from 100 down to 0, each lower than the one before: `90,80,70,60`.
+fn parse_thresholds(value: Option<String>) -> Result<[u32; 4], ConfigError> {
+    const VARIABLE: &str = "DANGJIAN_RATING_STAR_THRESHOLDS";
+    let Some(value) = value else {
+        return Ok([90, 80, 70, 60]);
+    };
+    let parsed: Option<Vec<u32>> = value.split(',').map(|n| n.trim().parse().ok()).collect();
+    match parsed.as_deref() {
+        Some(&[a, b, c, d]) if a <= 100 && a > b && b > c && c > d => Ok([a, b, c, d]),
+        _ => Err(bad(
+            VARIABLE,
+            "must be four whole numbers from 100 down to 0, each lower than the one before (e.g. 90,80,70,60)",
+        )),
     }
 }
 
@@ -262,6 +295,10 @@ mod tests {
             ("DANGJIAN_CORS_ORIGINS", "example.cn"),
             ("DATABASE_URL", "mysql://x"),
             ("DANGJIAN_SHUTDOWN_TIMEOUT_SECS", "-1"),
+            ("DANGJIAN_RATING_STAR_THRESHOLDS", "90,80,80,60"),
+            ("DANGJIAN_RATING_STAR_THRESHOLDS", "101,80,70,60"),
+            ("DANGJIAN_RATING_STAR_THRESHOLDS", "90,80,70"),
+            ("DANGJIAN_RATING_HELP_RECORDS_PER_YEAR", "0"),
             ("DANGJIAN_JWT_SECRET", "too short"),
             ("DANGJIAN_TRUST_FORWARDED_FOR", "maybe"),
             ("DANGJIAN_DATA_KEY", "not-hex"),

@@ -510,3 +510,144 @@ async fn lists_and_counts_per_level_agree_with_the_ratings_made() {
         "{text}"
     );
 }
+
+/// A hand-built 2017 for 程军: three pledges on the board (one evaluated satisfied, one
+/// fulfilled, one in progress and overdue), one draft that does not count; two help records
+/// that year and one the next; two feedback messages, one answered.
+#[actix_web::test]
+async fn a_suggestion_lists_its_evidence_and_matches_a_hand_built_year() {
+    let Setup { app, w, cheng, wang } = setup().await;
+    let (sec, member, admin) = (w.token("sec_a"), w.token("member_a"), w.token("admin"));
+    let body = world::pledge_body;
+    let evaluated = world::pledge_in_state(&app, member, sec, body("修缮村道"), "evaluated").await;
+    let fulfilled = world::pledge_in_state(&app, member, sec, body("清扫河道"), "fulfilled").await;
+    let mut late = body("安装路灯");
+    late["due_on"] = json!("2017-06-30");
+    world::pledge_in_state(&app, member, sec, late, "in_progress").await;
+    world::pledge_in_state(&app, member, sec, body("草稿不计"), "draft").await;
+    // 王书记's pledge counts for the branch, not for 程军.
+    world::pledge_in_state(&app, sec, admin, body("支部书记的承诺"), "approved").await;
+
+    for (pledge, answer) in [(&evaluated, Some("已修好")), (&fulfilled, None)] {
+        let pledge = pledge["id"].as_str().unwrap();
+        let sent = send_json(
+            app.server.post(format!("/api/v1/public/pledges/{pledge}/feedback")),
+            &json!({"message": "感谢党员同志"}),
+        )
+        .await;
+        assert_eq!(sent.status, 201, "{}", sent.text());
+        if let Some(reply) = answer {
+            let fid = sent.json()["id"].as_str().unwrap().to_owned();
+            let replied = send_json(
+                app.server
+                    .post(format!("/api/v1/pledges/{pledge}/feedback/{fid}/reply"))
+                    .bearer_auth(sec),
+                &json!({"reply": reply}),
+            )
+            .await;
+            assert_eq!(replied.status, 200, "{}", replied.text());
+        }
+    }
+
+    let village = world::create_village(&app, admin, &w.branch_a, "司山村").await;
+    let household = world::create_household(
+        &app,
+        sec,
+        world::household_body("李大山", &village, &world::head_id_number(7)),
+    )
+    .await;
+    let paired = world::pair(
+        &app,
+        sec,
+        household["id"].as_str().unwrap(),
+        json!({"member_id": cheng}),
+    )
+    .await;
+    assert_eq!(paired.status, 201, "{}", paired.text());
+    let pairing = paired.json()["id"].as_str().unwrap().to_owned();
+    for date in ["2017-04-12", "2017-09-01", "2018-01-05"] {
+        let logged = world::log_help(&app, member, &pairing, date, "visit").await;
+        assert_eq!(logged.status, 201, "{}", logged.text());
+    }
+
+    let reply = get(
+        &app,
+        sec,
+        &format!("/api/v1/ratings/suggestion?member_id={cheng}&year=2017"),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let s = reply.json();
+    let parts = |s: &Value| -> Vec<(String, u64, u64, u64)> {
+        s["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["code"].as_str().unwrap().to_owned(),
+                    r["points"].as_u64().unwrap(),
+                    r["count"].as_u64().unwrap(),
+                    r["of"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let expected = [
+        ("pledges_kept", 27, 2, 3),     // 40 × 2/3
+        ("satisfaction", 30, 1, 1),     // 30 × 1/1
+        ("help_records", 5, 2, 4),      // 10 × 2/4 (2018's does not count)
+        ("feedback_answered", 5, 1, 2), // 10 × 1/2
+        ("nothing_overdue", 0, 1, 3),
+    ]
+    .map(|(c, p, n, of)| (c.to_owned(), p, n, of));
+    assert_eq!(parts(&s), expected, "{s}");
+    assert_eq!(s["score"], 67);
+    assert_eq!(s["level"], "two_stars");
+    assert_eq!(s["subject_name"], "程军");
+    assert!(s["rule"].as_str().unwrap().contains("five stars from 90"), "{s}");
+
+    // The branch: 王书记's approved pledge too (kept 2 of 4), the same helper and feedback.
+    let branch = get(
+        &app,
+        admin,
+        &format!("/api/v1/ratings/suggestion?org_id={}&year=2017", w.branch_a),
+    )
+    .await;
+    assert_eq!(branch.status, 200, "{}", branch.text());
+    let branch = branch.json();
+    assert_eq!(parts(&branch)[0], ("pledges_kept".to_owned(), 20, 2, 4), "{branch}");
+    assert_eq!(branch["score"], 60);
+    assert_eq!(branch["level"], "two_stars");
+
+    // Someone without pledges or pairings: only the parts with nothing expected are full.
+    let quiet = get(
+        &app,
+        admin,
+        &format!("/api/v1/ratings/suggestion?member_id={wang}&year=2016"),
+    )
+    .await
+    .json();
+    assert_eq!(quiet["score"], 30, "{quiet}");
+    assert_eq!(quiet["level"], "one_star");
+
+    // Out of scope, two subjects, a group, no year: refused; nothing was proposed.
+    let hidden = get(
+        &app,
+        w.token("sec_b"),
+        &format!("/api/v1/ratings/suggestion?member_id={cheng}&year=2017"),
+    )
+    .await;
+    assert_eq!(hidden.status, 404);
+    for query in [
+        format!("member_id={cheng}&org_id={}&year=2017", w.branch_a),
+        format!("org_id={}&year=2017", w.group_a),
+        format!("member_id={cheng}"),
+        format!("member_id={cheng}&year=1999"),
+    ] {
+        let reply = get(&app, admin, &format!("/api/v1/ratings/suggestion?{query}")).await;
+        assert_eq!(reply.status, 400, "{query}: {}", reply.text());
+    }
+    let total = get(&app, admin, "/api/v1/ratings?include_total=true").await.json()["total"].clone();
+    assert_eq!(total, 0, "a suggestion is never applied by itself");
+}

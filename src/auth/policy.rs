@@ -140,6 +140,7 @@ pub const ROUTES: &[Rule] = &[
     writes("POST", "/api/v1/ratings", Allow::Roles(Access::MANAGE)),
     reads("GET", "/api/v1/ratings", Allow::Roles(Access::READ)),
     reads("GET", "/api/v1/ratings/counts", Allow::Roles(Access::READ)),
+    reads("GET", "/api/v1/ratings/suggestion", Allow::Roles(Access::READ)),
     reads("GET", "/api/v1/ratings/{id}", Allow::Roles(Access::READ)),
     writes("PATCH", "/api/v1/ratings/{id}", Allow::Roles(Access::MANAGE)),
     writes("DELETE", "/api/v1/ratings/{id}", Allow::Roles(Access::MANAGE)),

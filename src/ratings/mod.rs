@@ -4,6 +4,7 @@
 
 pub mod entity;
 mod routes;
+mod suggestion;
 pub mod types;
 
 use sea_orm::sea_query::Condition;

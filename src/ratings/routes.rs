@@ -27,10 +27,11 @@ use crate::state::AppState;
 use crate::text;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    // Fixed paths (`/counts`) before `{id}`.
+    // Fixed paths (`/counts`, `/suggestion`) before `{id}`.
     cfg.service(propose_rating)
         .service(list_ratings)
         .service(rating_counts)
+        .service(super::suggestion::suggestion)
         .service(get_rating)
         .service(update_rating)
         .service(withdraw_rating)

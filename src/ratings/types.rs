@@ -207,6 +207,54 @@ pub struct LevelCount {
     pub count: u64,
 }
 
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SuggestionParams {
+    /// The member to suggest a level for; or give `org_id`.
+    pub member_id: Option<Uuid>,
+    /// The branch or general branch to suggest a level for; or give `member_id`.
+    pub org_id: Option<Uuid>,
+    /// The year rated, 2000–2100.
+    #[param(minimum = 2000, maximum = 2100)]
+    pub year: i32,
+}
+
+/// A suggested level and the evidence behind it, for whoever proposes the rating. Never
+/// applied by itself, and never `unqualified`: that is a judgement of conduct, not of counts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RatingSuggestion {
+    pub year: i32,
+    pub subject: RatingSubject,
+    pub member_id: Option<Uuid>,
+    pub org_id: Option<Uuid>,
+    pub subject_name: String,
+    pub level: RatingLevel,
+    pub level_label: String,
+    /// 0–100: the sum of the reasons' points.
+    pub score: u32,
+    /// Each part of the score: what was counted and the points it gave.
+    pub reasons: Vec<SuggestionReason>,
+    /// The rule, in words, with this service's thresholds.
+    pub rule: String,
+}
+
+/// One part of a suggestion's score.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SuggestionReason {
+    /// `pledges_kept`, `satisfaction`, `help_records`, `feedback_answered` or `nothing_overdue`.
+    pub code: &'static str,
+    /// The part in Chinese, e.g. 承诺兑现.
+    pub label: &'static str,
+    pub points: u32,
+    pub max_points: u32,
+    /// What was counted (kept pledges, satisfied evaluations, help records, answered
+    /// feedback, overdue pledges) …
+    pub count: u64,
+    /// … out of how many (approved pledges, evaluations, help records expected, feedback
+    /// received; for overdue pledges, the approved ones).
+    pub of: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::RatingState::*;
