@@ -170,6 +170,7 @@ def seed(base, out_dir):
     r_member = create("/api/v1/ratings", {"year": 2017, "member_id": m_b, "level": "four_stars", "score": 90})["id"]
     r_org = create("/api/v1/ratings", {"year": 2017, "org_id": branch_b, "level": "five_stars"})["id"]
     call(base, "POST", f"/api/v1/ratings/{r_org}/approve", {}, token=admin)
+    call(base, "POST", "/api/v1/ratings/notices", {"year": 2017, "org_id": root}, token=admin)  # 支部B's on notice
 
     world = {
         "ratings": {"member_b": r_member, "branch_b": r_org},

@@ -25,6 +25,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("DANGJIAN_TRUST_FORWARDED_FOR", "false"),
     ("DANGJIAN_FEEDBACK_RATE_PER_HOUR", "20"),
     ("DANGJIAN_IMPORT_DRY_RUNS_PER_HOUR", "30"),
+    ("DANGJIAN_RATING_NOTICE_DAYS", "5"),
     ("DANGJIAN_RATING_STAR_THRESHOLDS", "90,80,70,60"),
     ("DANGJIAN_RATING_HELP_RECORDS_PER_YEAR", "4"),
     (
@@ -68,6 +69,8 @@ pub struct Config {
     pub feedback_rate_per_hour: u32,
     /// Member-import dry runs allowed per account per hour (each checks ID numbers town-wide).
     pub import_dry_runs_per_hour: u32,
+    /// How long a published rating stays on public notice (公示) by default, in days.
+    pub rating_notice_days: u32,
     /// The rule behind `GET /ratings/suggestion`: the scores (0–100) from which five, four,
     /// three and two stars are suggested, highest first.
     pub rating_star_thresholds: [u32; 4],
@@ -194,6 +197,13 @@ impl Config {
             1,
             100_000,
         )?;
+        let rating_notice_days = parse_number(
+            "DANGJIAN_RATING_NOTICE_DAYS",
+            get("DANGJIAN_RATING_NOTICE_DAYS"),
+            5,
+            1,
+            30,
+        )?;
         let rating_star_thresholds = parse_thresholds(get("DANGJIAN_RATING_STAR_THRESHOLDS"))?;
         let rating_help_records_per_year = parse_number(
             "DANGJIAN_RATING_HELP_RECORDS_PER_YEAR",
@@ -225,6 +235,7 @@ impl Config {
             login_rate_per_minute,
             feedback_rate_per_hour,
             import_dry_runs_per_hour,
+            rating_notice_days,
             rating_star_thresholds,
             rating_help_records_per_year,
             trust_forwarded_for,
@@ -299,6 +310,7 @@ mod tests {
             ("DANGJIAN_RATING_STAR_THRESHOLDS", "101,80,70,60"),
             ("DANGJIAN_RATING_STAR_THRESHOLDS", "90,80,70"),
             ("DANGJIAN_RATING_HELP_RECORDS_PER_YEAR", "0"),
+            ("DANGJIAN_RATING_NOTICE_DAYS", "31"),
             ("DANGJIAN_JWT_SECRET", "too short"),
             ("DANGJIAN_TRUST_FORWARDED_FOR", "maybe"),
             ("DANGJIAN_DATA_KEY", "not-hex"),

@@ -46,9 +46,18 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
         tracing::info!("listening on http://{addr}  (Swagger UI: http://{addr}/swagger-ui/)");
     }
     let purge = actix_web::rt::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
-        loop {
+        // Every minute: ratings whose notice ended become final; every hour: purges.
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        for minute in 0u64.. {
             tick.tick().await;
+            match crate::ratings::notice::finalise_due(&db).await {
+                Ok(n) if n > 0 => tracing::info!(ratings = n, "ratings final after their notice"),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "could not finalise ratings"),
+            }
+            if minute % 60 != 0 {
+                continue;
+            }
             if let Err(err) = crate::auth::purge_login_failures(&db).await {
                 tracing::warn!(error = %err, "could not purge login failures");
             }

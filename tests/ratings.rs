@@ -651,3 +651,265 @@ async fn a_suggestion_lists_its_evidence_and_matches_a_hand_built_year() {
     let total = get(&app, admin, "/api/v1/ratings?include_total=true").await.json()["total"].clone();
     assert_eq!(total, 0, "a suggestion is never applied by itself");
 }
+
+/// Moves every notice's end a day into the past, as time passing would.
+async fn end_notices(app: &TestApp) {
+    use dangjian::ratings::entity::rating;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    rating::Entity::update_many()
+        .col_expr(
+            rating::Column::NoticeEndsAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::days(1)),
+        )
+        .filter(rating::Column::NoticeEndsAt.is_not_null())
+        .exec(&app.db)
+        .await
+        .unwrap();
+}
+
+async fn object(app: &TestApp, rating: &str, body: &Value) -> Reply {
+    send_json(
+        app.server.post(format!("/api/v1/public/ratings/{rating}/objections")),
+        body,
+    )
+    .await
+}
+
+async fn answer(app: &TestApp, token: &str, rating: &str, objection: &str, what: &str) -> Reply {
+    send_json(
+        app.server
+            .post(format!("/api/v1/ratings/{rating}/objections/{objection}/{what}"))
+            .bearer_auth(token),
+        &json!({"answer": "经核实"}),
+    )
+    .await
+}
+
+fn board_names(board: &Value, list: &str) -> Vec<(String, String, String)> {
+    board[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_owned(),
+                e["level"].as_str().unwrap().to_owned(),
+                e["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// 程军 (objected to, upheld: back to proposed), 王书记 (no objection: final when the notice
+/// ends) and 支部B (objected to, dismissed: final once answered) go on notice together; a
+/// proposed rating never shows.
+#[actix_web::test]
+async fn the_notice_period_with_an_objection_upheld_and_one_dismissed() {
+    let Setup { app, w, cheng, wang } = setup().await;
+    let (sec, admin) = (w.token("sec_a"), w.token("admin"));
+    let mut ids = BTreeMap::new();
+    for (name, token, body) in [
+        ("cheng", sec, member_rating(&cheng, "five_stars")),
+        ("wang", admin, member_rating(&wang, "four_stars")),
+        (
+            "branch_b",
+            admin,
+            json!({"year": 2025, "org_id": w.branch_b, "level": "five_stars"}),
+        ),
+    ] {
+        let id = propose(&app, token, &body).await.json()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(step(&app, admin, &id, "approve", None).await.status, 200);
+        ids.insert(name, id);
+    }
+    let mut proposed_only = member_rating(&cheng, "three_stars");
+    proposed_only["year"] = json!(2024);
+    let not_approved = propose(&app, sec, &proposed_only).await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let board_path = format!("/api/v1/public/orgs/{}/star-board?year=2025", w.root);
+    let empty = send(app.server.get(&board_path)).await.json();
+    assert_eq!(empty["members"], json!([]), "approved is not yet public: {empty}");
+
+    // Only the town administrator publishes.
+    let notice = json!({"year": 2025, "org_id": w.root, "notice_days": 5});
+    for user in ["sec_a", "inspector"] {
+        let reply = send_json(
+            app.server.post("/api/v1/ratings/notices").bearer_auth(w.token(user)),
+            &notice,
+        )
+        .await;
+        assert_eq!(reply.status, 403, "{user}: {}", reply.text());
+    }
+    let bad = send_json(
+        app.server.post("/api/v1/ratings/notices").bearer_auth(admin),
+        &json!({"year": 2025, "org_id": w.root, "notice_days": 31}),
+    )
+    .await;
+    assert_eq!(bad.status, 422, "{}", bad.text());
+    let published = send_json(app.server.post("/api/v1/ratings/notices").bearer_auth(admin), &notice).await;
+    assert_eq!(published.status, 200, "{}", published.text());
+    assert_eq!(published.json()["published"], 3);
+    let again = send_json(app.server.post("/api/v1/ratings/notices").bearer_auth(admin), &notice).await;
+    assert_eq!(again.json()["published"], 0, "nothing approved is left waiting");
+
+    let board = send(app.server.get(&board_path)).await;
+    assert_eq!(board.status, 200);
+    assert_eq!(board.headers.get("cache-control").unwrap(), "public, max-age=60");
+    let etag = board.headers.get("etag").unwrap().to_str().unwrap().to_owned();
+    let cached = send(
+        app.server
+            .get(&board_path)
+            .insert_header(("If-None-Match", etag.as_str())),
+    )
+    .await;
+    assert_eq!(cached.status, 304);
+    let board = board.json();
+    assert_eq!(
+        board_names(&board, "members"),
+        [
+            ("程军".to_owned(), "five_stars".to_owned(), "noticed".to_owned()),
+            ("王书记".to_owned(), "four_stars".to_owned(), "noticed".to_owned()),
+        ]
+    );
+    assert_eq!(board["members"][0]["org_name"], "支部A");
+    assert!(board["members"][0]["notice_ends_at"].is_string());
+    assert_eq!(
+        board_names(&board, "orgs"),
+        [("支部B".to_owned(), "five_stars".to_owned(), "noticed".to_owned())]
+    );
+    let text = board.to_string();
+    assert!(
+        !text.contains(&cheng) && !text.contains("138"),
+        "nothing else about a person: {text}"
+    );
+
+    // Objections: only to ratings on notice; checked like feedback.
+    let sent = object(
+        &app,
+        &ids["cheng"],
+        &json!({"message": "该党员全年多次缺席组织生活", "phone": "13812345678"}),
+    )
+    .await;
+    assert_eq!(sent.status, 201, "{}", sent.text());
+    let on_cheng = sent.json()["id"].as_str().unwrap().to_owned();
+    let on_b = object(&app, &ids["branch_b"], &json!({"message": "支部B 的道路承诺没有完成"})).await;
+    assert_eq!(on_b.status, 201, "{}", on_b.text());
+    let on_b = on_b.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(object(&app, &not_approved, &json!({"message": "x"})).await.status, 404);
+    assert_eq!(
+        object(&app, &ids["wang"], &json!({"message": "x", "phone": "123"}))
+            .await
+            .status,
+        422
+    );
+    let listed = get(&app, admin, &format!("/api/v1/ratings/{}/objections", ids["cheng"]))
+        .await
+        .json();
+    assert_eq!(listed["items"][0]["status"], "open");
+    assert_eq!(listed["items"][0]["phone"], "138****5678");
+    let rating = get(&app, admin, &format!("/api/v1/ratings/{}", ids["cheng"]))
+        .await
+        .json();
+    assert_eq!(rating["open_objections"], 1);
+
+    // The notice ends: 王书记's rating, with no objection, is final; the objected ones wait.
+    end_notices(&app).await;
+    let state = |id: String| {
+        let app = &app;
+        async move { get(app, admin, &format!("/api/v1/ratings/{id}")).await.json()["state"].clone() }
+    };
+    assert_eq!(state(ids["wang"].clone()).await, "final");
+    assert_eq!(state(ids["cheng"].clone()).await, "noticed");
+    assert_eq!(state(ids["branch_b"].clone()).await, "noticed");
+    let late = object(&app, &ids["cheng"], &json!({"message": "还有意见"})).await;
+    assert_eq!(late.status, 409, "{}", late.text());
+
+    // Answers: inspectors never; the administrator dismisses one and upholds the other.
+    assert_eq!(
+        answer(&app, w.token("inspector"), &ids["branch_b"], &on_b, "dismiss")
+            .await
+            .status,
+        403
+    );
+    let dismissed = answer(&app, admin, &ids["branch_b"], &on_b, "dismiss").await;
+    assert_eq!(dismissed.status, 200, "{}", dismissed.text());
+    assert_eq!(dismissed.json()["state"], "final");
+    assert_eq!(answer(&app, admin, &ids["branch_b"], &on_b, "uphold").await.status, 409);
+    let upheld = answer(&app, admin, &ids["cheng"], &on_cheng, "uphold").await;
+    assert_eq!(upheld.status, 200, "{}", upheld.text());
+    let upheld = upheld.json();
+    assert_eq!(upheld["state"], "proposed");
+    assert!(upheld["notice_ends_at"].is_null());
+    assert_eq!(upheld["allowed_steps"], json!(["approve", "return"]));
+
+    let board = send(app.server.get(&board_path)).await.json();
+    assert_eq!(
+        board_names(&board, "members"),
+        [("王书记".to_owned(), "four_stars".to_owned(), "final".to_owned())]
+    );
+    assert_eq!(
+        board_names(&board, "orgs"),
+        [("支部B".to_owned(), "five_stars".to_owned(), "final".to_owned())]
+    );
+    let four = board["member_counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["level"] == "four_stars")
+        .unwrap()
+        .clone();
+    assert_eq!(four["count"], 1);
+
+    // The sweeper writes down what reads already show.
+    assert_eq!(dangjian::ratings::notice::finalise_due(&app.db).await.unwrap(), 2);
+    assert_eq!(dangjian::ratings::notice::finalise_due(&app.db).await.unwrap(), 0);
+    let final_list = get(&app, admin, "/api/v1/ratings?state=final&include_total=true")
+        .await
+        .json();
+    assert_eq!(final_list["total"], 2, "{final_list}");
+    let kinds: Vec<String> = get(&app, admin, &format!("/api/v1/ratings/{}/timeline", ids["wang"]))
+        .await
+        .json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["propose", "approve", "publish", "finalise"]);
+    let kinds: Vec<String> = get(&app, admin, &format!("/api/v1/ratings/{}/timeline", ids["cheng"]))
+        .await
+        .json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["propose", "approve", "publish", "objection", "objection_upheld"]
+    );
+    assert_eq!(
+        audit_actions(&app, admin, &ids["cheng"]).await,
+        ["rating.propose", "rating.approve", "rating.objection_uphold"]
+    );
+    let finalised = get(&app, admin, "/api/v1/audit-events?entity_type=rating&limit=100")
+        .await
+        .json();
+    assert!(
+        finalised["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "rating.finalise"),
+        "{finalised}"
+    );
+    assert_eq!(
+        object(&app, &ids["wang"], &json!({"message": "x"})).await.status,
+        409,
+        "final: no more objections"
+    );
+}

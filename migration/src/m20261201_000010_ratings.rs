@@ -1,5 +1,6 @@
 //! Star ratings (星级评定): one rating per member or organisation and year, proposed,
-//! approved or returned, with its timeline.
+//! approved or returned, publicly noticed (公示) and final, with its timeline; objections
+//! from the public during the notice.
 
 use sea_orm_migration::prelude::*;
 
@@ -23,7 +24,12 @@ pub const CHECKS: &[(&str, &str, &[&str])] = &[
             "unqualified",
         ],
     ),
-    ("ratings", "state", &["proposed", "approved", "returned"]),
+    (
+        "ratings",
+        "state",
+        &["proposed", "approved", "returned", "noticed", "final"],
+    ),
+    ("rating_objections", "status", &["open", "dismissed", "upheld"]),
 ];
 
 #[derive(DeriveIden)]
@@ -44,6 +50,9 @@ enum Ratings {
     ReturnReason,
     ProposedBy,
     DecidedBy,
+    NoticeStartsAt,
+    NoticeEndsAt,
+    OpenObjections,
     Version,
     CreatedAt,
     UpdatedAt,
@@ -61,6 +70,21 @@ enum RatingEvents {
     ActorUserId,
     ActorName,
     OccurredAt,
+}
+
+#[derive(DeriveIden)]
+enum RatingObjections {
+    Table,
+    Id,
+    RatingId,
+    Message,
+    SenderName,
+    PhoneEnc,
+    Status,
+    Answer,
+    AnsweredAt,
+    AnsweredBy,
+    CreatedAt,
 }
 
 #[derive(DeriveIden)]
@@ -100,6 +124,9 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(Ratings::ReturnReason).text())
                 .col(ColumnDef::new(Ratings::ProposedBy).uuid().not_null())
                 .col(ColumnDef::new(Ratings::DecidedBy).uuid())
+                .col(ColumnDef::new(Ratings::NoticeStartsAt).timestamp_with_time_zone())
+                .col(ColumnDef::new(Ratings::NoticeEndsAt).timestamp_with_time_zone())
+                .col(ColumnDef::new(Ratings::OpenObjections).integer().not_null().default(0))
                 .col(ColumnDef::new(Ratings::Version).big_integer().not_null())
                 .col(timestamp(Ratings::CreatedAt))
                 .col(timestamp(Ratings::UpdatedAt))
@@ -189,11 +216,44 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        m.create_table(
+            Table::create()
+                .table(RatingObjections::Table)
+                .col(ColumnDef::new(RatingObjections::Id).uuid().not_null().primary_key())
+                .col(ColumnDef::new(RatingObjections::RatingId).uuid().not_null())
+                .col(ColumnDef::new(RatingObjections::Message).text().not_null())
+                .col(ColumnDef::new(RatingObjections::SenderName).string_len(50))
+                .col(ColumnDef::new(RatingObjections::PhoneEnc).text())
+                .col(ColumnDef::new(RatingObjections::Status).string_len(32).not_null())
+                .col(ColumnDef::new(RatingObjections::Answer).text())
+                .col(ColumnDef::new(RatingObjections::AnsweredAt).timestamp_with_time_zone())
+                .col(ColumnDef::new(RatingObjections::AnsweredBy).uuid())
+                .col(timestamp(RatingObjections::CreatedAt))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(RatingObjections::Table, RatingObjections::RatingId)
+                        .to(Ratings::Table, Ratings::Id)
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_rating_objections_rating")
+                .table(RatingObjections::Table)
+                .col(RatingObjections::RatingId)
+                .col(RatingObjections::CreatedAt)
+                .to_owned(),
+        )
+        .await?;
         add_checks(m.get_connection(), CHECKS).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         drop_checks(m.get_connection(), CHECKS).await?;
+        m.drop_table(Table::drop().table(RatingObjections::Table).to_owned())
+            .await?;
         m.drop_table(Table::drop().table(RatingEvents::Table).to_owned())
             .await?;
         m.drop_table(Table::drop().table(Ratings::Table).to_owned()).await

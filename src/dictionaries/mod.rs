@@ -131,6 +131,8 @@ registry!(
     crate::ratings::types::RatingLevel,
     crate::ratings::types::RatingState,
     crate::ratings::types::RatingStep,
+    crate::ratings::types::ObjectionStatus,
+    crate::ratings::types::ObjectionAnswer,
 );
 
 pub fn render() -> Rendered {

@@ -158,3 +158,27 @@ impl<T: Serialize> Responder for Versioned<T> {
             .json(self.body)
     }
 }
+
+/// A public JSON body that may be cached for a minute (boards): its ETag is a hash of the
+/// body, and a matching `If-None-Match` gets 304 without it.
+pub fn public_json(req: &HttpRequest, body: Vec<u8>) -> HttpResponse {
+    use sha2::Digest;
+    let tag = format!("\"{}\"", &hex::encode(sha2::Sha256::digest(&body))[..20]);
+    let cache = (header::CACHE_CONTROL, "public, max-age=60");
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+    if matches {
+        return HttpResponse::NotModified()
+            .insert_header(cache)
+            .insert_header((header::ETAG, tag))
+            .finish();
+    }
+    HttpResponse::Ok()
+        .insert_header(cache)
+        .insert_header((header::ETAG, tag))
+        .content_type("application/json")
+        .body(body)
+}

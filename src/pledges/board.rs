@@ -11,7 +11,6 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -350,24 +349,7 @@ async fn board(
         total,
     };
     let body = serde_json::to_vec(&board).map_err(ApiError::internal)?;
-    let tag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..20]);
-    let cache = (header::CACHE_CONTROL, "public, max-age=60");
-    let matches = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
-    if matches {
-        return Ok(HttpResponse::NotModified()
-            .insert_header(cache)
-            .insert_header((header::ETAG, tag))
-            .finish());
-    }
-    Ok(HttpResponse::Ok()
-        .insert_header(cache)
-        .insert_header((header::ETAG, tag))
-        .content_type("application/json")
-        .body(body))
+    Ok(crate::http::conditional::public_json(&req, body))
 }
 
 /// The pledge categories (承诺类别), in display order. No token.

@@ -1,4 +1,4 @@
-//! The `ratings` and `rating_events` (timeline) tables.
+//! The `ratings`, `rating_events` (timeline) and `rating_objections` tables.
 
 pub mod rating {
     use sea_orm::entity::prelude::*;
@@ -24,6 +24,11 @@ pub mod rating {
         pub return_reason: Option<String>,
         pub proposed_by: Uuid,
         pub decided_by: Option<Uuid>,
+        /// The public notice (公示), once published.
+        pub notice_starts_at: Option<ChronoDateTimeUtc>,
+        pub notice_ends_at: Option<ChronoDateTimeUtc>,
+        /// Objections not yet answered: a notice ends in `final` only with none open.
+        pub open_objections: i32,
         pub version: i64,
         pub created_at: ChronoDateTimeUtc,
         pub updated_at: ChronoDateTimeUtc,
@@ -57,6 +62,32 @@ pub mod event {
         pub actor_user_id: Option<Uuid>,
         pub actor_name: Option<String>,
         pub occurred_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod objection {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "rating_objections")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub rating_id: Uuid,
+        pub message: String,
+        pub sender_name: Option<String>,
+        /// Encrypted with the personal-data key.
+        pub phone_enc: Option<String>,
+        pub status: crate::ratings::types::ObjectionStatus,
+        pub answer: Option<String>,
+        pub answered_at: Option<ChronoDateTimeUtc>,
+        pub answered_by: Option<Uuid>,
+        pub created_at: ChronoDateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,10 +3,12 @@
 //! the town administrator approves or returns each, never their own branch's nor their own.
 
 pub mod entity;
+pub mod notice;
 mod routes;
 mod suggestion;
 pub mod types;
 
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Condition;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait};
 use uuid::Uuid;
@@ -110,7 +112,34 @@ pub async fn own_orgs<C: ConnectionTrait>(db: &C, user: &AuthUser) -> Result<Vec
     Ok(orgs)
 }
 
+/// The state a rating is in now: a notice that has ended with no objection open is final,
+/// whether or not the sweeper ([`notice::finalise_due`]) has written it down yet.
+pub fn state_at(r: &rating::Model, now: DateTime<Utc>) -> RatingState {
+    match (r.state, r.notice_ends_at) {
+        (RatingState::Noticed, Some(ends)) if ends <= now && r.open_objections == 0 => RatingState::Final,
+        (state, _) => state,
+    }
+}
+
+/// SQL: ratings in `state` now, as [`state_at`] decides it.
+pub fn state_condition(state: RatingState, now: DateTime<Utc>) -> Condition {
+    let ended = Condition::all()
+        .add(rating::Column::State.eq(RatingState::Noticed))
+        .add(rating::Column::NoticeEndsAt.lte(now))
+        .add(rating::Column::OpenObjections.eq(0));
+    match state {
+        RatingState::Final => Condition::any()
+            .add(rating::Column::State.eq(RatingState::Final))
+            .add(ended),
+        RatingState::Noticed => Condition::all()
+            .add(rating::Column::State.eq(RatingState::Noticed))
+            .add(ended.not()),
+        other => Condition::all().add(rating::Column::State.eq(other)),
+    }
+}
+
 pub fn view(r: &rating::Model) -> RatingView {
+    let state = state_at(r, crate::db::now());
     RatingView {
         id: r.id,
         year: r.year,
@@ -128,11 +157,14 @@ pub fn view(r: &rating::Model) -> RatingView {
             .as_deref()
             .and_then(|j| serde_json::from_str(j).ok())
             .unwrap_or_default(),
-        state: r.state,
-        allowed_steps: r.state.allowed(),
+        state,
+        allowed_steps: state.allowed(),
         return_reason: r.return_reason.clone(),
         proposed_by: r.proposed_by,
         decided_by: r.decided_by,
+        notice_starts_at: r.notice_starts_at,
+        notice_ends_at: r.notice_ends_at,
+        open_objections: r.open_objections,
         version: r.version,
         created_at: r.created_at,
         updated_at: r.updated_at,

@@ -27,16 +27,24 @@ use crate::state::AppState;
 use crate::text;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    // Fixed paths (`/counts`, `/suggestion`) before `{id}`.
+    use super::notice::*;
+    // Order matters: a path is held to the rule of the first route whose path matches it, so
+    // fixed paths (`/counts`, `/suggestion`, `/notices`) come before `{id}`, and
+    // `{id}/objections` before `{id}/{step}`.
     cfg.service(propose_rating)
         .service(list_ratings)
         .service(rating_counts)
         .service(super::suggestion::suggestion)
+        .service(publish)
         .service(get_rating)
         .service(update_rating)
         .service(withdraw_rating)
         .service(rating_timeline)
-        .service(rating_step);
+        .service(list_objections)
+        .service(rating_step)
+        .service(answer_objection)
+        .service(object_to_rating)
+        .service(star_board);
 }
 
 /// The checked fields of a rating, whoever proposes it.
@@ -240,6 +248,9 @@ async fn propose_rating(
         return_reason: None,
         proposed_by: user.id(),
         decided_by: None,
+        notice_starts_at: None,
+        notice_ends_at: None,
+        open_objections: 0,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -558,7 +569,7 @@ async fn list_condition<C: ConnectionTrait>(
         all = all.add(rating::Column::Level.eq(level));
     }
     if let Some(state) = f.state {
-        all = all.add(rating::Column::State.eq(state));
+        all = all.add(super::state_condition(state, crate::db::now()));
     }
     Ok(all)
 }
@@ -638,7 +649,7 @@ fn export(state: web::Data<AppState>, condition: Condition) -> HttpResponse {
                 r.level.label().into(),
                 r.score.map(|s| s.to_string()).unwrap_or_default(),
                 r.remarks.clone().unwrap_or_default(),
-                r.state.label().into(),
+                super::state_at(r, crate::db::now()).label().into(),
             ])
         },
     )

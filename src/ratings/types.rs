@@ -30,11 +30,15 @@ labelled_enum! {
 
 labelled_enum! {
     /// Where a rating is in its process. `proposed` by the branch (members) or the town
-    /// (organisations), `approved` or `returned` by the town.
+    /// (organisations), `approved` or `returned` by the town, `noticed` when the town publishes
+    /// a year's approved ratings (公示), `final` when the notice ends with no objection open
+    /// (an upheld objection sends the rating back to `proposed`).
     RatingState("rating_state", "评定状态") {
         Proposed => ("proposed", "已提名"),
         Approved => ("approved", "已审定"),
         Returned => ("returned", "已退回"),
+        Noticed => ("noticed", "公示中"),
+        Final => ("final", "已生效"),
     }
 }
 
@@ -44,6 +48,23 @@ labelled_enum! {
         Approve => ("approve", "审定"),
         Return => ("return", "退回"),
         Resubmit => ("resubmit", "重新提名"),
+    }
+}
+
+labelled_enum! {
+    /// Where an objection from the public stands (异议).
+    ObjectionStatus("objection_status", "异议处理") {
+        Open => ("open", "待处理"),
+        Dismissed => ("dismissed", "不成立"),
+        Upheld => ("upheld", "成立"),
+    }
+}
+
+labelled_enum! {
+    /// The town's answer to an objection: `POST /api/v1/ratings/{id}/objections/{objection_id}/{answer}`.
+    ObjectionAnswer("objection_answer", "异议答复") {
+        Dismiss => ("dismiss", "不予采纳"),
+        Uphold => ("uphold", "予以采纳"),
     }
 }
 
@@ -156,6 +177,11 @@ pub struct RatingView {
     pub proposed_by: Uuid,
     /// The town administrator who approved or returned it last.
     pub decided_by: Option<Uuid>,
+    /// The public notice (公示): when it started and ends.
+    pub notice_starts_at: Option<DateTime<Utc>>,
+    pub notice_ends_at: Option<DateTime<Utc>>,
+    /// Objections from the public not yet answered; a notice ends in `final` only with none.
+    pub open_objections: i32,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -253,6 +279,112 @@ pub struct SuggestionReason {
     /// … out of how many (approved pledges, evaluations, help records expected, feedback
     /// received; for overdue pledges, the approved ones).
     pub of: u64,
+}
+
+/// Publish a year's approved ratings of a subtree for public notice (公示).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"year": 2025, "org_id": "0192f3a4-7c1e-7b2a-9f00-3c5d2e1f0a11", "notice_days": 5}))]
+pub struct NewNotice {
+    /// The year rated, 2000–2100.
+    #[schema(minimum = 2000, maximum = 2100)]
+    pub year: i32,
+    /// The organisation whose subtree's approved ratings are published.
+    pub org_id: Uuid,
+    /// 1–30 days; default `DANGJIAN_RATING_NOTICE_DAYS` (5).
+    #[schema(minimum = 1, maximum = 30)]
+    pub notice_days: Option<u32>,
+}
+
+/// What a publication did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoticeReport {
+    pub year: i32,
+    pub org_id: Uuid,
+    /// Ratings now on notice (0 when none was approved and waiting).
+    pub published: u64,
+    pub notice_starts_at: DateTime<Utc>,
+    pub notice_ends_at: DateTime<Utc>,
+    pub rating_ids: Vec<Uuid>,
+}
+
+/// An objection to a rating on notice (异议), from anyone, without a token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"message": "该党员全年多次缺席组织生活，评为五星不妥", "name": "村民", "phone": "13812345678"}))]
+pub struct NewObjection {
+    /// 1–500 characters.
+    #[schema(format = "short-text", max_length = 500)]
+    pub message: String,
+    /// Optional, at most 50 characters.
+    #[schema(format = "text-or-blank", max_length = 50)]
+    pub name: Option<String>,
+    /// Optional, for an answer: 11 digits starting with 1; never shown in full.
+    #[schema(format = "mobile-or-empty")]
+    pub phone: Option<String>,
+}
+
+/// An objection as the town sees it (phone masked).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ObjectionView {
+    pub id: Uuid,
+    pub rating_id: Uuid,
+    pub message: String,
+    pub sender_name: Option<String>,
+    pub phone: Option<String>,
+    pub status: ObjectionStatus,
+    pub answer: Option<String>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The town's answer to an objection.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"answer": "经核实，该党员缺席情况属实，退回重新评定"}))]
+pub struct ObjectionAnswerBody {
+    /// 1–1,000 characters.
+    #[schema(format = "short-text", max_length = 1000)]
+    pub answer: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StarBoardParams {
+    /// The year rated (评定年度), 2000–2100; default last year. The pledge board of a year
+    /// shows the ratings of the year before, so the board of 2026 shows rating year 2025.
+    #[param(minimum = 2000, maximum = 2100)]
+    pub year: Option<i32>,
+}
+
+/// The public star board (创星榜) of a subtree for a rating year.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StarBoard {
+    pub org_id: Uuid,
+    pub org_name: String,
+    /// The year rated.
+    pub year: i32,
+    /// Organisations on the board, by level.
+    pub org_counts: Vec<LevelCount>,
+    /// Members on the board, by level.
+    pub member_counts: Vec<LevelCount>,
+    /// Rated organisations, highest level first, then by name.
+    pub orgs: Vec<StarEntry>,
+    /// Rated members, highest level first, then by name.
+    pub members: Vec<StarEntry>,
+}
+
+/// One rating on the board: a name, its organisation and level; nothing else about a person.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StarEntry {
+    pub name: String,
+    /// The member's branch, or the organisation itself.
+    pub org_name: String,
+    pub level: RatingLevel,
+    pub level_label: String,
+    /// `final`, or `noticed` while the public notice runs (objections are still possible).
+    pub state: RatingState,
+    pub notice_ends_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]
