@@ -20,6 +20,8 @@ use dangjian::pairings::entity::{cadre, help_record, pairing};
 use dangjian::places::entity::{village, villager_group};
 use dangjian::pledges::entity::{event, feedback, pledge};
 use dangjian::pledges::lifecycle::PledgeState;
+use dangjian::ratings::entity::rating;
+use dangjian::ratings::types::RatingState;
 use dangjian::users::entity::user;
 use sea_orm::{Database, EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
@@ -434,6 +436,35 @@ async fn a_small_county_is_real_valid_and_seeded_once() {
     assert_eq!(coverage["households"], in_town.len(), "{coverage}");
     let paired = primaries.keys().filter(|h| in_town.contains(h)).count();
     assert_eq!(coverage["households_paired"], paired, "{coverage}");
+
+    // Star ratings: for each of the four years before this one, every member on the rolls at
+    // the year's end and every branch, published and final (or still on notice); the town's
+    // star board counts as many as are filed in its subtree.
+    let ratings = rating::Entity::find().all(&db).await.unwrap();
+    let last = today.year() - 1;
+    let mut expected = 0;
+    for year in last - 3..=last {
+        let end = chrono::NaiveDate::from_ymd_opt(year, 12, 31).unwrap();
+        let on_rolls = members
+            .iter()
+            .filter(|m| m.joined_on <= end && m.left_on.is_none_or(|left| left > end))
+            .count();
+        expected += on_rolls + 6;
+    }
+    assert_eq!(ratings.len(), expected);
+    assert!(ratings.iter().all(|r| matches!(r.state, RatingState::Final | RatingState::Noticed)));
+    let in_town_ratings = ratings
+        .iter()
+        .filter(|r| r.year == last && by_id[&r.org_id].parent_id == Some(town.id))
+        .count() as u64;
+    let board = send(app.server.get(format!("/api/v1/public/orgs/{}/star-board?year={last}", town.id))).await;
+    assert_eq!(board.status, 200, "{}", board.text());
+    let board = board.json();
+    let counted: u64 = ["member_counts", "org_counts"]
+        .iter()
+        .flat_map(|k| board[*k].as_array().unwrap().iter().map(|c| c["count"].as_u64().unwrap()))
+        .sum();
+    assert_eq!(counted, in_town_ratings, "{board}");
     drop(database);
 }
 

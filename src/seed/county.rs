@@ -10,6 +10,7 @@
 //! a village (or community) served by every branch, 3–8 villager groups each
 //! 20,000 poor households, some with their people and incomes; cadre helpers
 //! 8,000 pairings (active and ended), 200,000 help records    bench_helper.N: member helpers
+//! star ratings of the 4 years before: every member and branch, final (or still on notice)
 //! ```
 //!
 //! Members are made the way the API makes them: [`members::validate`] then
@@ -47,6 +48,8 @@ use crate::places::entity::{village, villager_group};
 use crate::pledges::entity::{event, feedback, pledge};
 use crate::pledges::lifecycle::PledgeState;
 use crate::pledges::types::{EvaluationResult, PledgeKind};
+use crate::ratings::entity::{event as rating_event, rating};
+use crate::ratings::types::{RatingLevel, RatingState, RatingSubject};
 use crate::users::entity::{grant, user};
 
 /// How big a county to make: the options of `dangjian seed-county`, whose defaults (written
@@ -75,6 +78,10 @@ pub struct CountyOptions {
     /// Help records (帮扶记录) logged on the pairings.
     #[arg(long, default_value_t = 200_000)]
     pub help_records: u32,
+    /// Years of star ratings (星级评定), ending the year before --as-of: every member on the
+    /// rolls that year and every branch, approved, noticed and (mostly) final.
+    #[arg(long, default_value_t = 4)]
+    pub rating_years: u32,
     /// The data set's today (YYYY-MM-DD; default: today): nothing is dated later. Same
     /// options, same data.
     #[arg(long, default_value_t = crate::db::now().date_naive())]
@@ -126,6 +133,9 @@ impl CountyOptions {
         if self.help_records > 20_000_000 || (self.help_records > 0 && self.pairings == 0) {
             return bad("--help-records must be at most 20,000,000, and needs pairings (--pairings)");
         }
+        if self.rating_years > 20 || self.as_of.year() - (self.rating_years as i32) < 2000 {
+            return bad("--rating-years must be 0 to 20, rating years from 2000 on");
+        }
         if self.as_of > crate::db::now().date_naive() || self.as_of.year() - (self.years as i32) < 2000 {
             return bad("--as-of must not be in the future, and the pledge years must start in 2001 or later");
         }
@@ -155,6 +165,9 @@ pub struct CountyReport {
     /// Pairings without an end (the others are history).
     pub active_pairings: u64,
     pub help_records: u64,
+    /// Star ratings of members and branches, and their timeline entries.
+    pub ratings: u64,
+    pub rating_events: u64,
     /// Accounts created, `(username, role)`.
     pub accounts: Vec<(String, String)>,
     /// The helper accounts (`bench_helper.N`, role member, linked to a member helper) and the
@@ -188,7 +201,7 @@ impl CountyReport {
             ));
         }
         format!(
-            "Seeded a county in {:.1} s:\n  organisations: 1 root, {} towns, {} branches, {} groups\n  members: {} ({} posts)\n  pledges: {} ({} timeline entries, {} feedback messages)\n  households: {} ({} people, {} yearly incomes) in {} villages ({} villager groups)\n  pairings: {} ({} active; helpers: members and {} cadres), {} help records\n  accounts: {} branch secretaries (sec.<town>.<branch>), {}\n  benchmark branch (town 1, branch 1): {}",
+            "Seeded a county in {:.1} s:\n  organisations: 1 root, {} towns, {} branches, {} groups\n  members: {} ({} posts)\n  pledges: {} ({} timeline entries, {} feedback messages)\n  households: {} ({} people, {} yearly incomes) in {} villages ({} villager groups)\n  pairings: {} ({} active; helpers: members and {} cadres), {} help records\n  ratings: {} ({} timeline entries)\n  accounts: {} branch secretaries (sec.<town>.<branch>), {}\n  benchmark branch (town 1, branch 1): {}",
             self.elapsed.as_secs_f64(),
             self.towns,
             self.branches,
@@ -207,6 +220,8 @@ impl CountyReport {
             self.active_pairings,
             self.cadres,
             self.help_records,
+            self.ratings,
+            self.rating_events,
             secretaries,
             named.join(", "),
             self.bench_branch_id,
@@ -249,6 +264,7 @@ pub async fn seed(
 /// What pledges need to know about a member.
 struct MemberRef {
     id: Uuid,
+    name: String,
     branch: usize,
     group_id: Option<Uuid>,
     joined: NaiveDate,
@@ -375,6 +391,8 @@ impl<'a> Generator<'a> {
                 pairings: 0,
                 active_pairings: 0,
                 help_records: 0,
+                ratings: 0,
+                rating_events: 0,
                 accounts: Vec::new(),
                 bench_helpers: Vec::new(),
                 bench_branch_id: Uuid::nil(),
@@ -398,6 +416,7 @@ impl<'a> Generator<'a> {
         self.pairings(w).await?;
         self.helper_accounts(w).await?;
         self.help_records(w).await?;
+        self.ratings(w).await?;
         Ok(())
     }
 
@@ -722,6 +741,7 @@ impl<'a> Generator<'a> {
             }
             self.members.push(MemberRef {
                 id,
+                name: m.name.clone(),
                 branch: b,
                 group_id,
                 joined,
@@ -1582,6 +1602,161 @@ impl<'a> Generator<'a> {
         }
         written += insert_some::<help_record::Entity, _>(w, &mut rows, HELP_RECORD_COLUMNS, true).await?;
         self.report.help_records = written;
+        Ok(())
+    }
+}
+
+impl Generator<'_> {
+    /// Star ratings of the `--rating-years` years before `as_of`'s: every member on the rolls
+    /// at the year's end (proposed by the branch secretary) and every branch (proposed by the
+    /// administrator), approved and published in January, final five days later (still on
+    /// notice if that is after `as_of`), each with its timeline.
+    async fn ratings(&mut self, w: &Write) -> Result<(), SeedError> {
+        let mut rng = self.rng.fork(12);
+        let last = self.opts.as_of.year() - 1;
+        let first = last - self.opts.rating_years as i32 + 1;
+        let mut batch = RatingBatches::default();
+        for year in first..=last {
+            let year_end = date(year, 12, 31);
+            let proposed = (day_start(date(year + 1, 1, 5)) + chrono::Duration::hours(9)).min(self.end);
+            let approved = (proposed + chrono::Duration::days(5)).min(self.end);
+            let published = (approved + chrono::Duration::hours(2)).min(self.end);
+            let ends = published + chrono::Duration::days(5);
+            let times = RatingTimes {
+                proposed,
+                approved,
+                published,
+                ends,
+                final_at: (ends <= self.end).then_some(ends),
+            };
+            for m in &self.members {
+                if m.joined > year_end || m.left.is_some_and(|left| left <= year_end) {
+                    continue;
+                }
+                let level = rng.weighted(&[
+                    (150, RatingLevel::FiveStars),
+                    (550, RatingLevel::FourStars),
+                    (250, RatingLevel::ThreeStars),
+                    (40, RatingLevel::TwoStars),
+                    (5, RatingLevel::OneStar),
+                    (5, RatingLevel::Unqualified),
+                ]);
+                let branch = &self.branches[m.branch];
+                let subject = (Some(m.id), None, branch.id, m.name.clone());
+                let proposer = (branch.secretary, branch.secretary_name.clone());
+                batch.push(&mut rng, year, subject, level, proposer, (self.admin, &times));
+            }
+            for b in &self.branches {
+                let level = rng.weighted(&[
+                    (200, RatingLevel::FiveStars),
+                    (500, RatingLevel::FourStars),
+                    (250, RatingLevel::ThreeStars),
+                    (50, RatingLevel::TwoStars),
+                ]);
+                let subject = (None, Some(b.id), b.id, format!("{}党支部", b.place));
+                batch.push(&mut rng, year, subject, level, (self.admin, "admin".into()), (self.admin, &times));
+            }
+            batch.flush(w, false).await?;
+        }
+        batch.flush(w, true).await?;
+        (self.report.ratings, self.report.rating_events) = batch.written;
+        Ok(())
+    }
+}
+
+/// When a generated year of ratings was proposed, approved, published and made final.
+struct RatingTimes {
+    proposed: DateTime<Utc>,
+    approved: DateTime<Utc>,
+    published: DateTime<Utc>,
+    ends: DateTime<Utc>,
+    /// `None`: still on notice at `as_of`.
+    final_at: Option<DateTime<Utc>>,
+}
+
+const RATING_COLUMNS: usize = 21;
+const RATING_EVENT_COLUMNS: usize = 9;
+
+#[derive(Default)]
+struct RatingBatches {
+    ratings: Vec<rating::Model>,
+    events: Vec<rating_event::Model>,
+    written: (u64, u64),
+}
+
+impl RatingBatches {
+    /// One rating of `subject` `(member, rated organisation, scope organisation, name)` with
+    /// its timeline.
+    fn push(
+        &mut self,
+        rng: &mut SplitMix64,
+        year: i32,
+        subject: (Option<Uuid>, Option<Uuid>, Uuid, String),
+        level: RatingLevel,
+        proposer: (Uuid, String),
+        (admin, t): (Uuid, &RatingTimes),
+    ) {
+        let (member_id, subject_org_id, org_id, subject_name) = subject;
+        let id = rng.uuid_v7(t.proposed);
+        let score = match level {
+            RatingLevel::FiveStars => rng.between(90, 100),
+            RatingLevel::FourStars => rng.between(80, 89),
+            RatingLevel::ThreeStars => rng.between(70, 79),
+            RatingLevel::TwoStars => rng.between(60, 69),
+            RatingLevel::OneStar | RatingLevel::Unqualified => rng.between(30, 59),
+        } as i32;
+        let state = if t.final_at.is_some() { RatingState::Final } else { RatingState::Noticed };
+        self.ratings.push(rating::Model {
+            id,
+            year,
+            subject: if member_id.is_some() { RatingSubject::Member } else { RatingSubject::Org },
+            member_id,
+            subject_org_id,
+            org_id,
+            subject_name,
+            level,
+            score: Some(score),
+            remarks: None,
+            evidence: None,
+            state,
+            return_reason: None,
+            proposed_by: proposer.0,
+            decided_by: Some(admin),
+            notice_starts_at: Some(t.published),
+            notice_ends_at: Some(t.ends),
+            open_objections: 0,
+            version: if t.final_at.is_some() { 4 } else { 3 },
+            created_at: t.proposed,
+            updated_at: t.final_at.unwrap_or(t.published),
+        });
+        use RatingState::*;
+        let mut steps = vec![
+            ("propose", None, Some(Proposed), t.proposed, Some(proposer)),
+            ("approve", Some(Proposed), Some(Approved), t.approved, Some((admin, "admin".into()))),
+            ("publish", Some(Approved), Some(Noticed), t.published, Some((admin, "admin".into()))),
+        ];
+        if let Some(at) = t.final_at {
+            steps.push(("finalise", Some(Noticed), Some(Final), at, None));
+        }
+        for (kind, from, to, at, actor) in steps {
+            self.events.push(rating_event::Model {
+                id: rng.uuid_v7(at),
+                rating_id: id,
+                kind: kind.into(),
+                from_state: from,
+                to_state: to,
+                note: None,
+                actor_user_id: actor.as_ref().map(|a| a.0),
+                actor_name: actor.map(|a| a.1),
+                occurred_at: at,
+            });
+        }
+    }
+
+    /// Writes the ratings, then their timelines: all of it when `all`, else full statements.
+    async fn flush(&mut self, w: &Write, all: bool) -> Result<(), SeedError> {
+        self.written.0 += insert_some::<rating::Entity, _>(w, &mut self.ratings, RATING_COLUMNS, true).await?;
+        self.written.1 += insert_some::<rating_event::Entity, _>(w, &mut self.events, RATING_EVENT_COLUMNS, all).await?;
         Ok(())
     }
 }
