@@ -786,6 +786,24 @@ async fn the_notice_period_with_an_objection_upheld_and_one_dismissed() {
         !text.contains(&cheng) && !text.contains("138"),
         "nothing else about a person: {text}"
     );
+    // Members come a page at a time; the counts and organisations are on every page.
+    let first = send(app.server.get(format!("{board_path}&limit=1"))).await.json();
+    assert_eq!(board_names(&first, "members")[0].0, "程军");
+    assert_eq!(first["orgs"].as_array().unwrap().len(), 1);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = send(app.server.get(format!("{board_path}&limit=1&cursor={cursor}")))
+        .await
+        .json();
+    assert_eq!(board_names(&second, "members")[0].0, "王书记");
+    assert!(second["next_cursor"].is_null(), "{second}");
+    let five = first["member_counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["level"] == "five_stars")
+        .unwrap()
+        .clone();
+    assert_eq!(five["count"], 1);
 
     // Objections: only to ratings on notice; checked like feedback.
     let sent = object(

@@ -452,17 +452,31 @@ async fn a_small_county_is_real_valid_and_seeded_once() {
         expected += on_rolls + 6;
     }
     assert_eq!(ratings.len(), expected);
-    assert!(ratings.iter().all(|r| matches!(r.state, RatingState::Final | RatingState::Noticed)));
+    assert!(
+        ratings
+            .iter()
+            .all(|r| matches!(r.state, RatingState::Final | RatingState::Noticed))
+    );
     let in_town_ratings = ratings
         .iter()
         .filter(|r| r.year == last && by_id[&r.org_id].parent_id == Some(town.id))
         .count() as u64;
-    let board = send(app.server.get(format!("/api/v1/public/orgs/{}/star-board?year={last}", town.id))).await;
+    let board = send(
+        app.server
+            .get(format!("/api/v1/public/orgs/{}/star-board?year={last}", town.id)),
+    )
+    .await;
     assert_eq!(board.status, 200, "{}", board.text());
     let board = board.json();
     let counted: u64 = ["member_counts", "org_counts"]
         .iter()
-        .flat_map(|k| board[*k].as_array().unwrap().iter().map(|c| c["count"].as_u64().unwrap()))
+        .flat_map(|k| {
+            board[*k]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["count"].as_u64().unwrap())
+        })
         .sum();
     assert_eq!(counted, in_town_ratings, "{board}");
     drop(database);

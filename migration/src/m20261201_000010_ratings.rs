@@ -186,6 +186,27 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // The lists by name: the whole county's, and a year's (a town's first page of 2025
+        // walks 2025's names: 2 ms, against 37 ms by its organisations and a sort).
+        m.create_index(
+            Index::create()
+                .name("idx_ratings_name")
+                .table(Ratings::Table)
+                .col(Ratings::SubjectName)
+                .col(Ratings::Id)
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_ratings_year_name")
+                .table(Ratings::Table)
+                .col(Ratings::Year)
+                .col(Ratings::SubjectName)
+                .col(Ratings::Id)
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(RatingEvents::Table)

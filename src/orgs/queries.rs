@@ -15,6 +15,32 @@ use crate::http::pagination::page_by_text;
 use crate::text;
 
 /// A live organisation inside `scope`, else 404.
+/// The live organisations of the subtree at `path`, the top one included, by path. Lists that name
+/// these ids (`org_id IN (…)`) are answered from their `(org_id, …)` indexes; with the
+/// path subquery of [`Scope::org_condition`] instead, PostgreSQL chose a hash join over the
+/// whole table for a town (ratings: 37 ms against 3 ms; households likewise).
+pub async fn subtree_at<C: ConnectionTrait>(db: &C, path: &str) -> Result<Vec<Model>, ApiError> {
+    Ok(Entity::find()
+        .filter(Column::DeletedAt.is_null())
+        .filter(Column::Path.starts_with(path))
+        .order_by_asc(Column::Path)
+        .all(db)
+        .await?)
+}
+
+/// The ids of the organisations of `scope`'s subtrees, read once; `None` for the whole tree
+/// (no filter needed).
+pub async fn scope_ids<C: ConnectionTrait>(db: &C, scope: &Scope) -> Result<Option<Vec<Uuid>>, ApiError> {
+    if scope.is_whole_tree() {
+        return Ok(None);
+    }
+    let mut ids = Vec::new();
+    for prefix in scope.prefixes() {
+        ids.extend(subtree_at(db, prefix).await?.into_iter().map(|o| o.id));
+    }
+    Ok(Some(ids))
+}
+
 pub async fn find<C: ConnectionTrait>(db: &C, scope: &Scope, id: Uuid) -> Result<Model, ApiError> {
     Entity::find_by_id(id)
         .filter(Column::DeletedAt.is_null())
@@ -54,12 +80,7 @@ pub async fn list<C: ConnectionTrait>(
 /// The live subtree under `root` (itself included), ordered by path.
 pub async fn subtree<C: ConnectionTrait>(db: &C, scope: &Scope, root: Uuid) -> Result<Vec<Model>, ApiError> {
     let root = find(db, scope, root).await?;
-    Ok(Entity::find()
-        .filter(Column::DeletedAt.is_null())
-        .filter(Column::Path.starts_with(root.path.as_str()))
-        .order_by_asc(Column::Path)
-        .all(db)
-        .await?)
+    subtree_at(db, &root.path).await
 }
 
 /// The root committee, if the tree has one. Not scoped: it reveals only that a root exists.

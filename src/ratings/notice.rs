@@ -8,8 +8,10 @@ use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{CaseStatement, Condition, Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -18,10 +20,11 @@ use super::entity::{event, objection, rating};
 use super::types::*;
 use super::{RatingAccess, find_related, own_orgs, state_at, view};
 use crate::audit::{AuditContext, Event, VersionedEntity, Write};
-use crate::auth::{AuthUser, Scope};
+use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
-use crate::http::Json;
+use crate::http::pagination::keyset_after;
 use crate::http::validate::short_text;
+use crate::http::{Json, ListQuery, Page, PageParams};
 use crate::members::types::Items;
 use crate::orgs::{entity as org, queries as orgs};
 use crate::state::AppState;
@@ -94,7 +97,7 @@ pub(super) async fn publish(
     let ids: Vec<Uuid> = rating::Entity::find()
         .select_only()
         .column(rating::Column::Id)
-        .filter(Scope::new([root.path.clone()]).org_condition(rating::Column::OrgId))
+        .filter(rating::Column::OrgId.is_in(orgs::subtree_at(w.db(), &root.path).await?.into_iter().map(|o| o.id)))
         .filter(rating::Column::Year.eq(body.year))
         .filter(waiting.clone())
         .order_by_asc(rating::Column::Id)
@@ -419,11 +422,12 @@ pub(super) async fn answer_objection(
 }
 
 /// The public star board (创星榜) of an organisation's subtree for a rating year: counts per
-/// level and the lists of rated organisations and members (name, organisation, level; nothing
-/// else about a person), `final` ones and, marked, those still on notice. No token. The
-/// rating year is the year rated: the pledge board of 2026 goes with the star board of 2025.
-/// Cacheable for a minute; `If-None-Match` gives 304.
-#[utoipa::path(tag = "public", params(("id" = Uuid, Path), StarBoardParams), responses(
+/// level, the rated organisations, and the rated members a page at a time (`limit`, default
+/// 20; follow `next_cursor`): name, organisation and level, nothing else about a person.
+/// `final` ratings and, marked, those still on notice. No token. The rating year is the year
+/// rated: the pledge board of 2026 goes with the star board of 2025. Cacheable for a minute;
+/// `If-None-Match` gives 304.
+#[utoipa::path(tag = "public", params(("id" = Uuid, Path), StarBoardParams, PageParams), responses(
     (status = 200, description = "The star board", body = StarBoard, headers(("ETag" = String), ("Cache-Control" = String))),
     (status = 304, description = "Unchanged since If-None-Match"),
     (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
@@ -433,75 +437,119 @@ pub(super) async fn star_board(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    crate::http::Query(params): crate::http::Query<StarBoardParams>,
+    query: ListQuery<StarBoardParams>,
 ) -> Result<HttpResponse, ApiError> {
     let db = &state.db;
+    let limit = query.page.limit()?;
+    let after = query.page.after::<(i32, String, Uuid)>()?;
     let root = org::Entity::find_by_id(*id)
         .filter(org::Column::DeletedAt.is_null())
         .one(db)
         .await?
         .ok_or(ApiError::NotFound)?;
     let now = crate::db::now();
-    let year = crate::pledges::types::query_year(params.year)?
+    let year = crate::pledges::types::query_year(query.filters.year)?
         .unwrap_or_else(|| chrono::Datelike::year(&now.date_naive()) - 1);
-    let rows = rating::Entity::find()
-        .filter(Scope::new([root.path.clone()]).org_condition(rating::Column::OrgId))
-        .filter(rating::Column::Year.eq(year))
-        .filter(rating::Column::State.is_in([RatingState::Noticed, RatingState::Final]))
-        .all(db)
-        .await?;
-    let org_ids: Vec<Uuid> = rows.iter().map(|r| r.org_id).collect();
-    let org_names: HashMap<Uuid, String> = org::Entity::find()
-        .filter(org::Column::Id.is_in(org_ids))
-        .all(db)
+    // The subtree's organisations, named in each statement (see `orgs::subtree_at`).
+    let org_names: HashMap<Uuid, String> = orgs::subtree_at(db, &root.path)
         .await?
         .into_iter()
         .map(|o| (o.id, o.name))
         .collect();
-    let mut entries: Vec<(RatingSubject, StarEntry)> = rows
-        .iter()
-        .map(|r| {
-            let state = state_at(r, now);
-            (
-                r.subject,
-                StarEntry {
-                    name: r.subject_name.clone(),
-                    org_name: org_names.get(&r.org_id).cloned().unwrap_or_default(),
-                    level: r.level,
-                    level_label: r.level.label().to_owned(),
-                    state,
-                    notice_ends_at: if state == RatingState::Noticed {
-                        r.notice_ends_at
-                    } else {
-                        None
-                    },
-                },
-            )
-        })
-        .collect();
-    // Highest level first (the order the levels are declared in), then by name and branch.
-    entries.sort_by(|(_, a), (_, b)| (a.level, &a.name, &a.org_name).cmp(&(b.level, &b.name, &b.org_name)));
-    let (orgs, members): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(s, _)| *s == RatingSubject::Org);
-    let counts = |list: &[(RatingSubject, StarEntry)], subject: RatingSubject| -> Vec<LevelCount> {
+    let on_board = Condition::all()
+        .add(rating::Column::OrgId.is_in(org_names.keys().copied()))
+        .add(rating::Column::Year.eq(year))
+        .add(rating::Column::State.is_in([RatingState::Noticed, RatingState::Final]));
+    let counted: Vec<(RatingSubject, RatingLevel, i64)> = rating::Entity::find()
+        .select_only()
+        .column(rating::Column::Subject)
+        .column(rating::Column::Level)
+        .column_as(Expr::col(rating::Column::Id).count(), "n")
+        .filter(on_board.clone())
+        .group_by(rating::Column::Subject)
+        .group_by(rating::Column::Level)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let counts = |subject: RatingSubject| -> Vec<LevelCount> {
         RatingLevel::ALL
             .iter()
             .filter(|l| subject == RatingSubject::Member || **l != RatingLevel::Unqualified)
             .map(|&level| LevelCount {
                 level,
                 label: level.label().to_owned(),
-                count: list.iter().filter(|(_, e)| e.level == level).count() as u64,
+                count: counted
+                    .iter()
+                    .filter(|(s, l, _)| *s == subject && *l == level)
+                    .map(|(_, _, n)| *n as u64)
+                    .sum(),
             })
             .collect()
     };
+    let entry = |r: &rating::Model| {
+        let state = state_at(r, now);
+        StarEntry {
+            name: r.subject_name.clone(),
+            org_name: org_names.get(&r.org_id).cloned().unwrap_or_default(),
+            level: r.level,
+            level_label: r.level.label().to_owned(),
+            state,
+            notice_ends_at: if state == RatingState::Noticed {
+                r.notice_ends_at
+            } else {
+                None
+            },
+        }
+    };
+    let mut org_rows = rating::Entity::find()
+        .filter(on_board.clone())
+        .filter(rating::Column::Subject.eq(RatingSubject::Org))
+        .all(db)
+        .await?;
+    org_rows.sort_by(|a, b| (a.level, &a.subject_name, a.id).cmp(&(b.level, &b.subject_name, b.id)));
+    // Members, highest level first (the order the levels are declared in), then by name.
+    let mut members = rating::Entity::find()
+        .filter(on_board)
+        .filter(rating::Column::Subject.eq(RatingSubject::Member));
+    if let Some((rank, name, id)) = after {
+        members = members.filter(keyset_after(vec![
+            (level_rank(), Order::Asc, rank.into()),
+            (Expr::col(rating::Column::SubjectName), Order::Asc, name.into()),
+            (Expr::col(rating::Column::Id), Order::Asc, id.into()),
+        ]));
+    }
+    let rows = members
+        .order_by(level_rank(), Order::Asc)
+        .order_by_asc(rating::Column::SubjectName)
+        .order_by_asc(rating::Column::Id)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let page = Page::from_rows(rows, limit, |r| (rank_of(r.level), r.subject_name.clone(), r.id));
     let board = StarBoard {
         org_id: root.id,
         org_name: root.name.clone(),
         year,
-        org_counts: counts(&orgs, RatingSubject::Org),
-        member_counts: counts(&members, RatingSubject::Member),
-        orgs: orgs.into_iter().map(|(_, e)| e).collect(),
-        members: members.into_iter().map(|(_, e)| e).collect(),
+        org_counts: counts(RatingSubject::Org),
+        member_counts: counts(RatingSubject::Member),
+        orgs: org_rows.iter().map(entry).collect(),
+        members: page.items.iter().map(entry).collect(),
+        next_cursor: page.next_cursor,
     };
     let body = serde_json::to_vec(&board).map_err(ApiError::internal)?;
     Ok(crate::http::conditional::public_json(&req, body))
+}
+
+/// A level's place on the board: 0 for five stars, in the order the levels are declared.
+fn rank_of(level: RatingLevel) -> i32 {
+    RatingLevel::ALL.iter().position(|l| *l == level).unwrap_or(0) as i32
+}
+
+/// SQL: [`rank_of`] the `level` column.
+fn level_rank() -> Expr {
+    let mut case = CaseStatement::new();
+    for level in RatingLevel::ALL {
+        case = case.case(Expr::col(rating::Column::Level).eq(level.as_str()), rank_of(*level));
+    }
+    case.finally(RatingLevel::ALL.len() as i32).into()
 }

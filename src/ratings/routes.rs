@@ -13,7 +13,7 @@ use super::entity::{event, rating};
 use super::types::*;
 use super::{RatingAccess, find_related, own_orgs, record_step, view};
 use crate::audit::{Event, VersionedEntity, Write};
-use crate::auth::{AuthUser, Scope};
+use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::conditional::etag;
 use crate::http::extract::OptionalJson;
@@ -544,20 +544,30 @@ async fn rating_timeline(
     Ok(Json(Items { items }))
 }
 
-/// SQL for the list filters, inside what the caller may read. With `org_id`, the subtree is
-/// checked once: one wholly the caller's needs no other scope filter.
+/// SQL for the list filters, inside what the caller may read: with `org_id`, that subtree
+/// (found in the caller's scope), else the caller's scope and their own rating.
 async fn list_condition<C: ConnectionTrait>(
     db: &C,
     access: &RatingAccess,
     f: &RatingFilters,
 ) -> Result<Condition, ApiError> {
     let mut all = Condition::all();
+    // The subtree's organisations are named (see `orgs::subtree_at`).
     match f.org_id {
         Some(org_id) => {
             let root = orgs::find(db, &access.read, org_id).await?;
-            all = all.add(Scope::new([root.path]).org_condition(rating::Column::OrgId));
+            let ids = orgs::subtree_at(db, &root.path).await?.into_iter().map(|o| o.id);
+            all = all.add(rating::Column::OrgId.is_in(ids));
         }
-        None => all = all.add(access.visible()),
+        None => {
+            if let Some(ids) = orgs::scope_ids(db, &access.read).await? {
+                let mut any = Condition::any().add(rating::Column::OrgId.is_in(ids));
+                if let Some(own) = access.own {
+                    any = any.add(rating::Column::MemberId.eq(own));
+                }
+                all = all.add(any);
+            }
+        }
     }
     if let Some(year) = crate::pledges::types::query_year(f.year)? {
         all = all.add(rating::Column::Year.eq(year));

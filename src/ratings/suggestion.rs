@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::READERS;
 use super::types::*;
-use crate::auth::{AuthUser, Scope};
+use crate::auth::AuthUser;
 use crate::config::Config;
 use crate::error::{ApiError, Problem};
 use crate::http::Json;
@@ -278,12 +278,17 @@ pub(super) async fn suggestion(
                     text!("only branches and general branches are rated", "只评定党支部和党总支"),
                 ));
             }
-            let subtree = Scope::new([org.path.clone()]);
-            pledge_evidence(db, subtree.org_condition(pledge::Column::OrgId), year, as_of, &mut e).await?;
+            let ids: Vec<Uuid> = orgs::subtree_at(db, &org.path)
+                .await?
+                .into_iter()
+                .map(|o| o.id)
+                .collect();
+            let pledges = Condition::all().add(pledge::Column::OrgId.is_in(ids.clone()));
+            pledge_evidence(db, pledges, year, as_of, &mut e).await?;
             help_evidence(
                 db,
-                subtree.org_condition(help_record::Column::OrgId),
-                subtree.org_condition(pairing::Column::OrgId),
+                Condition::all().add(help_record::Column::OrgId.is_in(ids.clone())),
+                Condition::all().add(pairing::Column::OrgId.is_in(ids.clone())),
                 year,
                 config.rating_help_records_per_year,
                 &mut e,

@@ -368,10 +368,12 @@ pub struct StarBoard {
     pub org_counts: Vec<LevelCount>,
     /// Members on the board, by level.
     pub member_counts: Vec<LevelCount>,
-    /// Rated organisations, highest level first, then by name.
+    /// Every rated organisation, highest level first, then by name.
     pub orgs: Vec<StarEntry>,
-    /// Rated members, highest level first, then by name.
+    /// One page of rated members, highest level first, then by name.
     pub members: Vec<StarEntry>,
+    /// Pass as `?cursor=` for the next page of members; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// One rating on the board: a name, its organisation and level; nothing else about a person.

@@ -1654,7 +1654,14 @@ impl Generator<'_> {
                     (50, RatingLevel::TwoStars),
                 ]);
                 let subject = (None, Some(b.id), b.id, format!("{}党支部", b.place));
-                batch.push(&mut rng, year, subject, level, (self.admin, "admin".into()), (self.admin, &times));
+                batch.push(
+                    &mut rng,
+                    year,
+                    subject,
+                    level,
+                    (self.admin, "admin".into()),
+                    (self.admin, &times),
+                );
             }
             batch.flush(w, false).await?;
         }
@@ -1705,11 +1712,19 @@ impl RatingBatches {
             RatingLevel::TwoStars => rng.between(60, 69),
             RatingLevel::OneStar | RatingLevel::Unqualified => rng.between(30, 59),
         } as i32;
-        let state = if t.final_at.is_some() { RatingState::Final } else { RatingState::Noticed };
+        let state = if t.final_at.is_some() {
+            RatingState::Final
+        } else {
+            RatingState::Noticed
+        };
         self.ratings.push(rating::Model {
             id,
             year,
-            subject: if member_id.is_some() { RatingSubject::Member } else { RatingSubject::Org },
+            subject: if member_id.is_some() {
+                RatingSubject::Member
+            } else {
+                RatingSubject::Org
+            },
             member_id,
             subject_org_id,
             org_id,
@@ -1732,8 +1747,20 @@ impl RatingBatches {
         use RatingState::*;
         let mut steps = vec![
             ("propose", None, Some(Proposed), t.proposed, Some(proposer)),
-            ("approve", Some(Proposed), Some(Approved), t.approved, Some((admin, "admin".into()))),
-            ("publish", Some(Approved), Some(Noticed), t.published, Some((admin, "admin".into()))),
+            (
+                "approve",
+                Some(Proposed),
+                Some(Approved),
+                t.approved,
+                Some((admin, "admin".into())),
+            ),
+            (
+                "publish",
+                Some(Approved),
+                Some(Noticed),
+                t.published,
+                Some((admin, "admin".into())),
+            ),
         ];
         if let Some(at) = t.final_at {
             steps.push(("finalise", Some(Noticed), Some(Final), at, None));
@@ -1756,7 +1783,8 @@ impl RatingBatches {
     /// Writes the ratings, then their timelines: all of it when `all`, else full statements.
     async fn flush(&mut self, w: &Write, all: bool) -> Result<(), SeedError> {
         self.written.0 += insert_some::<rating::Entity, _>(w, &mut self.ratings, RATING_COLUMNS, true).await?;
-        self.written.1 += insert_some::<rating_event::Entity, _>(w, &mut self.events, RATING_EVENT_COLUMNS, all).await?;
+        self.written.1 +=
+            insert_some::<rating_event::Entity, _>(w, &mut self.events, RATING_EVENT_COLUMNS, all).await?;
         Ok(())
     }
 }
