@@ -175,14 +175,16 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        // Lists and counts: an organisation's ratings of a year, by name.
+        // Counts per level of a subtree's year, from the index alone.
         m.create_index(
             Index::create()
                 .name("idx_ratings_scope")
                 .table(Ratings::Table)
                 .col(Ratings::OrgId)
                 .col(Ratings::Year)
-                .col(Ratings::SubjectName)
+                .col(Ratings::Subject)
+                .col(Ratings::Level)
+                .col(Ratings::State)
                 .to_owned(),
         )
         .await?;
@@ -192,6 +194,18 @@ impl MigrationTrait for Migration {
             Index::create()
                 .name("idx_ratings_name")
                 .table(Ratings::Table)
+                .col(Ratings::SubjectName)
+                .col(Ratings::Id)
+                .to_owned(),
+        )
+        .await?;
+        // The star board's members, a level at a time by name.
+        m.create_index(
+            Index::create()
+                .name("idx_ratings_year_level_name")
+                .table(Ratings::Table)
+                .col(Ratings::Year)
+                .col(Ratings::Level)
                 .col(Ratings::SubjectName)
                 .col(Ratings::Id)
                 .to_owned(),

