@@ -99,6 +99,17 @@ pub fn client_ip(req: &HttpRequest) -> Option<String> {
 }
 
 /// The request's part of an audit record (no actor yet).
+/// The audit context of a write without a token (public feedback, objections), once the
+/// caller's address is within the public rate limit (else 429).
+pub fn public_write_context(state: &AuthState, req: &HttpRequest) -> Result<AuditContext, ApiError> {
+    let ip = client_ip(req).unwrap_or_else(|| "unknown".into());
+    check_rate(&state.feedback_limiter, &ip)?;
+    Ok(AuditContext {
+        client_ip: Some(ip),
+        ..request_audit_context(req)
+    })
+}
+
 pub fn request_audit_context(req: &HttpRequest) -> AuditContext {
     AuditContext {
         actor_user_id: None,

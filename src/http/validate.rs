@@ -122,3 +122,30 @@ pub fn evidence_links() -> utoipa::openapi::schema::Array {
         .max_items(Some(10))
         .build()
 }
+
+/// A message from the public (feedback on a pledge, an objection to a rating): the message
+/// (1–`max` characters), an optional name (blank is none) and an optional mobile phone for
+/// an answer (empty is none). Returns them checked, trimmed.
+pub fn public_message(
+    message: &str,
+    max: usize,
+    name: Option<&str>,
+    phone: Option<&str>,
+) -> Result<(String, Option<String>, Option<String>), ApiError> {
+    let message = short_text(message, "/message", max)?;
+    let name = name
+        .filter(|n| !n.trim().is_empty())
+        .map(|n| short_text(n, "/name", 50))
+        .transpose()?;
+    let phone = phone.filter(|p| !p.is_empty()).map(str::to_owned);
+    if let Some(p) = &phone
+        && !crate::members::checks::valid_mobile(p)
+    {
+        return Err(ApiError::invalid_field(
+            "/phone",
+            "format",
+            text!("must be 11 digits starting with 1", "须为以 1 开头的 11 位数字"),
+        ));
+    }
+    Ok((message, name, phone))
+}

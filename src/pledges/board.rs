@@ -18,16 +18,14 @@ use super::entity::{category, event, feedback, pledge};
 use super::lifecycle::PledgeState;
 use super::types::{CategoryView, NewFeedback, PledgeKind};
 use super::{is_overdue, state_of, view};
-use crate::audit::{AuditContext, Event, Write};
+use crate::audit::{Event, Write};
 use crate::error::{ApiError, Problem};
 use crate::http::pagination::keyset_after;
-use crate::http::validate::short_text;
 use crate::http::{Json, ListQuery, Page, PageParams};
 use crate::members::entity::{member, post};
 use crate::members::types::{Items, PostKind};
 use crate::orgs::entity as org;
 use crate::state::AppState;
-use crate::text;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(board).service(list_categories).service(give_feedback);
@@ -389,35 +387,15 @@ async fn give_feedback(
     id: web::Path<Uuid>,
     Json(body): Json<NewFeedback>,
 ) -> Result<HttpResponse, ApiError> {
-    let message = short_text(&body.message, "/message", 500)?;
-    let name = body
-        .name
-        .as_deref()
-        .filter(|n| !n.trim().is_empty())
-        .map(|n| short_text(n, "/name", 50))
-        .transpose()?;
-    let phone = body.phone.as_deref().filter(|p| !p.is_empty()).map(str::to_owned);
-    if let Some(p) = &phone
-        && !crate::members::checks::valid_mobile(p)
-    {
-        return Err(ApiError::invalid_field(
-            "/phone",
-            "format",
-            text!("must be 11 digits starting with 1", "须为以 1 开头的 11 位数字"),
-        ));
-    }
+    let (message, name, phone) =
+        crate::http::validate::public_message(&body.message, 500, body.name.as_deref(), body.phone.as_deref())?;
     let p = pledge::Entity::find_by_id(*id)
         .one(&state.db)
         .await?
         .filter(|p| state_of(p).is_public())
         .ok_or(ApiError::NotFound)?;
-    let ip = crate::auth::client_ip(&req).unwrap_or_else(|| "unknown".into());
-    crate::auth::check_rate(&state.auth.feedback_limiter, &ip)?;
+    let ctx = crate::auth::public_write_context(&state.auth, &req)?;
     let fid = Uuid::now_v7();
-    let ctx = AuditContext {
-        client_ip: Some(ip),
-        ..crate::auth::request_audit_context(&req)
-    };
     let w = Write::begin(&state.db, &ctx).await?;
     feedback::Entity::insert(feedback::ActiveModel {
         id: Set(fid),

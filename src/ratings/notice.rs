@@ -203,23 +203,8 @@ pub(super) async fn object_to_rating(
     id: web::Path<Uuid>,
     Json(body): Json<NewObjection>,
 ) -> Result<HttpResponse, ApiError> {
-    let message = short_text(&body.message, "/message", 500)?;
-    let name = body
-        .name
-        .as_deref()
-        .filter(|n| !n.trim().is_empty())
-        .map(|n| short_text(n, "/name", 50))
-        .transpose()?;
-    let phone = body.phone.as_deref().filter(|p| !p.is_empty()).map(str::to_owned);
-    if let Some(p) = &phone
-        && !crate::members::checks::valid_mobile(p)
-    {
-        return Err(ApiError::invalid_field(
-            "/phone",
-            "format",
-            text!("must be 11 digits starting with 1", "须为以 1 开头的 11 位数字"),
-        ));
-    }
+    let (message, name, phone) =
+        crate::http::validate::public_message(&body.message, 500, body.name.as_deref(), body.phone.as_deref())?;
     let now = crate::db::now();
     let r = rating::Entity::find_by_id(*id)
         .one(&state.db)
@@ -235,13 +220,8 @@ pub(super) async fn object_to_rating(
     if state_at(&r, now) != RatingState::Noticed || r.notice_ends_at.is_none_or(|ends| ends <= now) {
         return Err(notice_ended());
     }
-    let ip = crate::auth::client_ip(&req).unwrap_or_else(|| "unknown".into());
-    crate::auth::check_rate(&state.auth.feedback_limiter, &ip)?;
+    let ctx = crate::auth::public_write_context(&state.auth, &req)?;
     let oid = Uuid::now_v7();
-    let ctx = AuditContext {
-        client_ip: Some(ip),
-        ..crate::auth::request_audit_context(&req)
-    };
     let w = Write::begin(&state.db, &ctx).await?;
     // Counted only while the notice still runs (it may have ended, or the rating gone back,
     // since it was read).
