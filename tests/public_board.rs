@@ -177,7 +177,7 @@ async fn the_board_shows_approved_and_later_pledges_and_no_personal_data() {
     let b = reply.json();
     assert_eq!(
         keys(&b),
-        key_set(&["org_id", "org_name", "year", "sections", "next_cursor"])
+        key_set(&["org_id", "org_name", "year", "rating_year", "sections", "next_cursor"])
     );
     assert_eq!(b["next_cursor"], Value::Null, "a branch's board is one page");
     assert_eq!(b["org_id"], w.branch_a.as_str());
@@ -187,7 +187,10 @@ async fn the_board_shows_approved_and_later_pledges_and_no_personal_data() {
     let names: Vec<&str> = sections.iter().map(|s| s["org_name"].as_str().unwrap()).collect();
     assert_eq!(names, ["支部A", "小组A"], "{b}");
     for s in sections {
-        assert_eq!(keys(s), key_set(&["org_id", "org_name", "collective", "members"]));
+        assert_eq!(
+            keys(s),
+            key_set(&["org_id", "org_name", "star_rating", "collective", "members"])
+        );
     }
     let (branch, group) = (&sections[0], &sections[1]);
     assert_eq!(branch["org_id"], w.branch_a.as_str());
@@ -199,7 +202,7 @@ async fn the_board_shows_approved_and_later_pledges_and_no_personal_data() {
     let people: Vec<&str> = members.iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(people, ["王书记", "程军"], "sorted by name");
     for person in members {
-        assert_eq!(keys(person), key_set(&["name", "posts", "pledges"]));
+        assert_eq!(keys(person), key_set(&["name", "posts", "star_rating", "pledges"]));
     }
     assert_eq!(members[0]["posts"], json!([]));
     assert_eq!(

@@ -931,3 +931,66 @@ async fn the_notice_period_with_an_objection_upheld_and_one_dismissed() {
         "final: no more objections"
     );
 }
+
+/// The pledge board of 2017 shows, beside the pledges, the final ratings of 2016: 程军's and
+/// 支部A's; a rating still on notice, or of another year, is not shown.
+#[actix_web::test]
+async fn the_pledge_board_shows_last_years_final_ratings() {
+    let Setup { app, w, cheng, wang } = setup().await;
+    let (sec, member, admin) = (w.token("sec_a"), w.token("member_a"), w.token("admin"));
+    world::pledge_in_state(&app, member, sec, world::pledge_body("修缮村道"), "approved").await;
+    world::pledge_in_state(&app, sec, admin, world::pledge_body("支部书记的承诺"), "approved").await;
+    let mut collective = world::pledge_body("支部集体承诺");
+    collective["kind"] = json!("collective");
+    collective["org_id"] = json!(w.branch_a);
+    world::pledge_in_state(&app, admin, sec, collective, "approved").await;
+
+    let rate = |body: Value| {
+        let app = &app;
+        async move {
+            let id = propose(app, admin, &body).await.json()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert_eq!(step(app, admin, &id, "approve", None).await.status, 200);
+        }
+    };
+    rate(json!({"year": 2016, "member_id": cheng, "level": "five_stars"})).await;
+    rate(json!({"year": 2016, "org_id": w.branch_a, "level": "four_stars"})).await;
+    rate(json!({"year": 2017, "member_id": wang, "level": "three_stars"})).await;
+    for year in [2016, 2017] {
+        let published = send_json(
+            app.server.post("/api/v1/ratings/notices").bearer_auth(admin),
+            &json!({"year": year, "org_id": w.root}),
+        )
+        .await;
+        assert_eq!(published.status, 200, "{}", published.text());
+    }
+    let path = format!("/api/v1/public/orgs/{}/board?year=2017", w.branch_a);
+    let on_notice = send(app.server.get(&path)).await.json();
+    assert_eq!(on_notice["rating_year"], 2016);
+    assert!(
+        on_notice["sections"][0]["star_rating"].is_null(),
+        "on notice, not yet final: {on_notice}"
+    );
+
+    end_notices(&app).await;
+    let board = send(app.server.get(&path)).await.json();
+    let section = &board["sections"][0];
+    assert_eq!(section["org_name"], "支部A");
+    assert_eq!(section["star_rating"], json!({"level": "four_stars", "label": "四星"}));
+    let star = |name: &str| {
+        section["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap()["star_rating"]
+            .clone()
+    };
+    assert_eq!(star("程军"), json!({"level": "five_stars", "label": "五星"}));
+    assert!(
+        star("王书记").is_null(),
+        "2017's rating goes with the board of 2018: {board}"
+    );
+}

@@ -73,13 +73,32 @@ pub struct PublicMember {
     pub name: String,
     /// Posts held now, e.g. `党小组长`, `党员先锋岗：负责环境卫生`.
     pub posts: Vec<String>,
+    /// The member's final star rating of the year before (`rating_year`), if any.
+    pub star_rating: Option<BoardStar>,
     pub pledges: Vec<PublicPledge>,
+}
+
+/// A final star rating shown beside the pledges, as on the physical boards.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BoardStar {
+    pub level: crate::ratings::types::RatingLevel,
+    /// e.g. 五星.
+    pub label: String,
+}
+
+fn board_star(level: Option<&crate::ratings::types::RatingLevel>) -> Option<BoardStar> {
+    level.map(|l| BoardStar {
+        level: *l,
+        label: l.label().to_owned(),
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BoardSection {
     pub org_id: Uuid,
     pub org_name: String,
+    /// The organisation's final star rating of the year before (`rating_year`), if any.
+    pub star_rating: Option<BoardStar>,
     /// Collective pledges of this organisation.
     pub collective: Vec<PublicPledge>,
     /// Its members and their individual pledges.
@@ -92,6 +111,9 @@ pub struct Board {
     pub org_id: Uuid,
     pub org_name: String,
     pub year: i32,
+    /// The year whose final star ratings are shown beside the pledges: the year before
+    /// `year`, as on the physical boards (the pledges of 2026 beside the ratings of 2025).
+    pub rating_year: i32,
     /// The organisations of the subtree that have public pledges this year, in tree order
     /// (a branch before its groups); a page holds at most `limit` of them.
     pub sections: Vec<BoardSection>,
@@ -235,6 +257,13 @@ async fn board(
     {
         answered.entry(f.pledge_id).or_default().push(f);
     }
+    let (member_stars, org_stars) = crate::ratings::final_levels(
+        db,
+        year - 1,
+        members.keys().copied().collect(),
+        orgs.iter().map(|o| o.id).collect(),
+    )
+    .await?;
     let categories: HashMap<String, String> = category::Entity::find()
         .all(db)
         .await?
@@ -324,6 +353,7 @@ async fn board(
                 Some(PublicMember {
                     name: members.get(&member_id)?.name.clone(),
                     posts: held_posts(member_id),
+                    star_rating: board_star(member_stars.get(&member_id)),
                     pledges,
                 })
             })
@@ -333,6 +363,7 @@ async fn board(
             sections.push(BoardSection {
                 org_id: o.id,
                 org_name: o.name.clone(),
+                star_rating: board_star(org_stars.get(&o.id)),
                 collective,
                 members: people,
             });
@@ -342,6 +373,7 @@ async fn board(
         org_id: root.id,
         org_name: root.name.clone(),
         year,
+        rating_year: year - 1,
         sections,
         next_cursor,
         total,

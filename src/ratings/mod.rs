@@ -10,14 +10,16 @@ pub mod types;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Condition;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait};
+use std::collections::HashMap;
+
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use crate::audit::Write;
 use crate::auth::{Access, AuthUser, Place, Role, Scope, find_placed};
 use crate::error::ApiError;
 use entity::{event, rating};
-use types::{RatingState, RatingView};
+use types::{RatingLevel, RatingState, RatingView};
 
 pub use routes::configure;
 
@@ -194,4 +196,39 @@ pub async fn record_step(
     .exec_without_returning(w.db())
     .await?;
     Ok(())
+}
+
+/// The final ratings of `year` of these members and organisations, as levels by member and
+/// by organisation: what the pledge board of the next year shows beside the pledges.
+pub async fn final_levels<C: ConnectionTrait>(
+    db: &C,
+    year: i32,
+    member_ids: Vec<Uuid>,
+    org_ids: Vec<Uuid>,
+) -> Result<(HashMap<Uuid, RatingLevel>, HashMap<Uuid, RatingLevel>), ApiError> {
+    let rows: Vec<(Option<Uuid>, Option<Uuid>, RatingLevel)> = rating::Entity::find()
+        .select_only()
+        .column(rating::Column::MemberId)
+        .column(rating::Column::SubjectOrgId)
+        .column(rating::Column::Level)
+        .filter(rating::Column::Year.eq(year))
+        .filter(state_condition(RatingState::Final, crate::db::now()))
+        .filter(
+            Condition::any()
+                .add(rating::Column::MemberId.is_in(member_ids))
+                .add(rating::Column::SubjectOrgId.is_in(org_ids)),
+        )
+        .into_tuple()
+        .all(db)
+        .await?;
+    let (mut members, mut orgs) = (HashMap::new(), HashMap::new());
+    for (member, org, level) in rows {
+        if let Some(m) = member {
+            members.insert(m, level);
+        }
+        if let Some(o) = org {
+            orgs.insert(o, level);
+        }
+    }
+    Ok((members, orgs))
 }
