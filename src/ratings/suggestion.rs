@@ -233,7 +233,7 @@ fn year_bounds(year: i32) -> (NaiveDate, NaiveDate) {
 #[utoipa::path(tag = "ratings", security(("bearer" = [])), params(SuggestionParams), responses(
     (status = 200, description = "The suggestion and its evidence", body = RatingSuggestion),
     (status = 404, description = "Member or organisation not found in your scope", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Not exactly one subject, or an organisation that is not rated", body = Problem, content_type = "application/problem+json"),
+    (status = 400, description = "No year, not exactly one subject, or an organisation that is not rated", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/ratings/suggestion")]
 pub(super) async fn suggestion(
