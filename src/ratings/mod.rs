@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::audit::Write;
 use crate::auth::{Access, AuthUser, Place, Role, Scope, find_placed};
 use crate::error::ApiError;
+use crate::text;
 use entity::{event, rating};
 use types::{RatingLevel, RatingState, RatingView};
 
@@ -47,15 +48,6 @@ impl RatingAccess {
             admin: user.scope(Access(&[Role::TownAdmin])),
             own: user.principal.member_id,
         }
-    }
-
-    /// SQL: ratings the caller may read.
-    pub fn visible(&self) -> Condition {
-        let mut any = Condition::any().add(self.read.org_condition(rating::Column::OrgId));
-        if let Some(own) = self.own {
-            any = any.add(rating::Column::MemberId.eq(own));
-        }
-        any
     }
 
     fn relation(&self, r: &rating::Model, place: &Place) -> Option<Relation> {
@@ -231,4 +223,58 @@ pub async fn final_levels<C: ConnectionTrait>(
         }
     }
     Ok((members, orgs))
+}
+
+/// Refused: a rating of the caller themself.
+pub fn forbidden_self() -> ApiError {
+    ApiError::Forbidden {
+        detail: text!(
+            "Nobody proposes or decides their own rating.",
+            "任何人都不能提名或审定自己的星级评定。"
+        ),
+    }
+}
+
+/// Refused: a rating of the caller's own organisation.
+pub fn forbidden_own_branch() -> ApiError {
+    ApiError::Forbidden {
+        detail: text!(
+            "Nobody rates or decides on the rating of their own organisation.",
+            "任何人都不能评定或审定本人所在组织的星级。"
+        ),
+    }
+}
+
+/// A decision on `r` (approve, return, answer an objection) refused when `r` rates one of the
+/// caller's own organisations ([`own_orgs`]).
+pub async fn refuse_own_organisation<C: ConnectionTrait>(
+    db: &C,
+    user: &AuthUser,
+    r: &rating::Model,
+) -> Result<(), ApiError> {
+    match r.subject_org_id {
+        Some(org) if own_orgs(db, user).await?.contains(&org) => Err(forbidden_own_branch()),
+        _ => Ok(()),
+    }
+}
+
+/// Counts per level of `subject` from `(subject, level, count)` rows: every level listed (0
+/// where none), `unqualified` for members only.
+pub fn level_counts(
+    rows: &[(types::RatingSubject, RatingLevel, i64)],
+    subject: types::RatingSubject,
+) -> Vec<types::LevelCount> {
+    RatingLevel::ALL
+        .iter()
+        .filter(|l| subject == types::RatingSubject::Member || **l != RatingLevel::Unqualified)
+        .map(|&level| types::LevelCount {
+            level,
+            label: level.label().to_owned(),
+            count: rows
+                .iter()
+                .filter(|(s, l, _)| *s == subject && *l == level)
+                .map(|(_, _, n)| *n as u64)
+                .sum(),
+        })
+        .collect()
 }

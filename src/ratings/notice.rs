@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::entity::{event, objection, rating};
 use super::types::*;
-use super::{RatingAccess, find_related, own_orgs, state_at, view};
+use super::{RatingAccess, find_related, state_at, view};
 use crate::audit::{AuditContext, Event, VersionedEntity, Write};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
@@ -332,16 +332,7 @@ pub(super) async fn answer_objection(
             ),
         });
     }
-    if let Some(org) = current.subject_org_id
-        && own_orgs(w.db(), &user).await?.contains(&org)
-    {
-        return Err(ApiError::Forbidden {
-            detail: text!(
-                "Nobody decides on the rating of their own organisation.",
-                "任何人都不能审定本人所在组织的星级。"
-            ),
-        });
-    }
+    super::refuse_own_organisation(w.db(), &user, &current).await?;
     let now = crate::db::now();
     let status = match answer {
         ObjectionAnswer::Dismiss => ObjectionStatus::Dismissed,
@@ -451,21 +442,6 @@ pub(super) async fn star_board(
         .into_tuple()
         .all(db)
         .await?;
-    let counts = |subject: RatingSubject| -> Vec<LevelCount> {
-        RatingLevel::ALL
-            .iter()
-            .filter(|l| subject == RatingSubject::Member || **l != RatingLevel::Unqualified)
-            .map(|&level| LevelCount {
-                level,
-                label: level.label().to_owned(),
-                count: counted
-                    .iter()
-                    .filter(|(s, l, _)| *s == subject && *l == level)
-                    .map(|(_, _, n)| *n as u64)
-                    .sum(),
-            })
-            .collect()
-    };
     let entry = |r: &rating::Model| {
         let state = state_at(r, now);
         StarEntry {
@@ -527,8 +503,8 @@ pub(super) async fn star_board(
         org_id: root.id,
         org_name: root.name.clone(),
         year,
-        org_counts: counts(RatingSubject::Org),
-        member_counts: counts(RatingSubject::Member),
+        org_counts: super::level_counts(&counted, RatingSubject::Org),
+        member_counts: super::level_counts(&counted, RatingSubject::Member),
         orgs: org_rows.iter().map(entry).collect(),
         members: page.items.iter().map(entry).collect(),
         next_cursor: page.next_cursor,

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::entity::{event, rating};
 use super::types::*;
-use super::{RatingAccess, find_related, own_orgs, record_step, view};
+use super::{RatingAccess, find_related, forbidden_own_branch, forbidden_self, own_orgs, record_step, view};
 use crate::audit::{Event, VersionedEntity, Write};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError, Problem};
@@ -95,24 +95,6 @@ fn validate(subject: RatingSubject, f: RatingFields) -> Result<RatingFields, Api
 
 fn evidence_json(links: &[String]) -> Option<String> {
     (!links.is_empty()).then(|| serde_json::to_string(links).unwrap_or_default())
-}
-
-fn forbidden_self() -> ApiError {
-    ApiError::Forbidden {
-        detail: text!(
-            "Nobody proposes or decides their own rating.",
-            "任何人都不能提名或审定自己的星级评定。"
-        ),
-    }
-}
-
-fn forbidden_own_branch() -> ApiError {
-    ApiError::Forbidden {
-        detail: text!(
-            "Nobody rates or decides on the rating of their own organisation.",
-            "任何人都不能评定或审定本人所在组织的星级。"
-        ),
-    }
 }
 
 /// What a refused insert means: the subject already has a rating for the year.
@@ -446,11 +428,8 @@ async fn rating_step(
             },
         });
     }
-    if deciding
-        && let Some(org) = current.subject_org_id
-        && own_orgs(w.db(), &user).await?.contains(&org)
-    {
-        return Err(forbidden_own_branch());
+    if deciding {
+        super::refuse_own_organisation(w.db(), &user, &current).await?;
     }
     let from = current.state;
     let Some(to) = from.after(step) else {
@@ -689,25 +668,10 @@ async fn rating_counts(
         .into_tuple()
         .all(&state.db)
         .await?;
-    let counts = |subject: RatingSubject| {
-        RatingLevel::ALL
-            .iter()
-            .filter(|l| subject == RatingSubject::Member || **l != RatingLevel::Unqualified)
-            .map(|&level| LevelCount {
-                level,
-                label: level.label().to_owned(),
-                count: rows
-                    .iter()
-                    .filter(|(s, l, _)| *s == subject && *l == level)
-                    .map(|(_, _, n)| *n as u64)
-                    .sum(),
-            })
-            .collect()
-    };
     Ok(Json(RatingCounts {
         year: query.year,
         org_id: query.org_id,
-        members: counts(RatingSubject::Member),
-        orgs: counts(RatingSubject::Org),
+        members: super::level_counts(&rows, RatingSubject::Member),
+        orgs: super::level_counts(&rows, RatingSubject::Org),
     }))
 }
