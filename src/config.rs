@@ -76,6 +76,10 @@ pub struct Config {
     pub rating_star_thresholds: [u32; 4],
     /// Help records a member logs in a year for full points in a suggestion.
     pub rating_help_records_per_year: u32,
+    /// The yearly collective income a village should reach, in fen (default ¥50,000).
+    pub income_target_fen: i64,
+    /// What the target is measured on: all collective income (default) or operating income.
+    pub income_target_basis: crate::income::types::IncomeBasis,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
     /// Key protecting personal data (64 hex characters); see `members::pii::data_keys`.
@@ -212,6 +216,22 @@ impl Config {
             1,
             365,
         )?;
+        let income_target_fen = parse_number(
+            "DANGJIAN_INCOME_TARGET_FEN",
+            get("DANGJIAN_INCOME_TARGET_FEN"),
+            5_000_000,
+            1,
+            4_000_000_000,
+        )?
+        .into();
+        let income_target_basis = match get("DANGJIAN_INCOME_TARGET_BASIS") {
+            None => crate::income::types::IncomeBasis::Total,
+            Some(v) => crate::income::types::IncomeBasis::ALL
+                .iter()
+                .copied()
+                .find(|b| b.as_str() == v.trim())
+                .ok_or_else(|| bad("DANGJIAN_INCOME_TARGET_BASIS", "must be `total` or `operating`"))?,
+        };
         let trust_forwarded_for = match get("DANGJIAN_TRUST_FORWARDED_FOR").as_deref() {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
@@ -238,6 +258,8 @@ impl Config {
             rating_notice_days,
             rating_star_thresholds,
             rating_help_records_per_year,
+            income_target_fen,
+            income_target_basis,
             trust_forwarded_for,
             data_key,
         })

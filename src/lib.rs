@@ -12,6 +12,7 @@ pub mod error;
 pub mod households;
 pub mod http;
 pub mod i18n;
+pub mod income;
 pub mod members;
 pub mod openapi;
 pub mod ops;

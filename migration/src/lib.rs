@@ -13,6 +13,7 @@ mod m20261130_000007_pledge_category_versions;
 mod m20261201_000008_households_pairings;
 mod m20261201_000009_audit_pending;
 mod m20261201_000010_ratings;
+mod m20261201_000011_village_finances;
 
 /// The enum checks the database enforces, `(table, column, values)`, migration by
 /// migration: a test compares them with the code's enums, so an enum cannot change without a
@@ -21,6 +22,7 @@ pub const ENUM_CHECKS: &[&[(&str, &str, &[&str])]] = &[
     m20261130_000006_enum_checks::CHECKS,
     m20261201_000008_households_pairings::CHECKS,
     m20261201_000010_ratings::CHECKS,
+    m20261201_000011_village_finances::CHECKS,
 ];
 
 pub struct Migrator;
@@ -39,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_households_pairings::Migration),
             Box::new(m20261201_000009_audit_pending::Migration),
             Box::new(m20261201_000010_ratings::Migration),
+            Box::new(m20261201_000011_village_finances::Migration),
         ]
     }
 }

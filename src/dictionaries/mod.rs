@@ -133,6 +133,12 @@ registry!(
     crate::ratings::types::RatingStep,
     crate::ratings::types::ObjectionStatus,
     crate::ratings::types::ObjectionAnswer,
+    crate::income::types::ProjectKind,
+    crate::income::types::ProjectStatus,
+    crate::income::types::FinanceFlow,
+    crate::income::types::FinanceCategory,
+    crate::income::types::IncomeBasis,
+    crate::income::types::IncomeBand,
 );
 
 pub fn render() -> Rendered {

@@ -399,6 +399,12 @@ async fn delete_household(
             "该户已有结对帮扶记录，须保留历史，请改为修改其状态。"
         )));
     }
+    if crate::income::household_shares(w.db(), h.id).await? {
+        return Err(ApiError::conflict(text!(
+            "This household shares in a village project's returns; take it off the project first.",
+            "该户享有村产业项目收益分红，请先从项目中移除。"
+        )));
+    }
     let before = view(w.db(), &h, &state.data_keys, true).await?;
     person::Entity::delete_many()
         .filter(person::Column::HouseholdId.eq(h.id))

@@ -18,8 +18,10 @@ mod problems;
         description = "JSON REST API of the \"党员有限，服务无限\" programme of a township Party committee. \
 Today it serves: the party organisation tree (党组织), villages and villager groups, accounts with scoped \
 roles, party members (党员) with their posts and CSV import and export, public pledges (承诺) with their \
-review and lifecycle, the public board (公示) with public supervision (群众监督), and a tamper-evident \
-audit trail. Star ratings, household pairings and village income are not served yet.\n\nErrors are RFC 9457 problem details (`application/problem+json`) \
+review and lifecycle, the public board (公示) with public supervision (群众监督), poor households (贫困户) \
+with their helpers and help records (结对帮扶), yearly star ratings (星级评定) with the public star board, \
+village collective finances (村集体经济) measured against the income target and disclosed in public \
+(村务公开), and a tamper-evident audit trail.\n\nErrors are RFC 9457 problem details (`application/problem+json`) \
 with a stable `code`; enum labels in Chinese come from `GET /api/v1/dictionaries`. Lists are cursor-paginated \
 (`limit`, `cursor`, `next_cursor`). Creating POSTs accept `Idempotency-Key`; updates require `If-Match`.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
@@ -38,6 +40,7 @@ with a stable `code`; enum labels in Chinese come from `GET /api/v1/dictionaries
         (name = "households", description = "Poor households (贫困户), their people and income; CSV import and export"),
         (name = "pairings", description = "Helpers paired with households (结对帮扶), help records (帮扶记录), coverage"),
         (name = "ratings", description = "Star ratings (星级评定) of members and organisations: proposal, approval, counts"),
+        (name = "income", description = "Village collective economy (村集体经济): projects, the ledger of income, expenditure and distribution, the target"),
         (name = "public", description = "No token: the public board (公示) and supervision feedback (群众监督)"),
         (name = "audit", description = "The tamper-evident audit trail (审计日志)"),
     )
