@@ -172,7 +172,23 @@ def seed(base, out_dir):
     call(base, "POST", f"/api/v1/ratings/{r_org}/approve", {}, token=admin)
     call(base, "POST", "/api/v1/ratings/notices", {"year": 2017, "org_id": root}, token=admin)  # 支部B's on notice
 
+    # The village's finances of 2017: a solar station shared with the first household, its
+    # income, a subsidy, an expenditure, and a record entered twice and reversed.
+    station = create("/api/v1/income-projects", {"village_id": village, "name": "大洼光伏电站", "kind": "photovoltaic",
+                                                 "capacity": 60, "capacity_unit": "kW", "status": "operating",
+                                                 "household_ids": [h_a]})["id"]
+    ledger = lambda category, fen, **extra: create("/api/v1/finance-records", {
+        "village_id": village, "year": 2017, "category": category, "amount_fen": fen,
+        "received_on": "2017-12-20", **extra})["id"]
+    income = ledger("operating", 3650000, project_id=station)
+    ledger("subsidy", 2000000)
+    spent = ledger("management_expense", 500000)
+    twice = ledger("contracting", 120000)
+    call(base, "POST", f"/api/v1/finance-records/{twice}/reverse", {"reason": "重复入账"}, token=admin)
+
     world = {
+        "income_projects": {"station": station},
+        "finance_records": {"income": income, "expense": spent, "reversed": twice},
         "ratings": {"member_b": r_member, "branch_b": r_org},
         "households": {"a": h_a, "a2": h_a2, "b": h_b},
         "cadres": {"a": cadre},
@@ -207,6 +223,9 @@ PATH_IDS = {
     "/api/v1/cadres/{id}": "cadres",
     "/api/v1/pairings/{id}": "pairings",
     "/api/v1/ratings/{id}": "ratings",
+    "/api/v1/income-projects/{id}": "income_projects",
+    "/api/v1/finance-records/{id}": "finance_records",
+    "/api/v1/public/villages/{id}": "villages",
 }
 NAMED = {
     "path.post_id": "posts", "path.feedback_id": "feedback", "path.grant_id": "grants", "path.code": "categories",
@@ -217,6 +236,7 @@ NAMED = {
     "body.category": "categories",
     "query.household_id": "households", "query.pairing_id": "pairings", "query.cadre_id": "cadres",
     "body.household_id": "households", "body.cadre_id": "cadres",
+    "query.project_id": "income_projects", "body.project_id": "income_projects",
 }
 # Half of the time a seeded id, half of the time whatever the fuzzer makes up.
 PROBABILITY = 0.5

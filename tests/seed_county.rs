@@ -12,6 +12,7 @@ use common::world::{self, get, login};
 use common::{TestDatabase, send, send_json};
 use dangjian::households::entity::{household, income, person};
 use dangjian::households::types::HouseholdStatus;
+use dangjian::income::entity::{project as income_project, record as finance_record};
 use dangjian::members::checks::{parse_id_number, pinyin_of};
 use dangjian::members::entity::member;
 use dangjian::members::types::{Gender, MemberStatus};
@@ -479,6 +480,53 @@ async fn a_small_county_is_real_valid_and_seeded_once() {
         })
         .sum();
     assert_eq!(counted, in_town_ratings, "{board}");
+
+    // Village finances: every village has income in each of the five years, reversing records
+    // cancel exactly the records they name, and the county's summary of last year adds up to
+    // the ledger summed here.
+    let records = finance_record::Entity::find().all(&db).await.unwrap();
+    let projects = income_project::Entity::find().all(&db).await.unwrap();
+    for v in villages.values() {
+        for year in today.year() - 4..=today.year() {
+            assert!(
+                records
+                    .iter()
+                    .any(|r| r.village_id == v.id && r.year == year && r.flow.as_str() == "income"),
+                "{} has no income in {year}",
+                v.name
+            );
+        }
+    }
+    let by_id_record: HashMap<_, _> = records.iter().map(|r| (r.id, r)).collect();
+    for r in records.iter().filter(|r| r.reverses_id.is_some()) {
+        let original = by_id_record[&r.reverses_id.unwrap()];
+        assert_eq!(original.reversed_by_id, Some(r.id));
+        assert_eq!((original.amount_fen, original.category), (r.amount_fen, r.category));
+    }
+    assert!(projects.iter().all(|p| villages[&p.village_id].org_id == p.org_id));
+    let net = |r: &&finance_record::Model| {
+        if r.reverses_id.is_some() {
+            -r.amount_fen
+        } else {
+            r.amount_fen
+        }
+    };
+    let income_total: i64 = records
+        .iter()
+        .filter(|r| r.year == last && r.flow.as_str() == "income")
+        .map(|r| net(&r))
+        .sum();
+    let operating: i64 = records
+        .iter()
+        .filter(|r| r.year == last && r.flow.as_str() == "income" && r.category.as_str() != "subsidy")
+        .map(|r| net(&r))
+        .sum();
+    let reply = get(&app, &admin, &format!("/api/v1/income/summary?year={last}")).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let summary = reply.json();
+    assert_eq!(summary["villages"], villages.len(), "{summary}");
+    assert_eq!(summary["income"]["total_fen"], income_total, "{summary}");
+    assert_eq!(summary["operating_fen"], operating, "{summary}");
     drop(database);
 }
 

@@ -71,6 +71,14 @@ impl Write {
         Ok(())
     }
 
+    /// Adds a further event to this write, for a change that makes or touches a second record
+    /// (a reversing ledger record and the record it reverses). It is committed with the write,
+    /// before the event given to [`Write::commit`].
+    pub async fn also(&self, event: Event) -> Result<(), ApiError> {
+        super::stage(&self.txn, &self.ctx, event).await?;
+        Ok(())
+    }
+
     /// Undoes everything at once. Dropping a `Write` does the same, but only later, on the
     /// connection's next use: roll back explicitly before writing anything else (such as the
     /// audit event of a refused attempt, with [`Write::record_alone`]).

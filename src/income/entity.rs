@@ -87,7 +87,15 @@ pub mod record {
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
+    pub enum Relation {
+        /// The project the money came from (the summary's income by project kind).
+        #[sea_orm(
+            belongs_to = "super::project::Entity",
+            from = "Column::ProjectId",
+            to = "super::project::Column::Id"
+        )]
+        Project,
+    }
 
     impl ActiveModelBehavior for ActiveModel {}
 

@@ -10,7 +10,7 @@ pub mod types;
 
 use std::collections::{BTreeMap, HashMap};
 
-use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
@@ -88,9 +88,32 @@ pub async fn household_shares<C: ConnectionTrait>(db: &C, household_id: Uuid) ->
         > 0)
 }
 
-/// The signed amount SQL sums: a reversing record counts against the one it reverses.
-fn net_amount_sum() -> Expr {
-    Expr::cust(r#"CAST(SUM(CASE WHEN "reverses_id" IS NULL THEN "amount_fen" ELSE 0 - "amount_fen" END) AS BIGINT)"#)
+/// SQL: a record's amount as it counts, negative for a reversing record.
+fn net_amount() -> Expr {
+    Expr::case(
+        record::Column::ReversesId.is_null(),
+        Expr::col(record::Column::AmountFen),
+    )
+    .finally(Expr::val(0).sub(Expr::col(record::Column::AmountFen)))
+    .into()
+}
+
+/// SQL: the sum of `amount` as a 64-bit integer on both databases (PostgreSQL's `SUM` of a
+/// `BIGINT` is a `NUMERIC`).
+pub(crate) fn sum_fen(amount: Expr) -> Expr {
+    Func::cast_as(Func::sum(amount), Alias::new("BIGINT")).into()
+}
+
+/// SQL: the net amount of records of these categories (0 for the others).
+pub(crate) fn net_of(categories: impl Fn(FinanceCategory) -> bool) -> Expr {
+    let wanted: Vec<FinanceCategory> = FinanceCategory::ALL
+        .iter()
+        .copied()
+        .filter(|c| categories(*c))
+        .collect();
+    Expr::case(record::Column::Category.is_in(wanted), net_amount())
+        .finally(Expr::val(0))
+        .into()
 }
 
 /// Net amounts of the records matching `condition`, per village, year, category and
@@ -105,7 +128,7 @@ pub(crate) async fn net_amounts<C: ConnectionTrait>(
         .column(record::Column::Year)
         .column(record::Column::Category)
         .column(record::Column::ProjectId)
-        .column_as(net_amount_sum(), "net")
+        .column_as(sum_fen(net_amount()), "net")
         .filter(condition)
         .group_by(record::Column::VillageId)
         .group_by(record::Column::Year)
@@ -183,9 +206,13 @@ impl Target {
 
     /// How a village's year measures against the target.
     pub fn status(&self, book: &YearBook) -> TargetStatus {
-        let operating = book.operating();
+        self.measure(book.total(FinanceFlow::Income), book.operating())
+    }
+
+    /// How a year of `total` income, `operating` of it, measures against the target.
+    pub fn measure(&self, total: i64, operating: i64) -> TargetStatus {
         let measured = match self.basis {
-            IncomeBasis::Total => book.total(FinanceFlow::Income),
+            IncomeBasis::Total => total,
             IncomeBasis::Operating => operating,
         };
         let band = IncomeBand::of(measured);

@@ -24,10 +24,10 @@ use crate::state::AppState;
 use crate::text;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(create_project)
-        .service(list_projects)
-        .service(get_project)
-        .service(update_project);
+    cfg.service(create_income_project)
+        .service(list_income_projects)
+        .service(get_income_project)
+        .service(update_income_project);
 }
 
 /// The checked fields of a project.
@@ -171,7 +171,7 @@ pub fn view(p: &project::Model, household_ids: Vec<Uuid>) -> ProjectView {
         (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/income-projects")]
-async fn create_project(
+async fn create_income_project(
     state: web::Data<AppState>,
     user: AuthUser,
     key: IdempotencyKey,
@@ -233,7 +233,7 @@ async fn create_project(
     (status = 200, description = "One page", body = Page<ProjectView>),
 ))]
 #[get("/api/v1/income-projects")]
-async fn list_projects(
+async fn list_income_projects(
     state: web::Data<AppState>,
     user: AuthUser,
     query: ListQuery<ProjectFilters>,
@@ -284,7 +284,7 @@ async fn list_projects(
     (status = 200, description = "The project", body = ProjectView, headers(("ETag" = String))),
 ))]
 #[get("/api/v1/income-projects/{id}")]
-async fn get_project(
+async fn get_income_project(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
@@ -303,7 +303,7 @@ async fn get_project(
         (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/api/v1/income-projects/{id}")]
-async fn update_project(
+async fn update_income_project(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
@@ -343,12 +343,14 @@ async fn update_project(
     updated.invested_fen = f.invested_fen;
     updated.status = f.status;
     updated.note = f.note;
+    let changes = project::Entity::changes(&current, &updated);
+    if changes.is_empty() && !households_changed {
+        // Nothing to change: no new version, no audit event.
+        w.rollback().await?;
+        return Ok(Versioned::ok(current.version, view(&current, households)));
+    }
     let bumped = w
-        .update_versioned::<project::Entity>(
-            current.id,
-            current.version,
-            project::Entity::changes(&current, &updated),
-        )
+        .update_versioned::<project::Entity>(current.id, current.version, changes)
         .await?;
     updated.version = bumped.version;
     updated.updated_at = bumped.updated_at;

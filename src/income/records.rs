@@ -23,11 +23,11 @@ use crate::state::AppState;
 use crate::text;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(create_record)
-        .service(list_records)
-        .service(get_record)
-        .service(update_record)
-        .service(reverse_record);
+    cfg.service(create_finance_record)
+        .service(list_finance_records)
+        .service(get_finance_record)
+        .service(update_finance_record)
+        .service(reverse_finance_record);
 }
 
 pub fn view(r: &record::Model) -> FinanceRecordView {
@@ -134,7 +134,7 @@ async fn check_project<C: ConnectionTrait>(db: &C, village_id: Uuid, project_id:
         (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/finance-records")]
-async fn create_record(
+async fn create_finance_record(
     state: web::Data<AppState>,
     user: AuthUser,
     key: IdempotencyKey,
@@ -227,7 +227,7 @@ async fn list_condition<C: ConnectionTrait>(
         content((Page<FinanceRecordView> = "application/json"), (String = "text/csv"))),
 ))]
 #[get("/api/v1/finance-records")]
-async fn list_records(
+async fn list_finance_records(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,
@@ -324,7 +324,7 @@ fn export(state: web::Data<AppState>, condition: Condition) -> HttpResponse {
     (status = 200, description = "The record", body = FinanceRecordView, headers(("ETag" = String))),
 ))]
 #[get("/api/v1/finance-records/{id}")]
-async fn get_record(
+async fn get_finance_record(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
@@ -352,7 +352,7 @@ fn settled() -> ApiError {
         (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/api/v1/finance-records/{id}")]
-async fn update_record(
+async fn update_finance_record(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
@@ -361,10 +361,11 @@ async fn update_record(
 ) -> Result<Versioned<FinanceRecordView>, ApiError> {
     let w = Write::begin(&state.db, &user.audit).await?;
     let current = find_record(w.db(), &user.scope(Access::MANAGE), *id).await?;
-    if_match.check(current.version)?;
+    // Settled first: whoever read it before it was reversed learns why, not just that it changed.
     if current.reverses_id.is_some() || current.reversed_by_id.is_some() {
         return Err(settled());
     }
+    if_match.check(current.version)?;
     let category = patch.category.unwrap_or(current.category);
     if category.flow() != current.flow {
         return Err(ApiError::invalid_field(
@@ -394,8 +395,14 @@ async fn update_record(
     updated.amount_fen = f.amount_fen;
     updated.received_on = f.received_on;
     updated.note = f.note;
+    let changes = record::Entity::changes(&current, &updated);
+    if changes.is_empty() {
+        // Nothing to correct: no new version, no audit event.
+        w.rollback().await?;
+        return Ok(Versioned::ok(current.version, view(&current)));
+    }
     let bumped = w
-        .update_versioned::<record::Entity>(current.id, current.version, record::Entity::changes(&current, &updated))
+        .update_versioned::<record::Entity>(current.id, current.version, changes)
         .await?;
     updated.version = bumped.version;
     updated.updated_at = bumped.updated_at;
@@ -412,23 +419,30 @@ async fn update_record(
 
 /// Reverse a record (冲销): a new record of the same village, year, category, project and
 /// amount that counts against it, so the totals no longer include it while both stay in the
-/// ledger. A record is reversed once; a reversing record is not reversed.
+/// ledger. A record is reversed once; a reversing record is not reversed. The reversal is
+/// dated `on` (default today, or the last day of the year after the record's if that is
+/// earlier): not before the record, not in the future, in the record's year or the next.
+/// Honours `Idempotency-Key`: a retried request answers as the first did.
 #[utoipa::path(tag = "income", security(("bearer" = [])), request_body = ReverseRequest,
-    params(("id" = Uuid, Path)),
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
     responses(
         (status = 201, description = "The reversing record", body = FinanceRecordView, headers(("Location" = String), ("ETag" = String))),
         (status = 409, description = "Already reversed, or a reversing record", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not valid", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/finance-records/{id}/reverse")]
-async fn reverse_record(
+async fn reverse_finance_record(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
+    key: IdempotencyKey,
     Json(body): Json<ReverseRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = crate::http::validate::short_text(&body.reason, "/reason", 500)?;
-    let today = crate::db::now().date_naive();
+    let ticket = match key.claim(&state.db, &user.id().to_string()).await? {
+        Claim::Replay(stored) => return Ok(stored),
+        Claim::Proceed(ticket) => ticket,
+    };
     let w = Write::begin(&state.db, &user.audit).await?;
     let original = find_record(w.db(), &user.scope(Access::MANAGE), *id).await?;
     if original.reverses_id.is_some() || original.reversed_by_id.is_some() {
@@ -437,14 +451,16 @@ async fn reverse_record(
             "该记录已被冲销，或本身是冲销记录。"
         )));
     }
-    let on = body.on.unwrap_or(today);
-    if on > today || on < original.received_on {
+    let today = crate::db::now().date_naive();
+    let last = NaiveDate::from_ymd_opt(original.year.saturating_add(1), 12, 31).unwrap_or(today);
+    let on = body.on.unwrap_or(Ord::max(Ord::min(today, last), original.received_on));
+    if on > today || on > last || on < original.received_on {
         return Err(ApiError::invalid_field(
             "/on",
             "out_of_range",
             text!(
-                "must be between the record's date and today",
-                "须在原记录日期与今天之间"
+                "must be between the record's date and today, in the record's year or the next",
+                "须在原记录日期与今天之间，且在原记录年度或下一年内"
             ),
         ));
     }
@@ -482,15 +498,18 @@ async fn reverse_record(
     reversed.version = bumped.version;
     reversed.updated_at = bumped.updated_at;
     let after = view(&reversal);
-    w.commit(
-        Event::new("finance_record.reverse", "finance_record", original.id)
-            .org(original.org_id)
-            .before(view(&original))
-            .after(serde_json::json!({"reversed": view(&reversed), "reversing": &after})),
+    w.also(
+        Event::new("finance_record.create", "finance_record", reversal.id)
+            .org(reversal.org_id)
+            .after(&after),
     )
     .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/finance-records/{}", reversal.id)))
-        .insert_header((header::ETAG, etag(1)))
-        .json(after))
+    let event = Event::new("finance_record.reverse", "finance_record", original.id)
+        .org(original.org_id)
+        .before(view(&original))
+        .after(view(&reversed));
+    let response = StoredResponse::json(StatusCode::CREATED, &after)?
+        .location(format!("/api/v1/finance-records/{}", reversal.id))
+        .header(header::ETAG, etag(1));
+    ticket.commit(w, event, response).await
 }

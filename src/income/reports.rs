@@ -4,14 +4,17 @@
 
 use std::collections::HashMap;
 
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use sea_orm::sea_query::{Asterisk, ColumnRef, Condition, Expr, ExprTrait, IntoColumnRef};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+};
 use uuid::Uuid;
 
 use super::entity::{project, record, share};
 use super::types::*;
-use super::{READERS, Target, YearBook, net_amounts};
+use super::{READERS, Target, YearBook, net_amounts, net_of, sum_fen};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
 use crate::http::{Json, Query};
@@ -178,7 +181,7 @@ async fn income_summary(
     state: web::Data<AppState>,
     user: AuthUser,
     Query(params): Query<SummaryParams>,
-) -> Result<Json<IncomeSummary>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let db = &state.db;
     let year = year_or_last(params.year)?;
     let target = Target::of(&state.config);
@@ -192,6 +195,13 @@ async fn income_summary(
         Some(root) => scope.narrowed_to(&root.path, column),
         None => scope.org_condition(column),
     };
+    // A committee opens this page often: the same question since the last write anywhere
+    // gets the same answer without summing the ledger again.
+    let seq = crate::audit::head_seq(db).await?;
+    let key = format!("income-summary {:?} {:?} {year}", scope.prefixes(), params.org_id);
+    if let Some(body) = state.computed.get(&key, seq) {
+        return Ok(HttpResponse::Ok().content_type("application/json").body(body));
+    }
     let villages: Vec<(Uuid, String)> = village::Entity::find()
         .select_only()
         .column(village::Column::Id)
@@ -202,48 +212,62 @@ async fn income_summary(
         .into_tuple()
         .all(db)
         .await?;
-    let rows = net_amounts(
-        db,
-        Condition::all()
-            .add(record::Column::Year.is_in([year - 1, year]))
-            .add(condition(record::Column::OrgId.into_column_ref())),
-    )
-    .await?;
-    let kinds: HashMap<Uuid, ProjectKind> = project::Entity::find()
+    let years = Condition::all()
+        .add(record::Column::Year.is_in([year - 1, year]))
+        .add(condition(record::Column::OrgId.into_column_ref()));
+    // Each village's income and subsidies in the two years (operating = income - subsidies).
+    let per_village: Vec<(Uuid, i32, i64, i64)> = record::Entity::find()
         .select_only()
-        .column(project::Column::Id)
-        .column(project::Column::Kind)
-        .filter(condition(project::Column::OrgId.into_column_ref()))
-        .into_tuple::<(Uuid, ProjectKind)>()
+        .column(record::Column::VillageId)
+        .column(record::Column::Year)
+        .column_as(sum_fen(net_of(|c| c.flow() == FinanceFlow::Income)), "income")
+        .column_as(sum_fen(net_of(|c| c == FinanceCategory::Subsidy)), "subsidy")
+        .filter(years.clone())
+        .group_by(record::Column::VillageId)
+        .group_by(record::Column::Year)
+        .into_tuple()
         .all(db)
-        .await?
-        .into_iter()
-        .collect();
-    let mut books: HashMap<Uuid, (YearBook, YearBook)> = HashMap::new();
+        .await?;
+    // Every category's total in the two years.
+    let per_category: Vec<(i32, FinanceCategory, i64)> = record::Entity::find()
+        .select_only()
+        .column(record::Column::Year)
+        .column(record::Column::Category)
+        .column_as(sum_fen(net_of(|_| true)), "net")
+        .filter(years)
+        .group_by(record::Column::Year)
+        .group_by(record::Column::Category)
+        .into_tuple()
+        .all(db)
+        .await?;
+    // The year's income by the kind of project it came from.
+    let per_kind: Vec<(ProjectKind, i64)> = record::Entity::find()
+        .select_only()
+        .column_as(Expr::col((project::Entity, project::Column::Kind)), "kind")
+        .column_as(sum_fen(net_of(|c| c.flow() == FinanceFlow::Income)), "net")
+        .join(JoinType::InnerJoin, record::Relation::Project.def())
+        .filter(record::Column::Year.eq(year))
+        .filter(condition((record::Entity, record::Column::OrgId).into_column_ref()))
+        .group_by(Expr::col((project::Entity, project::Column::Kind)))
+        .into_tuple()
+        .all(db)
+        .await?;
     let (mut this, mut before) = (YearBook::default(), YearBook::default());
-    let mut by_kind: HashMap<ProjectKind, i64> = HashMap::new();
-    for (village_id, y, category, project, fen) in rows {
-        let entry = books.entry(village_id).or_default();
-        if y == year {
-            entry.0.add(category, project, fen);
-            this.add(category, project, fen);
-            if category.flow() == FinanceFlow::Income
-                && let Some(kind) = project.and_then(|p| kinds.get(&p))
-            {
-                *by_kind.entry(*kind).or_default() += fen;
-            }
-        } else {
-            entry.1.add(category, project, fen);
-            before.add(category, project, fen);
-        }
+    for (y, category, fen) in per_category {
+        let book = if y == year { &mut this } else { &mut before };
+        book.add(category, None, fen);
     }
-    let empty = (YearBook::default(), YearBook::default());
+    let mut figures: HashMap<(Uuid, i32), (i64, i64)> = HashMap::new();
+    for (village_id, y, income, subsidy) in per_village {
+        figures.insert((village_id, y), (income, income - subsidy));
+    }
+    let by_kind: HashMap<ProjectKind, i64> = per_kind.into_iter().collect();
     let mut bands: HashMap<IncomeBand, u64> = HashMap::new();
     let (mut at_target, mut before_at_target, mut before_empty) = (0, 0, 0);
     let mut empty_shell_villages = Vec::new();
     for (id, name) in &villages {
-        let (now_book, before_book) = books.get(id).unwrap_or(&empty);
-        let status = target.status(now_book);
+        let (total, operating) = figures.get(&(*id, year)).copied().unwrap_or((0, 0));
+        let status = target.measure(total, operating);
         *bands.entry(status.band).or_default() += 1;
         at_target += u64::from(status.reached);
         if status.empty_shell {
@@ -252,14 +276,16 @@ async fn income_summary(
                 name: name.clone(),
             });
         }
-        let before_status = target.status(before_book);
+        let (total, operating) = figures.get(&(*id, year - 1)).copied().unwrap_or((0, 0));
+        let before_status = target.measure(total, operating);
         before_at_target += u64::from(before_status.reached);
         before_empty += u64::from(before_status.empty_shell);
     }
     let income = this.flow_totals(FinanceFlow::Income);
     let operating = this.operating();
     let (before_total, before_operating) = (before.total(FinanceFlow::Income), before.operating());
-    Ok(Json(IncomeSummary {
+    let with_project: i64 = by_kind.values().sum();
+    let summary = IncomeSummary {
         org_id: params.org_id,
         year,
         basis: target.basis,
@@ -286,7 +312,7 @@ async fn income_summary(
                 amount_fen: by_kind.get(&kind).copied().unwrap_or(0),
             })
             .collect(),
-        without_project_fen: this.income_by_project.get(&None).copied().unwrap_or(0),
+        without_project_fen: income.total_fen - with_project,
         expenditure: this.flow_totals(FinanceFlow::Expenditure),
         distribution: this.flow_totals(FinanceFlow::Distribution),
         previous_year: SummaryPreviousYear {
@@ -299,5 +325,8 @@ async fn income_summary(
             operating_change_fen: operating - before_operating,
         },
         income,
-    }))
+    };
+    let body = Bytes::from(serde_json::to_vec(&summary).map_err(ApiError::internal)?);
+    state.computed.put(key, seq, body.clone());
+    Ok(HttpResponse::Ok().content_type("application/json").body(body))
 }

@@ -37,6 +37,8 @@ use crate::households::entity::{household, income, person};
 use crate::households::types::{
     HouseholdAttribute, HouseholdStatus, LabourAbility, NewHousehold, NewPerson, PovertyCause, Relation,
 };
+use crate::income::entity::{project as income_project, record as finance_record, share as project_share};
+use crate::income::types::{FinanceCategory, ProjectKind, ProjectStatus};
 use crate::members::pii::DataKeys;
 use crate::members::types::{Education, Gender, LeftReason, MemberStatus, NewMember, PostKind};
 use crate::members::{self, entity::post};
@@ -168,6 +170,11 @@ pub struct CountyReport {
     /// Star ratings of members and branches, and their timeline entries.
     pub ratings: u64,
     pub rating_events: u64,
+    /// Villages' income-generating projects, the poor households sharing in them, and ledger
+    /// records (reversing ones included).
+    pub projects: u64,
+    pub project_shares: u64,
+    pub finance_records: u64,
     /// Accounts created, `(username, role)`.
     pub accounts: Vec<(String, String)>,
     /// The helper accounts (`bench_helper.N`, role member, linked to a member helper) and the
@@ -201,7 +208,7 @@ impl CountyReport {
             ));
         }
         format!(
-            "Seeded a county in {:.1} s:\n  organisations: 1 root, {} towns, {} branches, {} groups\n  members: {} ({} posts)\n  pledges: {} ({} timeline entries, {} feedback messages)\n  households: {} ({} people, {} yearly incomes) in {} villages ({} villager groups)\n  pairings: {} ({} active; helpers: members and {} cadres), {} help records\n  ratings: {} ({} timeline entries)\n  accounts: {} branch secretaries (sec.<town>.<branch>), {}\n  benchmark branch (town 1, branch 1): {}",
+            "Seeded a county in {:.1} s:\n  organisations: 1 root, {} towns, {} branches, {} groups\n  members: {} ({} posts)\n  pledges: {} ({} timeline entries, {} feedback messages)\n  households: {} ({} people, {} yearly incomes) in {} villages ({} villager groups)\n  pairings: {} ({} active; helpers: members and {} cadres), {} help records\n  ratings: {} ({} timeline entries)\n  finances: {} projects ({} sharing households), {} ledger records\n  accounts: {} branch secretaries (sec.<town>.<branch>), {}\n  benchmark branch (town 1, branch 1): {}",
             self.elapsed.as_secs_f64(),
             self.towns,
             self.branches,
@@ -222,6 +229,9 @@ impl CountyReport {
             self.help_records,
             self.ratings,
             self.rating_events,
+            self.projects,
+            self.project_shares,
+            self.finance_records,
             secretaries,
             named.join(", "),
             self.bench_branch_id,
@@ -393,6 +403,9 @@ impl<'a> Generator<'a> {
                 help_records: 0,
                 ratings: 0,
                 rating_events: 0,
+                projects: 0,
+                project_shares: 0,
+                finance_records: 0,
                 accounts: Vec::new(),
                 bench_helpers: Vec::new(),
                 bench_branch_id: Uuid::nil(),
@@ -417,6 +430,7 @@ impl<'a> Generator<'a> {
         self.helper_accounts(w).await?;
         self.help_records(w).await?;
         self.ratings(w).await?;
+        self.finances(w).await?;
         Ok(())
     }
 
@@ -1667,6 +1681,179 @@ impl Generator<'_> {
         }
         batch.flush(w, true).await?;
         (self.report.ratings, self.report.rating_events) = batch.written;
+        Ok(())
+    }
+}
+
+impl Generator<'_> {
+    /// Every village's collective finances over the `--years` years: up to three projects
+    /// (solar stations shared with poor households of the village), and each year's income
+    /// (a level drawn per village so that every band and some empty-shell villages occur,
+    /// growing a little each year), subsidies, expenditure and distribution; about one
+    /// record in a hundred entered wrongly and reversed. Nothing is dated after `as_of`.
+    async fn finances(&mut self, w: &Write) -> Result<(), SeedError> {
+        let mut rng = self.rng.fork(13);
+        let mut by_branch: HashMap<usize, Vec<Uuid>> = HashMap::new();
+        for h in &self.households {
+            by_branch.entry(h.branch).or_default().push(h.id);
+        }
+        let (mut projects, mut shares, mut records) = (Vec::new(), Vec::new(), Vec::new());
+        let last_year = self.opts.as_of.year();
+        for (b, v) in self.villages.iter().enumerate() {
+            let org_id = self.branches[b].id;
+            let place = &self.branches[b].place;
+            let at = self.start + chrono::Duration::milliseconds(b as i64);
+            let mut mine: Vec<(Uuid, ProjectKind)> = Vec::new();
+            for n in 0..rng.weighted(&[(250, 0u32), (450, 1), (220, 2), (80, 3)]) {
+                let kind = rng.weighted(&[
+                    (400, ProjectKind::Photovoltaic),
+                    (250, ProjectKind::Farming),
+                    (100, ProjectKind::Rental),
+                    (100, ProjectKind::Land),
+                    (80, ProjectKind::Cooperative),
+                    (50, ProjectKind::Enterprise),
+                    (20, ProjectKind::Other),
+                ]);
+                let id = rng.uuid_v7(at);
+                let (capacity, unit) = match kind {
+                    ProjectKind::Photovoltaic => (Some(rng.between(30, 300) as f64), Some("kW".to_owned())),
+                    ProjectKind::Farming | ProjectKind::Land => {
+                        (Some(rng.between(20, 800) as f64), Some("亩".to_owned()))
+                    }
+                    _ => (None, None),
+                };
+                if kind == ProjectKind::Photovoltaic
+                    && let Some(households) = by_branch.get(&b)
+                {
+                    for h in households.iter().take(rng.between(0, 12) as usize) {
+                        shares.push(project_share::Model {
+                            project_id: id,
+                            household_id: *h,
+                        });
+                    }
+                }
+                projects.push(income_project::Model {
+                    id,
+                    village_id: v.id,
+                    org_id,
+                    name: format!("{place}{}{}", kind.label(), NUMERALS[n as usize]),
+                    kind,
+                    started_on: Some(date(rng.between(2012, 2016) as i32, rng.between(1, 12) as u32, 1)),
+                    partner: (kind != ProjectKind::Photovoltaic).then(|| format!("{place}{}合作社", kind.label())),
+                    capacity,
+                    capacity_unit: unit,
+                    invested_fen: Some(rng.between(100_000, 2_000_000) * 100),
+                    status: if rng.chance(50) {
+                        ProjectStatus::Stopped
+                    } else {
+                        ProjectStatus::Operating
+                    },
+                    note: None,
+                    version: 1,
+                    created_at: at,
+                    updated_at: at,
+                });
+                mine.push((id, kind));
+            }
+            // The village's operating income in the first year, in yuan: 0 for empty shells.
+            let band = rng.weighted(&[(60, 0usize), (250, 1), (350, 2), (290, 3), (50, 4)]);
+            let (lo, hi) = [
+                (0, 0),
+                (5_000, 49_000),
+                (50_000, 99_000),
+                (100_000, 480_000),
+                (500_000, 2_000_000),
+            ][band];
+            let mut level = rng.between(lo, hi);
+            for year in self.first_year..=last_year {
+                let days = if year == last_year {
+                    self.opts.as_of.ordinal()
+                } else {
+                    365
+                };
+                let on = |rng: &mut SplitMix64| {
+                    NaiveDate::from_yo_opt(year, rng.between(1, i64::from(days)) as u32).unwrap_or(self.opts.as_of)
+                };
+                let mut entries: Vec<(FinanceCategory, Option<Uuid>, i64)> = Vec::new();
+                if level > 0 {
+                    let mut left = level * 100;
+                    for (project, _) in &mine {
+                        let share = left / 2;
+                        entries.push((FinanceCategory::Operating, Some(*project), share));
+                        left -= share;
+                    }
+                    let parts = [
+                        FinanceCategory::Contracting,
+                        FinanceCategory::Investment,
+                        FinanceCategory::Other,
+                    ];
+                    let part = *rng.pick(&parts);
+                    let third = left / 3;
+                    entries.push((part, None, third));
+                    entries.push((FinanceCategory::Operating, None, left - third));
+                }
+                entries.push((FinanceCategory::Subsidy, None, rng.between(5_000, 60_000) * 100));
+                let income: i64 = entries.iter().map(|e| e.2).sum();
+                entries.push((FinanceCategory::ManagementExpense, None, income / 5));
+                entries.push((FinanceCategory::PublicWelfare, None, income / 10));
+                if level > 0 {
+                    entries.push((FinanceCategory::OperatingExpense, None, income / 10));
+                    if mine.iter().any(|(_, k)| *k == ProjectKind::Photovoltaic) {
+                        entries.push((FinanceCategory::HouseholdDividend, None, income / 20));
+                    }
+                    entries.push((FinanceCategory::ReserveFund, None, income / 20));
+                }
+                for (category, project_id, fen) in entries {
+                    if fen <= 0 {
+                        continue;
+                    }
+                    let received_on = on(&mut rng);
+                    let when = day_start(received_on) + chrono::Duration::hours(10);
+                    let r = finance_record::Model {
+                        id: rng.uuid_v7(when),
+                        village_id: v.id,
+                        org_id,
+                        year,
+                        flow: category.flow(),
+                        category,
+                        project_id,
+                        amount_fen: fen,
+                        received_on,
+                        note: None,
+                        reverses_id: None,
+                        reversed_by_id: None,
+                        recorded_by: Some(self.branches[b].secretary),
+                        version: 1,
+                        created_at: when,
+                        updated_at: when,
+                    };
+                    if rng.chance(10) {
+                        // Entered twice by mistake; the copy reversed the same day.
+                        let copy_id = rng.uuid_v7(when);
+                        let reversal_id = rng.uuid_v7(when);
+                        records.push(finance_record::Model {
+                            id: copy_id,
+                            reversed_by_id: Some(reversal_id),
+                            version: 2,
+                            ..r.clone()
+                        });
+                        records.push(finance_record::Model {
+                            id: reversal_id,
+                            reverses_id: Some(copy_id),
+                            note: Some("重复入账".to_owned()),
+                            ..r.clone()
+                        });
+                    }
+                    records.push(r);
+                }
+                level += level * rng.between(0, 20) / 100;
+            }
+        }
+        self.report.projects = insert_all::<income_project::Entity, _>(w, projects, 16).await?;
+        self.report.project_shares = insert_all::<project_share::Entity, _>(w, shares, 2).await?;
+        // Reversing records after the records they reverse (the foreign key).
+        records.sort_by_key(|r| r.reverses_id.is_some());
+        self.report.finance_records = insert_all::<finance_record::Entity, _>(w, records, 17).await?;
         Ok(())
     }
 }
