@@ -238,15 +238,9 @@ async fn list_income_projects(
     user: AuthUser,
     query: ListQuery<ProjectFilters>,
 ) -> Result<Json<Page<ProjectView>>, ApiError> {
-    let scope = user.scope(READERS);
     let f = &query.filters;
-    let mut select = match f.org_id {
-        Some(org_id) => {
-            let root = orgs::find(&state.db, &scope, org_id).await?;
-            project::Entity::find().filter(scope.narrowed_to(&root.path, project::Column::OrgId))
-        }
-        None => project::Entity::find().filter(scope.org_condition(project::Column::OrgId)),
-    };
+    let ids = orgs::subtree_ids(&state.db, &user.scope(READERS), f.org_id).await?;
+    let mut select = project::Entity::find().filter(orgs::ids_condition(&ids, project::Column::OrgId));
     if let Some(v) = f.village_id {
         select = select.filter(project::Column::VillageId.eq(v));
     }

@@ -193,15 +193,8 @@ async fn list_condition<C: ConnectionTrait>(
     user: &AuthUser,
     f: &FinanceRecordFilters,
 ) -> Result<Condition, ApiError> {
-    let scope = user.scope(READERS);
-    let mut all = Condition::all();
-    all = match f.org_id {
-        Some(org_id) => {
-            let root = orgs::find(db, &scope, org_id).await?;
-            all.add(scope.narrowed_to(&root.path, record::Column::OrgId))
-        }
-        None => all.add(scope.org_condition(record::Column::OrgId)),
-    };
+    let ids = orgs::subtree_ids(db, &user.scope(READERS), f.org_id).await?;
+    let mut all = orgs::ids_condition(&ids, record::Column::OrgId);
     if let Some(v) = f.village_id {
         all = all.add(record::Column::VillageId.eq(v));
     }

@@ -186,22 +186,17 @@ async fn income_summary(
     let year = year_or_last(params.year)?;
     let target = Target::of(&state.config);
     let scope = user.scope(READERS);
-    let root = match params.org_id {
-        Some(org_id) => Some(orgs::find(db, &scope, org_id).await?),
-        None => None,
-    };
-    // The subtree asked for, else the caller's scope.
-    let condition = |column: ColumnRef| match &root {
-        Some(root) => scope.narrowed_to(&root.path, column),
-        None => scope.org_condition(column),
-    };
     // A committee opens this page often: the same question since the last write anywhere
-    // gets the same answer without summing the ledger again.
+    // gets the same answer without summing the ledger again. (An `org_id` outside the
+    // caller's scope is refused below, so its key is never stored.)
     let seq = crate::audit::head_seq(db).await?;
     let key = format!("income-summary {:?} {:?} {year}", scope.prefixes(), params.org_id);
     if let Some(body) = state.computed.get(&key, seq) {
         return Ok(HttpResponse::Ok().content_type("application/json").body(body));
     }
+    // The subtree asked for, else the caller's scope: its organisations, named in each statement.
+    let ids = orgs::subtree_ids(db, &scope, params.org_id).await?;
+    let condition = |column: ColumnRef| orgs::ids_condition(&ids, column);
     let villages: Vec<(Uuid, String)> = village::Entity::find()
         .select_only()
         .column(village::Column::Id)

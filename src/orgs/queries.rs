@@ -41,6 +41,34 @@ pub async fn scope_ids<C: ConnectionTrait>(db: &C, scope: &Scope) -> Result<Opti
     Ok(Some(ids))
 }
 
+/// The organisations of the subtree of `org_id` (found inside `scope`, else 404), or with no
+/// `org_id` of the caller's scope, read once; `None` for the whole tree (no filter needed).
+/// Lists that name them (`org_id IN (…)`, see [`ids_condition`]) are answered from their
+/// `(org_id, …)` indexes at the cost of the subtree asked for.
+pub async fn subtree_ids<C: ConnectionTrait>(
+    db: &C,
+    scope: &Scope,
+    org_id: Option<Uuid>,
+) -> Result<Option<Vec<Uuid>>, ApiError> {
+    match org_id {
+        Some(org_id) => {
+            let root = find(db, scope, org_id).await?;
+            Ok(Some(
+                subtree_at(db, &root.path).await?.into_iter().map(|o| o.id).collect(),
+            ))
+        }
+        None => scope_ids(db, scope).await,
+    }
+}
+
+/// SQL: `column` names one of `ids` (from [`subtree_ids`]; `None`: anything).
+pub fn ids_condition(ids: &Option<Vec<Uuid>>, column: impl sea_orm::sea_query::IntoColumnRef) -> sea_orm::Condition {
+    match ids {
+        Some(ids) => sea_orm::Condition::all().add(Expr::col(column).is_in(ids.iter().copied())),
+        None => sea_orm::Condition::all(),
+    }
+}
+
 pub async fn find<C: ConnectionTrait>(db: &C, scope: &Scope, id: Uuid) -> Result<Model, ApiError> {
     Entity::find_by_id(id)
         .filter(Column::DeletedAt.is_null())

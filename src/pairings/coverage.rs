@@ -90,19 +90,7 @@ async fn coverage(
     // The organisations of the subtree, read once (`None`: the whole tree, no filter), and
     // named in each of the statements below (see `orgs::subtree_at`). The root is found through
     // the caller's scope, so the subtree is theirs.
-    let orgs: Option<Vec<Uuid>> = match params.org_id {
-        Some(org_id) => {
-            let root = orgs::find(db, &scope, org_id).await?;
-            Some(
-                orgs::subtree_at(db, &root.path)
-                    .await?
-                    .into_iter()
-                    .map(|o| o.id)
-                    .collect(),
-            )
-        }
-        None => orgs::scope_ids(db, &scope).await?,
-    };
+    let orgs: Option<Vec<Uuid>> = orgs::subtree_ids(db, &scope, params.org_id).await?;
 
     // Every household of the subtree, once: the count, those needing help, and the names.
     let all: Vec<(Uuid, String, Uuid, HouseholdStatus)> = household::Entity::find()

@@ -531,22 +531,16 @@ async fn list_condition<C: ConnectionTrait>(
     f: &RatingFilters,
 ) -> Result<Condition, ApiError> {
     let mut all = Condition::all();
-    // The subtree's organisations are named (see `orgs::subtree_at`).
-    match f.org_id {
-        Some(org_id) => {
-            let root = orgs::find(db, &access.read, org_id).await?;
-            let ids = orgs::subtree_at(db, &root.path).await?.into_iter().map(|o| o.id);
-            all = all.add(rating::Column::OrgId.is_in(ids));
+    // The subtree's organisations are named (see `orgs::subtree_ids`); without `org_id`, the
+    // caller's own rating too.
+    if let Some(ids) = orgs::subtree_ids(db, &access.read, f.org_id).await? {
+        let mut any = Condition::any().add(rating::Column::OrgId.is_in(ids));
+        if f.org_id.is_none()
+            && let Some(own) = access.own
+        {
+            any = any.add(rating::Column::MemberId.eq(own));
         }
-        None => {
-            if let Some(ids) = orgs::scope_ids(db, &access.read).await? {
-                let mut any = Condition::any().add(rating::Column::OrgId.is_in(ids));
-                if let Some(own) = access.own {
-                    any = any.add(rating::Column::MemberId.eq(own));
-                }
-                all = all.add(any);
-            }
-        }
+        all = all.add(any);
     }
     if let Some(year) = crate::pledges::types::query_year(f.year)? {
         all = all.add(rating::Column::Year.eq(year));
