@@ -26,8 +26,8 @@ use crate::http::routes::RouteTable;
 pub use crate::state::AppState;
 use crate::text;
 use crate::{
-    audit, auth, dictionaries, households, income, members, openapi, ops, orgs, pairings, places, pledges, ratings,
-    users,
+    audit, auth, dictionaries, households, income, members, openapi, ops, orgs, overview, pairings, places, pledges,
+    ratings, users,
 };
 
 /// Builds the shared state: connects the statement counter, the signing and data keys, the
@@ -68,6 +68,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     pairings::configure(cfg);
     ratings::configure(cfg);
     income::configure(cfg);
+    overview::configure(cfg);
     audit::configure(cfg);
 }
 

@@ -17,6 +17,7 @@ pub mod members;
 pub mod openapi;
 pub mod ops;
 pub mod orgs;
+pub mod overview;
 pub mod pairings;
 pub mod places;
 pub mod pledges;

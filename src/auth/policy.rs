@@ -183,6 +183,7 @@ pub const ROUTES: &[Rule] = &[
     ),
     reads("GET", "/api/v1/income/summary", Allow::Roles(crate::income::READERS)),
     reads("GET", "/api/v1/public/villages/{id}/finances", Allow::Public),
+    reads("GET", "/api/v1/stats/overview", Allow::Roles(crate::overview::READERS)),
     writes("POST", "/api/v1/households", Allow::Roles(Access::MANAGE)),
     reads("GET", "/api/v1/households", Allow::Roles(Access::READ)),
     writes("POST", "/api/v1/households/import", Allow::Roles(Access::MANAGE)),

@@ -139,6 +139,8 @@ registry!(
     crate::income::types::FinanceCategory,
     crate::income::types::IncomeBasis,
     crate::income::types::IncomeBand,
+    crate::overview::types::AgeBand,
+    crate::overview::types::PartyYearsBand,
 );
 
 pub fn render() -> Rendered {

@@ -5,7 +5,7 @@
 pub mod entity;
 mod projects;
 mod records;
-mod reports;
+pub mod reports;
 pub mod types;
 
 use std::collections::{BTreeMap, HashMap};

@@ -196,7 +196,25 @@ async fn income_summary(
     }
     // The subtree asked for, else the caller's scope: its organisations, named in each statement.
     let ids = orgs::subtree_ids(db, &scope, params.org_id).await?;
-    let condition = |column: ColumnRef| orgs::ids_condition(&ids, column);
+    let summary = summarise(db, target, &ids, year).await?;
+    let summary = IncomeSummary {
+        org_id: params.org_id,
+        ..summary
+    };
+    let body = Bytes::from(serde_json::to_vec(&summary).map_err(ApiError::internal)?);
+    state.computed.put(key, seq, body.clone());
+    Ok(HttpResponse::Ok().content_type("application/json").body(body))
+}
+
+/// The summary of the villages served by the organisations `ids` (`None`: every village) in
+/// `year`, with the year before. Six statements, whatever the size of the subtree.
+pub async fn summarise<C: ConnectionTrait>(
+    db: &C,
+    target: Target,
+    ids: &Option<Vec<Uuid>>,
+    year: i32,
+) -> Result<IncomeSummary, ApiError> {
+    let condition = |column: ColumnRef| orgs::ids_condition(ids, column);
     let villages: Vec<(Uuid, String)> = village::Entity::find()
         .select_only()
         .column(village::Column::Id)
@@ -280,8 +298,8 @@ async fn income_summary(
     let operating = this.operating();
     let (before_total, before_operating) = (before.total(FinanceFlow::Income), before.operating());
     let with_project: i64 = by_kind.values().sum();
-    let summary = IncomeSummary {
-        org_id: params.org_id,
+    Ok(IncomeSummary {
+        org_id: None,
         year,
         basis: target.basis,
         basis_label: target.basis.label().to_owned(),
@@ -320,8 +338,5 @@ async fn income_summary(
             operating_change_fen: operating - before_operating,
         },
         income,
-    };
-    let body = Bytes::from(serde_json::to_vec(&summary).map_err(ApiError::internal)?);
-    state.computed.put(key, seq, body.clone());
-    Ok(HttpResponse::Ok().content_type("application/json").body(body))
+    })
 }

@@ -92,7 +92,7 @@ pub(super) async fn list_condition(
 }
 
 /// SQL: approved or in progress, with a due date already past.
-pub(super) fn overdue_condition() -> Condition {
+pub fn overdue_condition() -> Condition {
     let today = crate::db::now().date_naive();
     Condition::all()
         .add(pledge::Column::State.is_in([PledgeState::Approved.as_str(), PledgeState::InProgress.as_str()]))

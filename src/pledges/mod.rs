@@ -6,7 +6,7 @@ mod categories;
 pub mod entity;
 mod feedback;
 pub mod lifecycle;
-mod lists;
+pub mod lists;
 mod routes;
 mod steps;
 pub mod types;
