@@ -172,7 +172,7 @@ async fn member_figures<C: ConnectionTrait>(
         .column_as(age, "age_band")
         .column_as(party, "party_band")
         .column_as(Expr::col(Asterisk).count(), "n")
-        .filter(orgs::ids_condition(ids, member::Column::OrgId))
+        .filter(in_branch_or_group(ids, member::Column::OrgId, member::Column::GroupId))
         .filter(member::Column::JoinedOn.lte(as_of))
         .filter(
             Condition::any()
@@ -220,6 +220,17 @@ async fn member_figures<C: ConnectionTrait>(
     })
 }
 
+/// SQL: a member's or pledge's branch (`org_id`) or party group (`group_id`) is one of `ids`:
+/// a group's overview counts the members of the group and their pledges.
+fn in_branch_or_group(ids: &Option<Vec<Uuid>>, org: impl ColumnTrait, group: impl ColumnTrait) -> Condition {
+    match ids {
+        Some(_) => Condition::any()
+            .add(orgs::ids_condition(ids, org))
+            .add(orgs::ids_condition(ids, group)),
+        None => Condition::all(),
+    }
+}
+
 fn counted<T>(value: T, label: &str, members: u64) -> Counted<T> {
     Counted {
         value,
@@ -236,7 +247,7 @@ async fn pledge_figures<C: ConnectionTrait>(
 ) -> Result<PledgeFigures, ApiError> {
     let public: Vec<PledgeState> = PledgeState::ALL.iter().copied().filter(|s| s.is_public()).collect();
     let on_board = Condition::all()
-        .add(orgs::ids_condition(ids, pledge::Column::OrgId))
+        .add(in_branch_or_group(ids, pledge::Column::OrgId, pledge::Column::GroupId))
         .add(pledge::Column::Year.eq(year))
         .add(pledge::Column::State.is_in(public.clone()));
     let by_state: Vec<(PledgeKind, PledgeState, i64)> = pledge::Entity::find()
@@ -278,7 +289,7 @@ async fn pledge_figures<C: ConnectionTrait>(
     let members = members_pledged(false).await?.unwrap_or(0) as u64;
     let rural = members_pledged(true).await?.unwrap_or(0) as u64;
     let overdue = pledge::Entity::find()
-        .filter(orgs::ids_condition(ids, pledge::Column::OrgId))
+        .filter(in_branch_or_group(ids, pledge::Column::OrgId, pledge::Column::GroupId))
         .filter(pledge::Column::Year.eq(year))
         .filter(crate::pledges::lists::overdue_condition())
         .count(db)
