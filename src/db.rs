@@ -171,3 +171,10 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
     let now = chrono::Utc::now();
     chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
 }
+
+/// SQL: the sum of `expr` as a 64-bit integer on both databases (PostgreSQL's `SUM` of a
+/// `BIGINT` is a `NUMERIC`, which does not decode as one). Sums of money in fen and counts.
+pub fn sum_i64(expr: sea_orm::sea_query::Expr) -> sea_orm::sea_query::Expr {
+    use sea_orm::sea_query::{Alias, Func};
+    Func::cast_as(Func::sum(expr), Alias::new("BIGINT")).into()
+}

@@ -14,6 +14,7 @@ mod m20261201_000008_households_pairings;
 mod m20261201_000009_audit_pending;
 mod m20261201_000010_ratings;
 mod m20261201_000011_village_finances;
+mod m20261201_000012_overview_indexes;
 
 /// The enum checks the database enforces, `(table, column, values)`, migration by
 /// migration: a test compares them with the code's enums, so an enum cannot change without a
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_audit_pending::Migration),
             Box::new(m20261201_000010_ratings::Migration),
             Box::new(m20261201_000011_village_finances::Migration),
+            Box::new(m20261201_000012_overview_indexes::Migration),
         ]
     }
 }

@@ -10,7 +10,7 @@ pub mod types;
 
 use std::collections::{BTreeMap, HashMap};
 
-use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Func};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
@@ -98,12 +98,6 @@ fn net_amount() -> Expr {
     .into()
 }
 
-/// SQL: the sum of `amount` as a 64-bit integer on both databases (PostgreSQL's `SUM` of a
-/// `BIGINT` is a `NUMERIC`).
-pub(crate) fn sum_fen(amount: Expr) -> Expr {
-    Func::cast_as(Func::sum(amount), Alias::new("BIGINT")).into()
-}
-
 /// SQL: the net amount of records of these categories (0 for the others).
 pub(crate) fn net_of(categories: impl Fn(FinanceCategory) -> bool) -> Expr {
     let wanted: Vec<FinanceCategory> = FinanceCategory::ALL
@@ -128,7 +122,7 @@ pub(crate) async fn net_amounts<C: ConnectionTrait>(
         .column(record::Column::Year)
         .column(record::Column::Category)
         .column(record::Column::ProjectId)
-        .column_as(sum_fen(net_amount()), "net")
+        .column_as(crate::db::sum_i64(net_amount()), "net")
         .filter(condition)
         .group_by(record::Column::VillageId)
         .group_by(record::Column::Year)

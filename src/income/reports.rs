@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::entity::{project, record, share};
 use super::types::*;
-use super::{READERS, Target, YearBook, net_amounts, net_of, sum_fen};
+use super::{READERS, Target, YearBook, net_amounts, net_of};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
 use crate::http::{Json, Query};
@@ -233,8 +233,11 @@ pub async fn summarise<C: ConnectionTrait>(
         .select_only()
         .column(record::Column::VillageId)
         .column(record::Column::Year)
-        .column_as(sum_fen(net_of(|c| c.flow() == FinanceFlow::Income)), "income")
-        .column_as(sum_fen(net_of(|c| c == FinanceCategory::Subsidy)), "subsidy")
+        .column_as(
+            crate::db::sum_i64(net_of(|c| c.flow() == FinanceFlow::Income)),
+            "income",
+        )
+        .column_as(crate::db::sum_i64(net_of(|c| c == FinanceCategory::Subsidy)), "subsidy")
         .filter(years.clone())
         .group_by(record::Column::VillageId)
         .group_by(record::Column::Year)
@@ -246,7 +249,7 @@ pub async fn summarise<C: ConnectionTrait>(
         .select_only()
         .column(record::Column::Year)
         .column(record::Column::Category)
-        .column_as(sum_fen(net_of(|_| true)), "net")
+        .column_as(crate::db::sum_i64(net_of(|_| true)), "net")
         .filter(years)
         .group_by(record::Column::Year)
         .group_by(record::Column::Category)
@@ -257,7 +260,7 @@ pub async fn summarise<C: ConnectionTrait>(
     let per_kind: Vec<(ProjectKind, i64)> = record::Entity::find()
         .select_only()
         .column_as(Expr::col((project::Entity, project::Column::Kind)), "kind")
-        .column_as(sum_fen(net_of(|c| c.flow() == FinanceFlow::Income)), "net")
+        .column_as(crate::db::sum_i64(net_of(|c| c.flow() == FinanceFlow::Income)), "net")
         .join(JoinType::InnerJoin, record::Relation::Project.def())
         .filter(record::Column::Year.eq(year))
         .filter(condition((record::Entity, record::Column::OrgId).into_column_ref()))
