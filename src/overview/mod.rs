@@ -72,7 +72,7 @@ async fn overview(
         org_id: params.org_id,
         year,
         as_of,
-        members: member_figures(db, &ids, as_of).await?,
+        members: member_figures(db, &tree, &ids, as_of).await?,
         pledges: pledge_figures(db, &ids, year, &tree).await?,
         ratings: rating_figures(db, &ids, year - 1).await?,
         pairings: pairing_figures(db, &ids, as_of).await?,
@@ -96,6 +96,8 @@ struct Tree {
     figures: OrgFigures,
     /// The branch each organisation counts for: itself, or a group's branch.
     branch_of: HashMap<Uuid, Uuid>,
+    /// Groups of the subtree whose branch is not in it (a group's own overview).
+    lone_groups: Vec<Uuid>,
 }
 
 async fn org_figures<C: ConnectionTrait>(db: &C, ids: &Option<Vec<Uuid>>) -> Result<Tree, ApiError> {
@@ -120,7 +122,14 @@ async fn org_figures<C: ConnectionTrait>(db: &C, ids: &Option<Vec<Uuid>>) -> Res
             _ => (*id, *id),
         })
         .collect();
+    let in_tree: HashSet<Uuid> = rows.iter().map(|r| r.0).collect();
+    let lone_groups = rows
+        .iter()
+        .filter(|(_, kind, parent, _)| *kind == OrgKind::Group && parent.is_none_or(|p| !in_tree.contains(&p)))
+        .map(|r| r.0)
+        .collect();
     Ok(Tree {
+        lone_groups,
         figures: OrgFigures {
             committees: count(OrgKind::Committee),
             general_branches: count(OrgKind::GeneralBranch),
@@ -149,6 +158,7 @@ fn years_before(day: NaiveDate, years: u32) -> NaiveDate {
 
 async fn member_figures<C: ConnectionTrait>(
     db: &C,
+    tree: &Tree,
     ids: &Option<Vec<Uuid>>,
     as_of: NaiveDate,
 ) -> Result<MemberFigures, ApiError> {
@@ -172,7 +182,12 @@ async fn member_figures<C: ConnectionTrait>(
         .column_as(age, "age_band")
         .column_as(party, "party_band")
         .column_as(Expr::col(Asterisk).count(), "n")
-        .filter(in_branch_or_group(ids, member::Column::OrgId, member::Column::GroupId))
+        .filter(in_branch_or_group(
+            tree,
+            ids,
+            member::Column::OrgId,
+            member::Column::GroupId,
+        ))
         .filter(member::Column::JoinedOn.lte(as_of))
         .filter(
             Condition::any()
@@ -220,15 +235,23 @@ async fn member_figures<C: ConnectionTrait>(
     })
 }
 
-/// SQL: a member's or pledge's branch (`org_id`) or party group (`group_id`) is one of `ids`:
-/// a group's overview counts the members of the group and their pledges.
-fn in_branch_or_group(ids: &Option<Vec<Uuid>>, org: impl ColumnTrait, group: impl ColumnTrait) -> Condition {
-    match ids {
-        Some(_) => Condition::any()
-            .add(orgs::ids_condition(ids, org))
-            .add(orgs::ids_condition(ids, group)),
-        None => Condition::all(),
+/// SQL: a member's or pledge's branch (`org_id`) is one of `ids`, or its party group
+/// (`group_id`) is one of the subtree's groups whose branch is outside it (a group's own
+/// overview counts the group's members and their pledges). A subtree holding its groups'
+/// branches needs no `group_id` test, which would keep PostgreSQL off the `org_id` indexes.
+fn in_branch_or_group(
+    tree: &Tree,
+    ids: &Option<Vec<Uuid>>,
+    org: impl ColumnTrait,
+    group: impl ColumnTrait,
+) -> Condition {
+    let by_branch = orgs::ids_condition(ids, org);
+    if tree.lone_groups.is_empty() {
+        return by_branch;
     }
+    Condition::any()
+        .add(by_branch)
+        .add(group.is_in(tree.lone_groups.iter().copied()))
 }
 
 fn counted<T>(value: T, label: &str, members: u64) -> Counted<T> {
@@ -247,12 +270,22 @@ async fn pledge_figures<C: ConnectionTrait>(
 ) -> Result<PledgeFigures, ApiError> {
     let public: Vec<PledgeState> = PledgeState::ALL.iter().copied().filter(|s| s.is_public()).collect();
     let on_board = Condition::all()
-        .add(in_branch_or_group(ids, pledge::Column::OrgId, pledge::Column::GroupId))
+        .add(in_branch_or_group(
+            tree,
+            ids,
+            pledge::Column::OrgId,
+            pledge::Column::GroupId,
+        ))
         .add(pledge::Column::Year.eq(year))
         .add(pledge::Column::State.is_in(public.clone()));
     // Every pledge of the year by kind and state, with how many of them are overdue.
     let this_year = Condition::all()
-        .add(in_branch_or_group(ids, pledge::Column::OrgId, pledge::Column::GroupId))
+        .add(in_branch_or_group(
+            tree,
+            ids,
+            pledge::Column::OrgId,
+            pledge::Column::GroupId,
+        ))
         .add(pledge::Column::Year.eq(year));
     let overdue = Expr::case(crate::pledges::lists::overdue_condition(), 1).finally(0);
     let by_state: Vec<(PledgeKind, PledgeState, i64, i64)> = pledge::Entity::find()
