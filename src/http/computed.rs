@@ -9,7 +9,11 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use actix_web::HttpResponse;
 use actix_web::web::Bytes;
+use sea_orm::DatabaseConnection;
+
+use crate::error::ApiError;
 
 /// Computed JSON bodies by request key, each with the audit head it was computed at.
 pub struct ComputedCache {
@@ -42,6 +46,29 @@ impl ComputedCache {
             }
             entries.insert(key, (seq, body));
         }
+    }
+}
+
+impl ComputedCache {
+    /// The JSON answer to the question `key`: the one kept from an earlier request if nothing
+    /// at all has been written since, else `compute`'s, kept for the next. The audit head is
+    /// read before `compute` runs (it runs only when awaited here), so a write committed
+    /// meanwhile makes the next request compute again.
+    pub async fn json<T, F>(&self, db: &DatabaseConnection, key: String, compute: F) -> Result<HttpResponse, ApiError>
+    where
+        T: serde::Serialize,
+        F: std::future::Future<Output = Result<T, ApiError>>,
+    {
+        let seq = crate::audit::head_seq(db).await?;
+        let body = match self.get(&key, seq) {
+            Some(body) => body,
+            None => {
+                let body = Bytes::from(serde_json::to_vec(&compute.await?).map_err(ApiError::internal)?);
+                self.put(key, seq, body.clone());
+                body
+            }
+        };
+        Ok(HttpResponse::Ok().content_type("application/json").body(body))
     }
 }
 

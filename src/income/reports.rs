@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use sea_orm::sea_query::{Asterisk, ColumnRef, Condition, Expr, ExprTrait, IntoColumnRef};
 use sea_orm::{
@@ -189,21 +188,18 @@ async fn income_summary(
     // A committee opens this page often: the same question since the last write anywhere
     // gets the same answer without summing the ledger again. (An `org_id` outside the
     // caller's scope is refused below, so its key is never stored.)
-    let seq = crate::audit::head_seq(db).await?;
     let key = format!("income-summary {:?} {:?} {year}", scope.prefixes(), params.org_id);
-    if let Some(body) = state.computed.get(&key, seq) {
-        return Ok(HttpResponse::Ok().content_type("application/json").body(body));
-    }
-    // The subtree asked for, else the caller's scope: its organisations, named in each statement.
-    let ids = orgs::subtree_ids(db, &scope, params.org_id).await?;
-    let summary = summarise(db, target, &ids, year).await?;
-    let summary = IncomeSummary {
-        org_id: params.org_id,
-        ..summary
+    let compute = async {
+        // The subtree asked for, else the caller's scope: its organisations, named in each
+        // statement.
+        let ids = orgs::subtree_ids(db, &scope, params.org_id).await?;
+        let summary = summarise(db, target, &ids, year).await?;
+        Ok(IncomeSummary {
+            org_id: params.org_id,
+            ..summary
+        })
     };
-    let body = Bytes::from(serde_json::to_vec(&summary).map_err(ApiError::internal)?);
-    state.computed.put(key, seq, body.clone());
-    Ok(HttpResponse::Ok().content_type("application/json").body(body))
+    state.computed.json(db, key, compute).await
 }
 
 /// The summary of the villages served by the organisations `ids` (`None`: every village) in

@@ -6,7 +6,6 @@ pub mod types;
 
 use std::collections::{HashMap, HashSet};
 
-use actix_web::web::Bytes;
 use actix_web::{HttpResponse, get, web};
 use chrono::{Datelike, Months, NaiveDate};
 use sea_orm::sea_query::{Asterisk, Condition, Expr, ExprTrait, Query as SqlQuery};
@@ -59,36 +58,33 @@ async fn overview(
     let today = crate::db::now().date_naive();
     let year = crate::pledges::types::query_year(params.year)?.unwrap_or(today.year());
     let scope = user.scope(READERS);
-    let seq = crate::audit::head_seq(db).await?;
     let key = format!("overview {:?} {:?} {year} {today}", scope.prefixes(), params.org_id);
-    if let Some(body) = state.computed.get(&key, seq) {
-        return Ok(HttpResponse::Ok().content_type("application/json").body(body));
-    }
-    let ids = orgs::subtree_ids(db, &scope, params.org_id).await?;
-    let as_of = Ord::min(today, NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(today));
-    let tree = org_figures(db, &ids).await?;
-    let income = crate::income::reports::summarise(db, crate::income::Target::of(&state.config), &ids, year).await?;
-    let result = Overview {
-        org_id: params.org_id,
-        year,
-        as_of,
-        members: member_figures(db, &tree, &ids, as_of).await?,
-        pledges: pledge_figures(db, &ids, year, &tree).await?,
-        ratings: rating_figures(db, &ids, year - 1).await?,
-        pairings: pairing_figures(db, &ids, as_of).await?,
-        income: IncomeFigures {
-            villages: income.villages,
-            at_target: income.at_target,
-            empty_shell: income.empty_shell,
-            bands: income.bands,
-            target_fen: income.target_fen,
-            basis: income.basis,
-        },
-        orgs: tree.figures,
+    let compute = async {
+        let ids = orgs::subtree_ids(db, &scope, params.org_id).await?;
+        let as_of = Ord::min(today, NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(today));
+        let tree = org_figures(db, &ids).await?;
+        let target = crate::income::Target::of(&state.config);
+        let income = crate::income::reports::summarise(db, target, &ids, year).await?;
+        Ok(Overview {
+            org_id: params.org_id,
+            year,
+            as_of,
+            members: member_figures(db, &tree, &ids, as_of).await?,
+            pledges: pledge_figures(db, &ids, year, &tree).await?,
+            ratings: rating_figures(db, &ids, year - 1).await?,
+            pairings: pairing_figures(db, &ids, as_of).await?,
+            income: IncomeFigures {
+                villages: income.villages,
+                at_target: income.at_target,
+                empty_shell: income.empty_shell,
+                bands: income.bands,
+                target_fen: income.target_fen,
+                basis: income.basis,
+            },
+            orgs: tree.figures,
+        })
     };
-    let body = Bytes::from(serde_json::to_vec(&result).map_err(ApiError::internal)?);
-    state.computed.put(key, seq, body.clone());
-    Ok(HttpResponse::Ok().content_type("application/json").body(body))
+    state.computed.json(db, key, compute).await
 }
 
 /// The subtree's organisations as the other figures need them.
@@ -156,6 +152,9 @@ fn years_before(day: NaiveDate, years: u32) -> NaiveDate {
         .unwrap_or(NaiveDate::MIN)
 }
 
+/// Members counted by status, rural, gender, education, age band and Party-years band.
+type MemberRow = (MemberStatus, bool, Gender, Option<Education>, i32, i32, i64);
+
 async fn member_figures<C: ConnectionTrait>(
     db: &C,
     tree: &Tree,
@@ -171,7 +170,7 @@ async fn member_figures<C: ConnectionTrait>(
         member::Column::JoinedOn,
         &[5, 10, 20, 30].map(|y| years_before(as_of, y)),
     );
-    let rows: Vec<(MemberStatus, bool, Gender, Option<Education>, i32, i32, i64)> = member::Entity::find()
+    let rows: Vec<MemberRow> = member::Entity::find()
         .select_only()
         .columns([
             member::Column::Status,
@@ -205,9 +204,7 @@ async fn member_figures<C: ConnectionTrait>(
         .into_tuple()
         .all(db)
         .await?;
-    let sum = |f: &dyn Fn(&(MemberStatus, bool, Gender, Option<Education>, i32, i32, i64)) -> bool| {
-        rows.iter().filter(|r| f(r)).map(|r| r.6 as u64).sum::<u64>()
-    };
+    let sum = |f: &dyn Fn(&MemberRow) -> bool| rows.iter().filter(|r| f(r)).map(|r| r.6 as u64).sum::<u64>();
     Ok(MemberFigures {
         total: sum(&|_| true),
         full: sum(&|r| r.0 == MemberStatus::Full),

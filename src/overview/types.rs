@@ -92,7 +92,8 @@ pub struct PledgeFigures {
     pub public_items: u64,
     /// Collective pledge items (集体承诺) of organisations.
     pub collective_items: u64,
-    /// Members with at least one public individual pledge (党员公开承诺).
+    /// Members with at least one public individual pledge (党员公开承诺), whether or not
+    /// still on the rolls.
     pub members_pledged: u64,
     /// Of those, rural members (农村党员), as the article counts them.
     pub rural_members_pledged: u64,
