@@ -80,6 +80,9 @@ pub struct Config {
     pub income_target_fen: i64,
     /// What the target is measured on: all collective income (default) or operating income.
     pub income_target_basis: crate::income::types::IncomeBasis,
+    /// Load the demo town on the first start of an empty database: `None` (unset) loads it
+    /// on SQLite only; `DANGJIAN_DEMO=true` on PostgreSQL too; `false` never.
+    pub demo: Option<bool>,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
     /// Key protecting personal data (64 hex characters); see `members::pii::data_keys`.
@@ -232,6 +235,12 @@ impl Config {
                 .find(|b| b.as_str() == v.trim())
                 .ok_or_else(|| bad("DANGJIAN_INCOME_TARGET_BASIS", "must be `total` or `operating`"))?,
         };
+        let demo = match get("DANGJIAN_DEMO").as_deref().map(str::trim) {
+            None => None,
+            Some("true") | Some("1") => Some(true),
+            Some("false") | Some("0") => Some(false),
+            Some(_) => return Err(bad("DANGJIAN_DEMO", "must be `true` or `false`")),
+        };
         let trust_forwarded_for = match get("DANGJIAN_TRUST_FORWARDED_FOR").as_deref() {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
@@ -260,6 +269,7 @@ impl Config {
             rating_help_records_per_year,
             income_target_fen,
             income_target_basis,
+            demo,
             trust_forwarded_for,
             data_key,
         })

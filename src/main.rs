@@ -38,6 +38,12 @@ enum Command {
     /// Fill an empty database with a generated county (load tests, benchmarks): towns,
     /// branches, groups, members, pledges over several years, feedback, and accounts. Refuses
     /// a database holding more than the bootstrap root committee and `admin`.
+    /// Load the demo town: 平山镇 in 2017, as the programme's newspaper report describes it
+    /// (1,462 members, 37 branches, pledges, ratings, pairings, village finances), with one
+    /// account per role whose passwords are printed once. Refuses a database holding more than
+    /// the bootstrap root committee and `admin`. `serve` loads it by itself on the first start
+    /// of an embedded database (opt out with `DANGJIAN_DEMO=false`).
+    SeedDemo,
     SeedCounty {
         #[command(flatten)]
         options: dangjian::seed::county::CountyOptions,
@@ -68,6 +74,7 @@ fn main() -> ExitCode {
     let result = actix_web::rt::System::new().block_on(async move {
         match command {
             Command::CreateAdmin { username, .. } => create_admin(&config, &username).await,
+            Command::SeedDemo => seed_demo(&config).await,
             Command::SeedCounty {
                 options,
                 password_stdin,
@@ -109,6 +116,18 @@ async fn create_admin(config: &Config, username: &str) -> Result<(), String> {
             other => other.to_string(),
         })?;
     println!("town_admin `{}` is ready", username.trim().to_lowercase());
+    Ok(())
+}
+
+async fn seed_demo(config: &Config) -> Result<(), String> {
+    let keys = dangjian::members::pii::data_keys(config).map_err(|e| e.to_string())?;
+    let db = dangjian::db::connect_and_migrate(config, std::time::Duration::ZERO)
+        .await
+        .map_err(|e| e.to_string())?;
+    let report = dangjian::seed::demo::seed(&db, &keys)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("{}", report.summary());
     Ok(())
 }
 

@@ -23,10 +23,20 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
         .await
         .map_err(|e| std::io::Error::other(format!("database: {e}")))?;
     match crate::users::admin::bootstrap(&db).await {
-        Ok(Some(password)) => println!(
-            "\nCreated the first administrator.\n  username: admin\n  password: {password}\n\
-             Sign in and change it (POST /api/v1/me/password). It is not shown again.\n"
-        ),
+        Ok(Some(password)) => {
+            println!(
+                "\nCreated the first administrator.\n  username: admin\n  password: {password}\n\
+                 Sign in and change it (POST /api/v1/me/password). It is not shown again.\n"
+            );
+            // A first start on an embedded database shows the demo town (`DANGJIAN_DEMO`).
+            if config.demo.unwrap_or(config.is_sqlite()) {
+                let keys = crate::members::pii::data_keys(&config).map_err(std::io::Error::other)?;
+                match crate::seed::demo::seed(&db, &keys).await {
+                    Ok(report) => println!("{}", report.summary()),
+                    Err(err) => tracing::warn!(error = %err, "the demo town was not loaded"),
+                }
+            }
+        }
         Ok(None) => {}
         Err(err) => {
             return Err(std::io::Error::other(format!(

@@ -326,7 +326,7 @@ struct PairingRef {
 const BENCH_HELPERS: usize = 64;
 const BENCH_HELPER: &str = "bench_helper.";
 
-struct Generator<'a> {
+pub(super) struct Generator<'a> {
     opts: &'a CountyOptions,
     keys: &'a DataKeys,
     hash: String,
@@ -336,7 +336,7 @@ struct Generator<'a> {
     /// The evening of `as_of`: nothing happens later.
     end: DateTime<Utc>,
     first_year: i32,
-    admin: Uuid,
+    pub(super) admin: Uuid,
     towns: Vec<org::Model>,
     branches: Vec<Branch>,
     members: Vec<MemberRef>,
@@ -353,16 +353,16 @@ struct Generator<'a> {
     report: CountyReport,
 }
 
-fn day_start(d: NaiveDate) -> DateTime<Utc> {
+pub(super) fn day_start(d: NaiveDate) -> DateTime<Utc> {
     Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
 }
 
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+pub(super) fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap_or(NaiveDate::MIN)
 }
 
 impl<'a> Generator<'a> {
-    fn new(opts: &'a CountyOptions, keys: &'a DataKeys, hash: String) -> Generator<'a> {
+    pub(super) fn new(opts: &'a CountyOptions, keys: &'a DataKeys, hash: String) -> Generator<'a> {
         let first_year = opts.as_of.year() - opts.years as i32 + 1;
         Generator {
             opts,
@@ -811,6 +811,7 @@ impl<'a> Generator<'a> {
                     author,
                     secretary: branch.secretary,
                     year,
+                    state: None,
                 }
             } else {
                 let j = i - collective;
@@ -829,6 +830,7 @@ impl<'a> Generator<'a> {
                     author: branch.secretary,
                     secretary: branch.secretary,
                     year,
+                    state: None,
                 }
             };
             self.pledge(&mut rng, &mut out, &names, new);
@@ -844,10 +846,12 @@ impl<'a> Generator<'a> {
     }
 
     /// One pledge, its way to its final state, its timeline, maybe feedback.
-    fn pledge(&self, rng: &mut SplitMix64, out: &mut Batches, names: &HashMap<Uuid, String>, p: NewPledge) {
+    pub(super) fn pledge(&self, rng: &mut SplitMix64, out: &mut Batches, names: &HashMap<Uuid, String>, p: NewPledge) {
         use PledgeState::*;
         let this_year = p.year == self.opts.as_of.year();
-        let state = if this_year {
+        let state = if let Some(state) = p.state {
+            state
+        } else if this_year {
             rng.weighted(&[
                 (100, Draft),
                 (100, Submitted),
@@ -1859,29 +1863,29 @@ impl Generator<'_> {
 }
 
 /// When a generated year of ratings was proposed, approved, published and made final.
-struct RatingTimes {
-    proposed: DateTime<Utc>,
-    approved: DateTime<Utc>,
-    published: DateTime<Utc>,
-    ends: DateTime<Utc>,
+pub(super) struct RatingTimes {
+    pub proposed: DateTime<Utc>,
+    pub approved: DateTime<Utc>,
+    pub published: DateTime<Utc>,
+    pub ends: DateTime<Utc>,
     /// `None`: still on notice at `as_of`.
-    final_at: Option<DateTime<Utc>>,
+    pub final_at: Option<DateTime<Utc>>,
 }
 
 const RATING_COLUMNS: usize = 21;
 const RATING_EVENT_COLUMNS: usize = 9;
 
 #[derive(Default)]
-struct RatingBatches {
+pub(super) struct RatingBatches {
     ratings: Vec<rating::Model>,
     events: Vec<rating_event::Model>,
-    written: (u64, u64),
+    pub written: (u64, u64),
 }
 
 impl RatingBatches {
     /// One rating of `subject` `(member, rated organisation, scope organisation, name)` with
     /// its timeline.
-    fn push(
+    pub(super) fn push(
         &mut self,
         rng: &mut SplitMix64,
         year: i32,
@@ -1968,7 +1972,7 @@ impl RatingBatches {
     }
 
     /// Writes the ratings, then their timelines: all of it when `all`, else full statements.
-    async fn flush(&mut self, w: &Write, all: bool) -> Result<(), SeedError> {
+    pub(super) async fn flush(&mut self, w: &Write, all: bool) -> Result<(), SeedError> {
         self.written.0 += insert_some::<rating::Entity, _>(w, &mut self.ratings, RATING_COLUMNS, true).await?;
         self.written.1 +=
             insert_some::<rating_event::Entity, _>(w, &mut self.events, RATING_EVENT_COLUMNS, all).await?;
@@ -2069,15 +2073,17 @@ impl HouseholdBatches {
     }
 }
 
-struct NewPledge {
-    kind: PledgeKind,
-    member_id: Option<Uuid>,
-    org_id: Uuid,
-    group_id: Option<Uuid>,
-    author: Uuid,
+pub(super) struct NewPledge {
+    pub kind: PledgeKind,
+    pub member_id: Option<Uuid>,
+    pub org_id: Uuid,
+    pub group_id: Option<Uuid>,
+    pub author: Uuid,
     /// The secretary of the branch concerned: answers its feedback.
-    secretary: Uuid,
-    year: i32,
+    pub secretary: Uuid,
+    pub year: i32,
+    /// The state it ends in (default: drawn, as a year's pledges are spread).
+    pub state: Option<PledgeState>,
 }
 
 const PLEDGE_COLUMNS: usize = 21;
@@ -2086,17 +2092,17 @@ const FEEDBACK_COLUMNS: usize = 10;
 
 /// Rows waiting for their multi-row INSERT, and how many of each were written.
 #[derive(Default)]
-struct Batches {
-    pledges: Vec<pledge::Model>,
+pub(super) struct Batches {
+    pub pledges: Vec<pledge::Model>,
     events: Vec<event::Model>,
     feedback: Vec<feedback::Model>,
-    written: (u64, u64, u64),
+    pub written: (u64, u64, u64),
 }
 
 impl Batches {
     /// Writes the pledges, then the timelines and feedback that refer to them: all of it when
     /// `all`, else only full statements.
-    async fn flush(&mut self, w: &Write, all: bool) -> Result<(), SeedError> {
+    pub(super) async fn flush(&mut self, w: &Write, all: bool) -> Result<(), SeedError> {
         self.written.0 += insert_some::<pledge::Entity, _>(w, &mut self.pledges, PLEDGE_COLUMNS, true).await?;
         self.written.1 += insert_some::<event::Entity, _>(w, &mut self.events, EVENT_COLUMNS, all).await?;
         self.written.2 += insert_some::<feedback::Entity, _>(w, &mut self.feedback, FEEDBACK_COLUMNS, all).await?;
@@ -2124,7 +2130,7 @@ where
     Ok(whole as u64)
 }
 
-async fn insert_all<E, M>(w: &Write, mut rows: Vec<M>, columns: usize) -> Result<u64, SeedError>
+pub(super) async fn insert_all<E, M>(w: &Write, mut rows: Vec<M>, columns: usize) -> Result<u64, SeedError>
 where
     E: EntityTrait<Model = M>,
     M: IntoActiveModel<E::ActiveModel> + Clone,
@@ -2143,6 +2149,11 @@ pub fn id_number(rng: &mut SplitMix64, birth: NaiveDate, gender: Gender) -> Stri
         (20, "340102"),
         (10, "110105"),
     ]);
+    id_number_in(rng, region, birth, gender)
+}
+
+/// A GB 11643 ID number of the region `region` (six digits).
+pub fn id_number_in(rng: &mut SplitMix64, region: &str, birth: NaiveDate, gender: Gender) -> String {
     let seq = rng.below(500) as u32 * 2 + u32::from(gender == Gender::Male);
     let body = format!("{region}{}{seq:03}", birth.format("%Y%m%d"));
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -2151,12 +2162,12 @@ pub fn id_number(rng: &mut SplitMix64, birth: NaiveDate, gender: Gender) -> Stri
     format!("{body}{}", CHECK[(sum % 11) as usize] as char)
 }
 
-fn mobile(rng: &mut SplitMix64) -> String {
+pub(super) fn mobile(rng: &mut SplitMix64) -> String {
     let prefix = rng.pick(&["135", "136", "138", "139", "150", "151", "158", "177", "180", "189"]);
     format!("{prefix}{:08}", rng.below(100_000_000))
 }
 
-fn person_name(rng: &mut SplitMix64, gender: Gender) -> String {
+pub(super) fn person_name(rng: &mut SplitMix64, gender: Gender) -> String {
     let surname = rng.pick(SURNAMES);
     let given = if gender == Gender::Male { MALE } else { FEMALE };
     if rng.chance(650) {

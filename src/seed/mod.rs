@@ -5,6 +5,7 @@
 //! event.
 
 pub mod county;
+pub mod demo;
 
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 

@@ -36,6 +36,8 @@ fn command(database_url: &str, data_dir: &Path, env: &[(&str, &str)]) -> Command
         .env("DANGJIAN_BIND", "127.0.0.1:0")
         .env("DANGJIAN_SHUTDOWN_TIMEOUT_SECS", "10")
         .env("RUST_LOG", "info")
+        // No demo town on first start unless a test asks for it.
+        .env("DANGJIAN_DEMO", "false")
         .env_remove("DANGJIAN_LOG_FORMAT")
         .env_remove("DANGJIAN_JWT_SECRET")
         .env_remove("DANGJIAN_DATA_KEY");
