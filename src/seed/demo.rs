@@ -141,7 +141,10 @@ const OFFICE_BRANCHES: &[&str] = &[
 
 /// The villages over the target in 2017 (花车, 鸣凤, 猫山): their projects and 2017 operating
 /// income in yuan.
-const EARNERS: &[(&str, &[(&str, ProjectKind, Option<f64>, &str)], i64)] = &[
+/// A project: name, kind, capacity and its unit.
+type Project = (&'static str, ProjectKind, Option<f64>, &'static str);
+
+const EARNERS: &[(&str, &[Project], i64)] = &[
     (
         "花车村",
         &[("花车村光伏电站", ProjectKind::Photovoltaic, Some(60.0), "kW")],
@@ -776,7 +779,7 @@ impl<'a> Demo<'a> {
             } else if sishan {
                 // Waiting for the branch's review: what `demo.secretary` approves first.
                 Some(PledgeState::Submitted)
-            } else if quiet % 3 == 0 {
+            } else if quiet.is_multiple_of(3) {
                 Some(other[(quiet / 3) % other.len()])
             } else {
                 None
