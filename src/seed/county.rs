@@ -1813,24 +1813,14 @@ impl Generator<'_> {
                     }
                     let received_on = on(&mut rng);
                     let when = day_start(received_on) + chrono::Duration::hours(10);
-                    let r = finance_record::Model {
-                        id: rng.uuid_v7(when),
-                        village_id: v.id,
-                        org_id,
+                    let r = ledger_record(
+                        &mut rng,
+                        (v.id, org_id),
                         year,
-                        flow: category.flow(),
-                        category,
-                        project_id,
-                        amount_fen: fen,
+                        (category, project_id, fen),
                         received_on,
-                        note: None,
-                        reverses_id: None,
-                        reversed_by_id: None,
-                        recorded_by: Some(self.branches[b].secretary),
-                        version: 1,
-                        created_at: when,
-                        updated_at: when,
-                    };
+                        self.branches[b].secretary,
+                    );
                     if rng.chance(10) {
                         // Entered twice by mistake; the copy reversed the same day.
                         let copy_id = rng.uuid_v7(when);
@@ -1859,6 +1849,37 @@ impl Generator<'_> {
         records.sort_by_key(|r| r.reverses_id.is_some());
         self.report.finance_records = insert_all::<finance_record::Entity, _>(w, records, 17).await?;
         Ok(())
+    }
+}
+
+/// A ledger record of the village `(village, its branch)`, entered by `recorded_by` on the
+/// morning of the day the money came in or went out.
+pub(super) fn ledger_record(
+    rng: &mut SplitMix64,
+    (village_id, org_id): (Uuid, Uuid),
+    year: i32,
+    (category, project_id, fen): (FinanceCategory, Option<Uuid>, i64),
+    received_on: NaiveDate,
+    recorded_by: Uuid,
+) -> finance_record::Model {
+    let when = day_start(received_on) + chrono::Duration::hours(10);
+    finance_record::Model {
+        id: rng.uuid_v7(when),
+        village_id,
+        org_id,
+        year,
+        flow: category.flow(),
+        category,
+        project_id,
+        amount_fen: fen,
+        received_on,
+        note: None,
+        reverses_id: None,
+        reversed_by_id: None,
+        recorded_by: Some(recorded_by),
+        version: 1,
+        created_at: when,
+        updated_at: when,
     }
 }
 

@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 use super::county::{
     Batches, CountyOptions, Generator, NewPledge, RatingBatches, RatingTimes, date, day_start, id_number_in,
-    insert_all, person_name,
+    insert_all, ledger_record, person_name,
 };
 use super::{SeedError, SplitMix64, occupied};
 use crate::audit::{AuditContext, Event, Write};
@@ -1213,25 +1213,14 @@ impl<'a> Demo<'a> {
                 }
                 for (k, (category, project_id, fen)) in entries.into_iter().enumerate() {
                     let received_on = date(year, 3 + 2 * (k as u32 % 5), 20);
-                    let at = day_start(received_on) + chrono::Duration::hours(10);
-                    records.push(record::Model {
-                        id: self.rng.uuid_v7(at),
-                        village_id,
-                        org_id,
+                    records.push(ledger_record(
+                        &mut self.rng,
+                        (village_id, org_id),
                         year,
-                        flow: category.flow(),
-                        category,
-                        project_id,
-                        amount_fen: fen,
+                        (category, project_id, fen),
                         received_on,
-                        note: None,
-                        reverses_id: None,
-                        reversed_by_id: None,
-                        recorded_by: Some(self.branches[v].secretary),
-                        version: 1,
-                        created_at: at,
-                        updated_at: at,
-                    });
+                        self.branches[v].secretary,
+                    ));
                 }
             }
         }
