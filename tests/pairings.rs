@@ -971,6 +971,11 @@ async fn a_pairing_does_not_end_before_the_help_logged_on_it_and_its_helper_cann
         .await
         .assert_problem(409, "conflict");
     assert_eq!(end("2017-06-30").await.status, 200);
+    // Once ended, no help is logged on it.
+    log_help(&s.app, s.sec(), &p, "2017-06-15", "visit")
+        .await
+        .assert_problem(409, "conflict");
+    assert_eq!(help_count(&s.app, s.sec(), &p).await, 1, "nothing written");
     let req = s
         .app
         .server

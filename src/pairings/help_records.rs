@@ -102,11 +102,9 @@ async fn create_help_record(
     };
     let w = Write::begin(&state.db, &user.audit).await?;
     let (p, rights) = find_with_rights(w.db(), &user, *id).await?;
-    let may = if helper_has_account(w.db(), &p).await? {
-        rights.own
-    } else {
-        rights.manage || rights.group_leader
-    };
+    // The helper's own account logs its own records (it is, by being theirs, the account
+    // linked to the helper); others only for a helper without one.
+    let may = rights.own || (!helper_has_account(w.db(), &p).await? && (rights.manage || rights.group_leader));
     if !may {
         return Err(ApiError::Forbidden {
             detail: text!(
@@ -115,13 +113,15 @@ async fn create_help_record(
             ),
         });
     }
-    // Under the household's lock the pairing cannot end meanwhile.
-    super::lock_household(&w, p.household_id).await?;
-    let p = pairing::Entity::find_by_id(p.id)
-        .one(w.db())
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    if p.end_on.is_some() {
+    // Locking the pairing while it is active: it cannot end before this write commits (ending
+    // it updates this row), and one that ended meanwhile is found ended.
+    let still_active = pairing::Entity::update_many()
+        .col_expr(pairing::Column::Id, sea_orm::sea_query::Expr::col(pairing::Column::Id))
+        .filter(pairing::Column::Id.eq(p.id))
+        .filter(pairing::Column::EndOn.is_null())
+        .exec(w.db())
+        .await?;
+    if still_active.rows_affected == 0 {
         return Err(ApiError::conflict(text!(
             "This pairing has ended; help is logged on active pairings.",
             "该结对已结束，只能在进行中的结对上记录帮扶。"
