@@ -144,12 +144,21 @@ pub async fn chain_pending(db: &DatabaseConnection) -> Result<(), DbErr> {
         if db.get_database_backend() == DbBackend::Postgres {
             txn.execute_unprepared("SET LOCAL synchronous_commit TO OFF").await?;
         }
-        // Taking the head row first makes concurrent moves take turns.
-        head::Entity::update_many()
-            .col_expr(head::Column::Seq, Expr::col(head::Column::Seq))
-            .filter(head::Column::Id.eq(1))
-            .exec(&txn)
-            .await?;
+        // Taking the head row first makes concurrent moves take turns: PostgreSQL locks and
+        // reads it in one statement (this section is where concurrent writes queue); SQLite,
+        // which has no row locks, takes the database's write lock by writing to it first.
+        let head_row = head::Entity::find_by_id(1);
+        let current = if db.get_database_backend() == DbBackend::Postgres {
+            head_row.lock_exclusive().one(&txn).await?
+        } else {
+            head::Entity::update_many()
+                .col_expr(head::Column::Seq, Expr::col(head::Column::Seq))
+                .filter(head::Column::Id.eq(1))
+                .exec(&txn)
+                .await?;
+            head_row.one(&txn).await?
+        }
+        .ok_or_else(|| DbErr::RecordNotFound("audit_head".into()))?;
         let waiting = pending::Entity::find()
             .order_by_asc(pending::Column::PendingSeq)
             .limit(BATCH)
@@ -159,10 +168,6 @@ pub async fn chain_pending(db: &DatabaseConnection) -> Result<(), DbErr> {
             txn.commit().await?;
             return Ok(());
         }
-        let current = head::Entity::find_by_id(1)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound("audit_head".into()))?;
         let (mut seq, mut prev_hash) = (current.seq, current.hash);
         let mut events = Vec::with_capacity(waiting.len());
         let mut taken = Vec::with_capacity(waiting.len());
