@@ -14,14 +14,14 @@ use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use crate::auth::{Access, Role, Scope, find_placed};
+use crate::auth::{Access, Scope, find_placed};
 use crate::error::ApiError;
 use entity::{project, record, share};
 use types::*;
 
 /// Roles that read a subtree's projects and ledgers: the town, inspectors and secretaries.
 /// Everyone else reads the public finances.
-pub const READERS: Access = Access(&[Role::TownAdmin, Role::Inspector, Role::BranchSecretary]);
+pub const READERS: Access = crate::members::READERS;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     projects::configure(cfg);

@@ -27,12 +27,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(public_finances);
 }
 
-/// The year asked for, else last year (the latest whole one).
-fn year_or_last(year: Option<i32>) -> Result<i32, ApiError> {
-    Ok(crate::pledges::types::query_year(year)?
-        .unwrap_or_else(|| chrono::Datelike::year(&crate::db::now().date_naive()) - 1))
-}
-
 /// A village's finances in `year`, with the year before: three statements.
 async fn village_finances<C: ConnectionTrait>(
     db: &C,
@@ -132,7 +126,7 @@ async fn village_income(
     id: web::Path<Uuid>,
     Query(params): Query<YearParams>,
 ) -> Result<Json<VillageFinances>, ApiError> {
-    let year = year_or_last(params.year)?;
+    let year = crate::pledges::types::query_year_or_last(params.year)?;
     let v = crate::places::find_village(&state.db, &user.scope(READERS), *id).await?;
     Ok(Json(
         village_finances(&state.db, Target::of(&state.config), &v, year).await?,
@@ -155,7 +149,7 @@ async fn public_finances(
     id: web::Path<Uuid>,
     Query(params): Query<YearParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let year = year_or_last(params.year)?;
+    let year = crate::pledges::types::query_year_or_last(params.year)?;
     let v = village::Entity::find_by_id(*id)
         .one(&state.db)
         .await?
@@ -182,7 +176,7 @@ async fn income_summary(
     Query(params): Query<SummaryParams>,
 ) -> Result<HttpResponse, ApiError> {
     let db = &state.db;
-    let year = year_or_last(params.year)?;
+    let year = crate::pledges::types::query_year_or_last(params.year)?;
     let target = Target::of(&state.config);
     let scope = user.scope(READERS);
     // A committee opens this page often: the same question since the last write anywhere

@@ -12,7 +12,7 @@ use sea_orm::sea_query::{Asterisk, Condition, Expr, ExprTrait, Query as SqlQuery
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use crate::auth::{Access, AuthUser, Role};
+use crate::auth::{Access, AuthUser};
 use crate::error::{ApiError, Problem};
 use crate::households::entity::household;
 use crate::households::types::HouseholdStatus;
@@ -26,12 +26,12 @@ use crate::pledges::entity::{feedback, pledge};
 use crate::pledges::lifecycle::PledgeState;
 use crate::pledges::types::PledgeKind;
 use crate::ratings::entity::rating;
-use crate::ratings::types::{RatingLevel, RatingState, RatingSubject};
+use crate::ratings::types::{RatingState, RatingSubject};
 use crate::state::AppState;
 use types::*;
 
 /// Who reads the overview of their subtree: the town, inspectors and secretaries.
-pub const READERS: Access = Access(&[Role::TownAdmin, Role::Inspector, Role::BranchSecretary]);
+pub const READERS: Access = crate::members::READERS;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(overview);
@@ -376,19 +376,14 @@ async fn rating_figures<C: ConnectionTrait>(
     ids: &Option<Vec<Uuid>>,
     year: i32,
 ) -> Result<RatingFigures, ApiError> {
-    let rows: Vec<(RatingSubject, RatingLevel, i64)> = rating::Entity::find()
-        .select_only()
-        .column(rating::Column::Subject)
-        .column(rating::Column::Level)
-        .column_as(Expr::col(Asterisk).count(), "n")
-        .filter(orgs::ids_condition(ids, rating::Column::OrgId))
-        .filter(rating::Column::Year.eq(year))
-        .filter(crate::ratings::state_condition(RatingState::Final, crate::db::now()))
-        .group_by(rating::Column::Subject)
-        .group_by(rating::Column::Level)
-        .into_tuple()
-        .all(db)
-        .await?;
+    let rows = crate::ratings::count_levels(
+        db,
+        Condition::all()
+            .add(orgs::ids_condition(ids, rating::Column::OrgId))
+            .add(rating::Column::Year.eq(year))
+            .add(crate::ratings::state_condition(RatingState::Final, crate::db::now())),
+    )
+    .await?;
     Ok(RatingFigures {
         year,
         orgs: crate::ratings::level_counts(&rows, RatingSubject::Org),

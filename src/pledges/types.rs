@@ -23,6 +23,12 @@ pub fn query_year(year: Option<i32>) -> Result<Option<i32>, crate::error::ApiErr
     }
 }
 
+/// `?year=` checked as [`query_year`], else last year: the latest whole year, which reports of
+/// a year (star board, village finances) show by default.
+pub fn query_year_or_last(year: Option<i32>) -> Result<i32, crate::error::ApiError> {
+    Ok(query_year(year)?.unwrap_or_else(|| chrono::Datelike::year(&crate::db::now().date_naive()) - 1))
+}
+
 /// Schema of `?state=`: a pledge state, or `overdue`.
 fn state_filter() -> utoipa::openapi::schema::Object {
     let mut values: Vec<&str> = PledgeState::ALL.iter().map(|s| s.as_str()).collect();

@@ -258,6 +258,26 @@ pub async fn refuse_own_organisation<C: ConnectionTrait>(
     }
 }
 
+/// How many ratings matching `condition` there are of each subject and level: one grouped
+/// statement, for [`level_counts`].
+pub async fn count_levels<C: ConnectionTrait>(
+    db: &C,
+    condition: Condition,
+) -> Result<Vec<(types::RatingSubject, RatingLevel, i64)>, ApiError> {
+    use sea_orm::sea_query::{Asterisk, Expr, ExprTrait};
+    Ok(rating::Entity::find()
+        .select_only()
+        .column(rating::Column::Subject)
+        .column(rating::Column::Level)
+        .column_as(Expr::col(Asterisk).count(), "n")
+        .filter(condition)
+        .group_by(rating::Column::Subject)
+        .group_by(rating::Column::Level)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 /// Counts per level of `subject` from `(subject, level, count)` rows: every level listed (0
 /// where none), `unqualified` for members only.
 pub fn level_counts(

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Asterisk, Condition, Expr, ExprTrait};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -419,8 +419,7 @@ pub(super) async fn star_board(
         .await?
         .ok_or(ApiError::NotFound)?;
     let now = crate::db::now();
-    let year = crate::pledges::types::query_year(query.filters.year)?
-        .unwrap_or_else(|| chrono::Datelike::year(&now.date_naive()) - 1);
+    let year = crate::pledges::types::query_year_or_last(query.filters.year)?;
     // The subtree's organisations, named in each statement (see `orgs::subtree_at`).
     let org_names: HashMap<Uuid, String> = orgs::subtree_at(db, &root.path)
         .await?
@@ -431,17 +430,7 @@ pub(super) async fn star_board(
         .add(rating::Column::OrgId.is_in(org_names.keys().copied()))
         .add(rating::Column::Year.eq(year))
         .add(rating::Column::State.is_in([RatingState::Noticed, RatingState::Final]));
-    let counted: Vec<(RatingSubject, RatingLevel, i64)> = rating::Entity::find()
-        .select_only()
-        .column(rating::Column::Subject)
-        .column(rating::Column::Level)
-        .column_as(Expr::col(Asterisk).count(), "n")
-        .filter(on_board.clone())
-        .group_by(rating::Column::Subject)
-        .group_by(rating::Column::Level)
-        .into_tuple()
-        .all(db)
-        .await?;
+    let counted = super::count_levels(db, on_board.clone()).await?;
     let entry = |r: &rating::Model| {
         let state = state_at(r, now);
         StarEntry {

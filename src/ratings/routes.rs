@@ -3,10 +3,8 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use sea_orm::sea_query::{Asterisk, Condition, Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqlErr,
-};
+use sea_orm::sea_query::Condition;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, SqlErr};
 use uuid::Uuid;
 
 use super::entity::{event, rating};
@@ -651,17 +649,7 @@ async fn rating_counts(
 ) -> Result<Json<RatingCounts>, ApiError> {
     let access = RatingAccess::of(&user);
     let condition = list_condition(&state.db, &access, &query).await?;
-    let rows: Vec<(RatingSubject, RatingLevel, i64)> = rating::Entity::find()
-        .select_only()
-        .column(rating::Column::Subject)
-        .column(rating::Column::Level)
-        .column_as(Expr::col(Asterisk).count(), "n")
-        .filter(condition)
-        .group_by(rating::Column::Subject)
-        .group_by(rating::Column::Level)
-        .into_tuple()
-        .all(&state.db)
-        .await?;
+    let rows = super::count_levels(&state.db, condition).await?;
     Ok(Json(RatingCounts {
         year: query.year,
         org_id: query.org_id,

@@ -29,8 +29,8 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{SeedError, SplitMix64, occupied, rows_per_insert};
-use crate::audit::{AuditContext, Event, Write};
+use super::{SeedError, SplitMix64, rows_per_insert};
+use crate::audit::{Event, Write};
 use crate::auth::{Role, password};
 use crate::households;
 use crate::households::entity::{household, income, person};
@@ -255,11 +255,7 @@ pub async fn seed(
         .await
         .map_err(crate::error::ApiError::internal)??;
 
-    let w = Write::begin(db, &AuditContext::default()).await?;
-    if let Some(what) = occupied(w.db()).await? {
-        w.rollback().await?;
-        return Err(SeedError::NotEmpty(what));
-    }
+    let w = super::begin_on_empty(db).await?;
     let mut g = Generator::new(options, keys, hash);
     g.run(&w).await?;
     let mut report = g.report;

@@ -30,8 +30,8 @@ use super::county::{
     Batches, CountyOptions, Generator, NewPledge, RatingBatches, RatingTimes, date, day_start, id_number_in,
     insert_all, ledger_record, person_name,
 };
-use super::{SeedError, SplitMix64, occupied};
-use crate::audit::{AuditContext, Event, Write};
+use super::{SeedError, SplitMix64};
+use crate::audit::{Event, Write};
 use crate::auth::{Role, password};
 use crate::households;
 use crate::households::types::{HouseholdAttribute, HouseholdStatus, NewHousehold, PovertyCause};
@@ -231,11 +231,7 @@ struct DemoMember {
 /// nothing; every account gets its own random password, returned in the report.
 pub async fn seed(db: &DatabaseConnection, keys: &DataKeys) -> Result<DemoReport, SeedError> {
     let started = Instant::now();
-    let w = Write::begin(db, &AuditContext::default()).await?;
-    if let Some(what) = occupied(w.db()).await? {
-        w.rollback().await?;
-        return Err(SeedError::NotEmpty(what));
-    }
+    let w = super::begin_on_empty(db).await?;
     let mut demo = Demo::new(keys);
     demo.run(&w).await?;
     let mut report = demo.report;

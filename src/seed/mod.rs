@@ -105,6 +105,17 @@ pub fn rows_per_insert(columns: usize) -> usize {
     (32_000 / columns.max(1)).max(1)
 }
 
+/// The one write a seeder fills the database in, refused unless the database is empty (at
+/// most a bootstrap root committee and administrator).
+pub async fn begin_on_empty(db: &sea_orm::DatabaseConnection) -> Result<crate::audit::Write, SeedError> {
+    let w = crate::audit::Write::begin(db, &crate::audit::AuditContext::default()).await?;
+    if let Some(what) = occupied(w.db()).await? {
+        w.rollback().await?;
+        return Err(SeedError::NotEmpty(what));
+    }
+    Ok(w)
+}
+
 /// What the database holds besides a bootstrap root committee and administrator, if anything.
 pub async fn occupied<C: ConnectionTrait>(db: &C) -> Result<Option<String>, sea_orm::DbErr> {
     let orgs = crate::orgs::entity::Entity::find().count(db).await?;
