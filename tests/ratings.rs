@@ -873,14 +873,19 @@ async fn the_notice_period_with_an_objection_upheld_and_one_dismissed() {
         board_names(&board, "orgs"),
         [("支部B".to_owned(), "five_stars".to_owned(), "final".to_owned())]
     );
-    let four = board["member_counts"]
+    let counts: Vec<(String, i64)> = board["member_counts"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["level"] == "four_stars")
-        .unwrap()
-        .clone();
-    assert_eq!(four["count"], 1);
+        .map(|c| (c["level"].as_str().unwrap().to_owned(), c["count"].as_i64().unwrap()))
+        .collect();
+    assert!(counts.contains(&("four_stars".to_owned(), 1)), "{counts:?}");
+    assert!(
+        counts.contains(&("five_stars".to_owned(), 0)),
+        "the upheld rating left the counts: {counts:?}"
+    );
+    assert_eq!(board["org_counts"][0]["level"], "five_stars");
+    assert_eq!(board["org_counts"][0]["count"], 1, "{board}");
 
     // The sweeper writes down what reads already show.
     assert_eq!(dangjian::ratings::notice::finalise_due(&app.db).await.unwrap(), 2);

@@ -15,6 +15,8 @@ mod m20261201_000009_audit_pending;
 mod m20261201_000010_ratings;
 mod m20261201_000011_village_finances;
 mod m20261201_000012_overview_indexes;
+mod m20261201_000013_org_paths_bytewise;
+mod m20261201_000014_rating_tallies;
 
 /// The enum checks the database enforces, `(table, column, values)`, migration by
 /// migration: a test compares them with the code's enums, so an enum cannot change without a
@@ -24,6 +26,7 @@ pub const ENUM_CHECKS: &[&[(&str, &str, &[&str])]] = &[
     m20261201_000008_households_pairings::CHECKS,
     m20261201_000010_ratings::CHECKS,
     m20261201_000011_village_finances::CHECKS,
+    m20261201_000014_rating_tallies::CHECKS,
 ];
 
 pub struct Migrator;
@@ -44,6 +47,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_ratings::Migration),
             Box::new(m20261201_000011_village_finances::Migration),
             Box::new(m20261201_000012_overview_indexes::Migration),
+            Box::new(m20261201_000013_org_paths_bytewise::Migration),
+            Box::new(m20261201_000014_rating_tallies::Migration),
         ]
     }
 }

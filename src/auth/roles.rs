@@ -130,7 +130,7 @@ impl Scope {
             return Self::everything();
         }
         for prefix in &self.prefixes {
-            any = any.add(Expr::col(path_column.clone()).like(format!("{prefix}%")));
+            any = any.add(crate::orgs::queries::path_under(path_column.clone(), prefix));
         }
         any
     }

@@ -283,5 +283,12 @@ macro_rules! labelled_enum {
                 sea_orm::ActiveValue::Set(self)
             }
         }
+
+        /// Part of a composite primary key (as text is): never an auto-incremented id.
+        impl sea_orm::TryFromU64 for $name {
+            fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
+                Err(sea_orm::DbErr::ConvertFromU64(stringify!($name)))
+            }
+        }
     };
 }

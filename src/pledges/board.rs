@@ -177,7 +177,7 @@ async fn board(
         .to_owned();
     let mut sections_query = org::Entity::find()
         .filter(org::Column::DeletedAt.is_null())
-        .filter(org::Column::Path.starts_with(root.path.as_str()))
+        .filter(crate::orgs::queries::path_under(org::Column::Path, &root.path))
         .filter(Condition::all().add(Expr::exists(with_public_pledges)));
     let total = if query.page.include_total() {
         Some(sections_query.clone().count(db).await?)

@@ -95,3 +95,29 @@ pub mod objection {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// Ratings on the public star board (`noticed` or `final`) per organisation, year, subject
+/// kind and level: the star board's counts read these instead of every rating of a subtree.
+/// Written only by `ratings::tally`.
+pub mod tally {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "rating_tallies")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub org_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub year: i32,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub subject: crate::ratings::types::RatingSubject,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub level: crate::ratings::types::RatingLevel,
+        pub count: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

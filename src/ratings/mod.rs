@@ -6,6 +6,7 @@ pub mod entity;
 pub mod notice;
 mod routes;
 mod suggestion;
+pub mod tally;
 pub mod types;
 
 use chrono::{DateTime, Utc};
@@ -109,8 +110,18 @@ pub async fn own_orgs<C: ConnectionTrait>(db: &C, user: &AuthUser) -> Result<Vec
 /// The state a rating is in now: a notice that has ended with no objection open is final,
 /// whether or not the sweeper ([`notice::finalise_due`]) has written it down yet.
 pub fn state_at(r: &rating::Model, now: DateTime<Utc>) -> RatingState {
-    match (r.state, r.notice_ends_at) {
-        (RatingState::Noticed, Some(ends)) if ends <= now && r.open_objections == 0 => RatingState::Final,
+    state_of(r.state, r.notice_ends_at, r.open_objections, now)
+}
+
+/// [`state_at`] from the three columns it reads.
+fn state_of(
+    stored: RatingState,
+    notice_ends_at: Option<DateTime<Utc>>,
+    open_objections: i32,
+    now: DateTime<Utc>,
+) -> RatingState {
+    match (stored, notice_ends_at) {
+        (RatingState::Noticed, Some(ends)) if ends <= now && open_objections == 0 => RatingState::Final,
         (state, _) => state,
     }
 }

@@ -10,7 +10,8 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DerivePartialModel, EntityTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -20,7 +21,7 @@ use super::entity::{event, objection, rating};
 use super::types::*;
 use super::{RatingAccess, find_related, state_at, view};
 use crate::audit::{AuditContext, Event, VersionedEntity, Write};
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, Scope};
 use crate::error::{ApiError, Problem};
 use crate::http::pagination::keyset_after;
 use crate::http::validate::short_text;
@@ -93,30 +94,23 @@ pub(super) async fn publish(
             ),
         });
     }
-    let waiting = rating::Column::State.eq(RatingState::Approved);
-    let ids: Vec<Uuid> = rating::Entity::find()
-        .select_only()
-        .column(rating::Column::Id)
-        .filter(rating::Column::OrgId.is_in(orgs::subtree_at(w.db(), &root.path).await?.into_iter().map(|o| o.id)))
-        .filter(rating::Column::Year.eq(body.year))
-        .filter(waiting.clone())
-        .order_by_asc(rating::Column::Id)
-        .into_tuple()
-        .all(w.db())
-        .await?;
     let starts = crate::db::now();
     let ends = starts + chrono::Duration::days(i64::from(days));
+    let published = rating::Entity::update_many()
+        .col_expr(rating::Column::State, Expr::value(RatingState::Noticed))
+        .col_expr(rating::Column::NoticeStartsAt, Expr::value(starts))
+        .col_expr(rating::Column::NoticeEndsAt, Expr::value(ends))
+        .col_expr(rating::Column::Version, Expr::col(rating::Column::Version).add(1))
+        .col_expr(rating::Column::UpdatedAt, Expr::value(starts))
+        .filter(Scope::new([root.path.clone()]).org_condition(rating::Column::OrgId))
+        .filter(rating::Column::Year.eq(body.year))
+        .filter(rating::Column::State.eq(RatingState::Approved))
+        .exec_with_returning(w.db())
+        .await?;
+    let mut ids: Vec<Uuid> = published.iter().map(|r| r.id).collect();
+    ids.sort();
+    super::tally::add(&w, &published, 1).await?;
     if !ids.is_empty() {
-        rating::Entity::update_many()
-            .col_expr(rating::Column::State, Expr::value(RatingState::Noticed))
-            .col_expr(rating::Column::NoticeStartsAt, Expr::value(starts))
-            .col_expr(rating::Column::NoticeEndsAt, Expr::value(ends))
-            .col_expr(rating::Column::Version, Expr::col(rating::Column::Version).add(1))
-            .col_expr(rating::Column::UpdatedAt, Expr::value(starts))
-            .filter(rating::Column::Id.is_in(ids.clone()))
-            .filter(waiting)
-            .exec(w.db())
-            .await?;
         let steps = ids.iter().map(|id| {
             let mut step = anonymous_step(*id, "publish", RatingState::Approved, RatingState::Noticed, starts);
             step.actor_user_id = Set(Some(user.id()));
@@ -371,6 +365,9 @@ pub(super) async fn answer_objection(
         .await?;
     updated.version = bumped.version;
     updated.updated_at = bumped.updated_at;
+    if updated.state != current.state {
+        super::tally::add(&w, [&current], -1).await?;
+    }
     let kind = match answer {
         ObjectionAnswer::Dismiss => "objection_dismissed",
         ObjectionAnswer::Uphold => "objection_upheld",
@@ -420,19 +417,17 @@ pub(super) async fn star_board(
         .ok_or(ApiError::NotFound)?;
     let now = crate::db::now();
     let year = crate::pledges::types::query_year_or_last(query.filters.year)?;
-    // The subtree's organisations, named in each statement (see `orgs::subtree_at`).
-    let org_names: HashMap<Uuid, String> = orgs::subtree_at(db, &root.path)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o.name))
-        .collect();
+    // The subtree: as a range of the path index where each of its organisations leads to its
+    // rows (tallies, rated organisations), and by name where the page is read in name order
+    // from the level's index (members; see `orgs::subtree_at`).
+    let subtree = Scope::new([root.path.clone()]);
+    let org_names: HashMap<Uuid, String> = orgs::subtree_names(db, &root.path).await?.into_iter().collect();
     let on_board = Condition::all()
-        .add(rating::Column::OrgId.is_in(org_names.keys().copied()))
         .add(rating::Column::Year.eq(year))
         .add(rating::Column::State.is_in([RatingState::Noticed, RatingState::Final]));
-    let counted = super::count_levels(db, on_board.clone()).await?;
-    let entry = |r: &rating::Model| {
-        let state = state_at(r, now);
+    let counted = super::tally::on_board(db, &subtree, year).await?;
+    let entry = |r: &BoardRow| {
+        let state = super::state_of(r.state, r.notice_ends_at, r.open_objections, now);
         StarEntry {
             name: r.subject_name.clone(),
             org_name: org_names.get(&r.org_id).cloned().unwrap_or_default(),
@@ -447,15 +442,17 @@ pub(super) async fn star_board(
         }
     };
     let mut org_rows = rating::Entity::find()
+        .filter(subtree.org_condition(rating::Column::OrgId))
         .filter(on_board.clone())
         .filter(rating::Column::Subject.eq(RatingSubject::Org))
+        .into_partial_model::<BoardRow>()
         .all(db)
         .await?;
     org_rows.sort_by(|a, b| (a.level, &a.subject_name, a.id).cmp(&(b.level, &b.subject_name, b.id)));
     // Members, highest level first (the order the levels are declared in), then by name: a
     // level at a time from the cursor's, each from the `(year, level, name)` index (a town's
     // first page: under 1 ms, against 8 ms sorting the town's ratings by a rank expression).
-    let mut rows: Vec<rating::Model> = Vec::new();
+    let mut rows: Vec<BoardRow> = Vec::new();
     let first_rank = after.as_ref().map_or(0, |(rank, _, _)| *rank);
     for (rank, level) in RatingLevel::ALL
         .iter()
@@ -463,6 +460,7 @@ pub(super) async fn star_board(
         .skip(Ord::max(first_rank, 0) as usize)
     {
         let mut select = rating::Entity::find()
+            .filter(rating::Column::OrgId.is_in(org_names.keys().copied()))
             .filter(on_board.clone())
             .filter(rating::Column::Subject.eq(RatingSubject::Member))
             .filter(rating::Column::Level.eq(*level));
@@ -480,6 +478,7 @@ pub(super) async fn star_board(
                 .order_by_asc(rating::Column::SubjectName)
                 .order_by_asc(rating::Column::Id)
                 .limit(wanted)
+                .into_partial_model::<BoardRow>()
                 .all(db)
                 .await?,
         );
@@ -500,6 +499,19 @@ pub(super) async fn star_board(
     };
     let body = serde_json::to_vec(&board).map_err(ApiError::internal)?;
     Ok(crate::http::conditional::public_json(&req, body))
+}
+
+/// A rating as the star board shows it: only the columns it reads.
+#[derive(DerivePartialModel)]
+#[sea_orm(entity = "rating::Entity", from_query_result)]
+struct BoardRow {
+    id: Uuid,
+    org_id: Uuid,
+    subject_name: String,
+    level: RatingLevel,
+    state: RatingState,
+    notice_ends_at: Option<DateTime<Utc>>,
+    open_objections: i32,
 }
 
 /// A level's place on the board: 0 for five stars, in the order the levels are declared.

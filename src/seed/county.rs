@@ -1989,10 +1989,14 @@ impl RatingBatches {
     }
 
     /// Writes the ratings, then their timelines: all of it when `all`, else full statements.
+    /// The last flush (`all`) counts the star board's tallies of everything written.
     pub(super) async fn flush(&mut self, w: &Write, all: bool) -> Result<(), SeedError> {
         self.written.0 += insert_some::<rating::Entity, _>(w, &mut self.ratings, RATING_COLUMNS, true).await?;
         self.written.1 +=
             insert_some::<rating_event::Entity, _>(w, &mut self.events, RATING_EVENT_COLUMNS, all).await?;
+        if all {
+            crate::ratings::tally::recount(w).await?;
+        }
         Ok(())
     }
 }
