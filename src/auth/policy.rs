@@ -99,6 +99,11 @@ pub const ROUTES: &[Rule] = &[
     writes("POST", "/api/v1/members", Allow::Roles(Access::MANAGE)),
     reads("GET", "/api/v1/members", Allow::Roles(Access::READ)),
     writes("POST", "/api/v1/members/import", Allow::Roles(Access::MANAGE)),
+    reads(
+        "GET",
+        "/api/v1/members/import-template.xlsx",
+        Allow::Roles(Access::MANAGE),
+    ),
     reads("POST", "/api/v1/members/lookup", Allow::Roles(Access::READ)),
     reads("GET", "/api/v1/members/{id}", Allow::Roles(Access::READ)),
     writes("PATCH", "/api/v1/members/{id}", Allow::Roles(Access::READ)),
@@ -187,6 +192,11 @@ pub const ROUTES: &[Rule] = &[
     writes("POST", "/api/v1/households", Allow::Roles(Access::MANAGE)),
     reads("GET", "/api/v1/households", Allow::Roles(Access::READ)),
     writes("POST", "/api/v1/households/import", Allow::Roles(Access::MANAGE)),
+    reads(
+        "GET",
+        "/api/v1/households/import-template.xlsx",
+        Allow::Roles(Access::MANAGE),
+    ),
     reads("GET", "/api/v1/households/{id}", Allow::Roles(Access::READ)),
     writes("PATCH", "/api/v1/households/{id}", Allow::Roles(Access::MANAGE)),
     writes("DELETE", "/api/v1/households/{id}", Allow::Roles(Access::MANAGE)),

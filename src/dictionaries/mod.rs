@@ -141,6 +141,7 @@ registry!(
     crate::income::types::IncomeBand,
     crate::overview::types::AgeBand,
     crate::overview::types::PartyYearsBand,
+    crate::http::export::ExportFormat,
 );
 
 pub fn render() -> Rendered {

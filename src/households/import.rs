@@ -23,7 +23,7 @@ use crate::state::AppState;
 use crate::text;
 
 /// The import columns (the export's Chinese names are accepted too).
-const COLUMNS: &[Column] = &[
+pub(super) const COLUMNS: &[Column] = &[
     ("head_name", "户主姓名", true),
     ("id_number", "身份证号", true),
     ("phone", "手机号", false),

@@ -5,6 +5,7 @@
 pub mod entity;
 mod import;
 mod routes;
+mod template;
 pub mod types;
 
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};

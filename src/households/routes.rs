@@ -16,6 +16,7 @@ use crate::audit::{Event, Write};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
 use crate::http::conditional::etag;
+use crate::http::export::{self, CellKind, ExportFormat, ExportParams, XlsxFile};
 use crate::http::pagination::keyset_rows;
 use crate::http::{
     Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, Query, StoredResponse, Versioned,
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_household)
         .service(list_households)
         .service(import_households)
+        .service(super::template::households_import_template)
         .service(get_household)
         .service(update_household)
         .service(delete_household)
@@ -160,10 +162,12 @@ async fn page_rows<C: sea_orm::ConnectionTrait>(
 }
 
 /// Poor households in your scope (or paired with you), by head's name: one page, or the
-/// whole filtered list as CSV with `Accept: text/csv` (UTF-8 with BOM, masked, streamed).
-#[utoipa::path(tag = "households", security(("bearer" = [])), params(HouseholdFilters, PageParams), responses(
-    (status = 200, description = "One page (JSON) or the whole list (CSV)",
-        content((Page<HouseholdSummary> = "application/json"), (String = "text/csv"))),
+/// whole filtered list as CSV (`Accept: text/csv`, UTF-8 with BOM) or an Excel workbook
+/// (`Accept:` the xlsx type), or `?format=csv|xlsx`; masked, streamed.
+#[utoipa::path(tag = "households", security(("bearer" = [])), params(HouseholdFilters, PageParams, ExportParams), responses(
+    (status = 200, description = "One page (JSON) or the whole list (CSV or workbook)",
+        content((Page<HouseholdSummary> = "application/json"), (String = "text/csv"),
+            (XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
 ))]
 #[get("/api/v1/households")]
 async fn list_households(
@@ -174,8 +178,8 @@ async fn list_households(
 ) -> Result<HttpResponse, ApiError> {
     let access = HouseholdAccess::of(&user);
     let condition = list_condition(&state, &access, &query.filters).await?;
-    if crate::http::csv::wanted(&req) {
-        return Ok(export(state, condition));
+    if let Some(format) = export::wanted(&req)? {
+        return Ok(export_list(format, state, condition));
     }
     let limit = query.page.limit()?;
     let total = if query.page.include_total() {
@@ -197,30 +201,31 @@ async fn list_households(
     Ok(HttpResponse::Ok().json(page))
 }
 
-const EXPORT_HEADER: &[&str] = &[
-    "编号",
-    "户主姓名",
-    "身份证号",
-    "手机号",
-    "所在村",
-    "村民组",
-    "住址",
-    "家庭人口",
-    "贫困户属性",
-    "主要致贫原因",
-    "次要致贫原因",
-    "识别年度",
-    "状态",
-    "脱贫年度",
-    "备注",
+const EXPORT_COLUMNS: &[export::Column] = &[
+    ("编号", CellKind::Text),
+    ("户主姓名", CellKind::Text),
+    ("身份证号", CellKind::Text),
+    ("手机号", CellKind::Text),
+    ("所在村", CellKind::Text),
+    ("村民组", CellKind::Text),
+    ("住址", CellKind::Text),
+    ("家庭人口", CellKind::Integer),
+    ("贫困户属性", CellKind::Text),
+    ("主要致贫原因", CellKind::Text),
+    ("次要致贫原因", CellKind::Text),
+    ("识别年度", CellKind::Integer),
+    ("状态", CellKind::Text),
+    ("脱贫年度", CellKind::Integer),
+    ("备注", CellKind::Text),
 ];
 
-/// Streams every household matching `condition` as CSV (masked), batch by batch.
-fn export(state: web::Data<AppState>, condition: Condition) -> HttpResponse {
+/// Streams every household matching `condition` (masked) as `format`, batch by batch.
+fn export_list(format: ExportFormat, state: web::Data<AppState>, condition: Condition) -> HttpResponse {
     let db = state.clone();
-    crate::http::csv::stream_pages(
-        "households.csv",
-        EXPORT_HEADER,
+    export::stream_pages(
+        format,
+        "households",
+        EXPORT_COLUMNS,
         move |after, limit| {
             let (db, condition) = (db.clone(), condition.clone());
             async move { page_rows(&db.db, condition, after, limit).await }

@@ -5,6 +5,7 @@ pub mod computed;
 pub mod conditional;
 pub mod csv;
 pub mod csv_import;
+pub mod export;
 pub mod extract;
 pub mod idempotency;
 pub mod metrics;
@@ -13,6 +14,7 @@ pub mod pagination;
 pub mod routes;
 pub mod upload;
 pub mod validate;
+pub mod workbook;
 
 pub use conditional::{IfMatch, Versioned};
 pub use extract::{Json, Query};

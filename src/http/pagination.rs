@@ -32,6 +32,8 @@ impl<F: DeserializeOwned + IntoParams> actix_web::FromRequest for ListQuery<F> {
         let query = req.query_string();
         let mut known = param_names::<F>();
         known.extend(param_names::<PageParams>());
+        // Read by `export::wanted` on lists that export; the route table refuses it elsewhere.
+        known.extend(param_names::<crate::http::export::ExportParams>());
         std::future::ready(check_query(query, &known).and_then(|_| {
             Ok(ListQuery {
                 filters: deserialize_query(query)?,

@@ -15,6 +15,7 @@ use crate::audit::{Event, VersionedEntity, Write};
 use crate::auth::{Access, AuthUser};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::conditional::etag;
+use crate::http::export::{self, CellKind, ExportFormat, ExportParams, XlsxFile};
 use crate::http::pagination::keyset_rows;
 use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, StoredResponse, Versioned};
 use crate::members::optional_text;
@@ -214,10 +215,11 @@ async fn list_condition<C: ConnectionTrait>(
 }
 
 /// Ledger records of villages in your scope, newest first: one page, or the whole filtered
-/// list as CSV with `Accept: text/csv` (UTF-8 with BOM, amounts in yuan).
-#[utoipa::path(tag = "income", security(("bearer" = [])), params(FinanceRecordFilters, PageParams), responses(
-    (status = 200, description = "One page (JSON) or the whole list (CSV)",
-        content((Page<FinanceRecordView> = "application/json"), (String = "text/csv"))),
+/// list as CSV (`Accept: text/csv`, UTF-8 with BOM) or an Excel workbook (`Accept:` the xlsx
+/// type), or `?format=csv|xlsx`; amounts in yuan.
+#[utoipa::path(tag = "income", security(("bearer" = [])), params(FinanceRecordFilters, PageParams, ExportParams), responses(
+    (status = 200, description = "One page (JSON) or the whole list (CSV or workbook)",
+        content((Page<FinanceRecordView> = "application/json"), (String = "text/csv"), (XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
 ))]
 #[get("/api/v1/finance-records")]
 async fn list_finance_records(
@@ -227,8 +229,8 @@ async fn list_finance_records(
     query: ListQuery<FinanceRecordFilters>,
 ) -> Result<HttpResponse, ApiError> {
     let condition = list_condition(&state.db, &user, &query.filters).await?;
-    if crate::http::csv::wanted(&req) {
-        return Ok(export(state, condition));
+    if let Some(format) = export::wanted(&req)? {
+        return Ok(export_list(format, state, condition));
     }
     let select = record::Entity::find().filter(condition);
     let total = if query.page.include_total() {
@@ -254,31 +256,25 @@ async fn list_finance_records(
     Ok(HttpResponse::Ok().json(Page::from_rows(views, limit, |v| (v.received_on, v.id)).with_total(total)))
 }
 
-const EXPORT_HEADER: &[&str] = &[
-    "编号",
-    "村/社区编号",
-    "年度",
-    "收支类别",
-    "科目",
-    "产业项目编号",
-    "金额（元）",
-    "日期",
-    "备注",
-    "冲销记录",
+const EXPORT_COLUMNS: &[export::Column] = &[
+    ("编号", CellKind::Text),
+    ("村/社区编号", CellKind::Text),
+    ("年度", CellKind::Integer),
+    ("收支类别", CellKind::Text),
+    ("科目", CellKind::Text),
+    ("产业项目编号", CellKind::Text),
+    ("金额（元）", CellKind::Money),
+    ("日期", CellKind::Date),
+    ("备注", CellKind::Text),
+    ("冲销记录", CellKind::Text),
 ];
 
-/// Yuan with two decimals from fen, exactly (no floating point).
-pub fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    let abs = fen.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
-}
-
-/// Streams every record matching `condition` as CSV, batch by batch.
-fn export(state: web::Data<AppState>, condition: Condition) -> HttpResponse {
-    crate::http::csv::stream_pages(
-        "finance-records.csv",
-        EXPORT_HEADER,
+/// Streams every record matching `condition` as `format`, batch by batch.
+fn export_list(format: ExportFormat, state: web::Data<AppState>, condition: Condition) -> HttpResponse {
+    export::stream_pages(
+        format,
+        "finance-records",
+        EXPORT_COLUMNS,
         move |after: Option<(NaiveDate, Uuid)>, limit| {
             let (state, condition) = (state.clone(), condition.clone());
             async move {
@@ -303,7 +299,7 @@ fn export(state: web::Data<AppState>, condition: Condition) -> HttpResponse {
                 r.flow.label().into(),
                 r.category.label().into(),
                 r.project_id.map(|p| p.to_string()).unwrap_or_default(),
-                yuan(v.net_fen),
+                export::yuan(v.net_fen),
                 r.received_on.to_string(),
                 r.note.clone().unwrap_or_default(),
                 r.reverses_id.map(|p| p.to_string()).unwrap_or_default(),

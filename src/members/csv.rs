@@ -1,5 +1,5 @@
-//! Members as CSV: the columns both ways, and the streamed export (UTF-8 with BOM, so Excel
-//! opens Chinese correctly). The import is in `import.rs`.
+//! Members as files: the columns both ways, and the streamed export (CSV or workbook). The
+//! import is in `import.rs`.
 
 use actix_web::HttpResponse;
 use actix_web::web;
@@ -8,6 +8,7 @@ use sea_orm::sea_query::Condition;
 use super::queries::{cursor_key, page_rows};
 use super::types::MemberSort;
 use super::view;
+use crate::http::export::{self, CellKind, ExportFormat};
 use crate::state::AppState;
 
 /// The import columns: English name (as in JSON) and Chinese name, and whether required.
@@ -42,34 +43,41 @@ pub(super) const IGNORED_COLUMNS: &[&str] = &[
     "left_on",
 ];
 
-const EXPORT_HEADER: &[&str] = &[
-    "编号",
-    "姓名",
-    "性别",
-    "出生日期",
-    "民族",
-    "学历",
-    "身份证号",
-    "手机号",
-    "住址",
-    "入党日期",
-    "党员状态",
-    "所在支部",
-    "党小组",
-    "是否农村",
-    "特长",
-    "备注",
-    "在册",
-    "离开原因",
-    "离开日期",
+const EXPORT_COLUMNS: &[export::Column] = &[
+    ("编号", CellKind::Text),
+    ("姓名", CellKind::Text),
+    ("性别", CellKind::Text),
+    ("出生日期", CellKind::Date),
+    ("民族", CellKind::Text),
+    ("学历", CellKind::Text),
+    ("身份证号", CellKind::Text),
+    ("手机号", CellKind::Text),
+    ("住址", CellKind::Text),
+    ("入党日期", CellKind::Date),
+    ("党员状态", CellKind::Text),
+    ("所在支部", CellKind::Text),
+    ("党小组", CellKind::Text),
+    ("是否农村", CellKind::Text),
+    ("特长", CellKind::Text),
+    ("备注", CellKind::Text),
+    ("在册", CellKind::Text),
+    ("离开原因", CellKind::Text),
+    ("离开日期", CellKind::Date),
 ];
 
-/// Streams every member matching `condition` as CSV, batch by batch.
-pub fn export(state: web::Data<AppState>, condition: Condition, sort: MemberSort, reveal: bool) -> HttpResponse {
+/// Streams every member matching `condition` as `format`, batch by batch.
+pub fn export(
+    format: ExportFormat,
+    state: web::Data<AppState>,
+    condition: Condition,
+    sort: MemberSort,
+    reveal: bool,
+) -> HttpResponse {
     let db = state.clone();
-    crate::http::csv::stream_pages(
-        "members.csv",
-        EXPORT_HEADER,
+    export::stream_pages(
+        format,
+        "members",
+        EXPORT_COLUMNS,
         move |after, limit| {
             let (db, condition) = (db.clone(), condition.clone());
             async move { page_rows(&db.db, condition, sort, after, limit).await }

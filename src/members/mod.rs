@@ -10,6 +10,7 @@ pub mod pii;
 mod posts;
 mod queries;
 mod routes;
+mod template;
 pub mod types;
 
 use chrono::{Datelike, NaiveDate};

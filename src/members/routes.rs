@@ -17,6 +17,7 @@ use crate::audit::{Event, Write};
 use crate::auth::{Access, AuthUser};
 use crate::error::{ApiError, Problem};
 use crate::http::conditional::etag;
+use crate::http::export::{self, ExportParams, XlsxFile};
 use crate::http::{
     Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, Query, StoredResponse, Versioned,
 };
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_member)
         .service(list_members)
         .service(import_members)
+        .service(super::template::members_import_template)
         .service(lookup_member)
         .service(get_member)
         .service(update_member)
@@ -89,11 +91,12 @@ async fn create_member(
     ticket.commit(w, event, response).await
 }
 
-/// Members in your scope (党员名册), one page, or the whole filtered list as CSV with
-/// `Accept: text/csv` (UTF-8 with BOM, streamed). Personal data masked unless `reveal=pii`.
-#[utoipa::path(tag = "members", security(("bearer" = [])), params(MemberFilters, PageParams), responses(
-    (status = 200, description = "One page (JSON) or the whole list (CSV)",
-        content((Page<MemberView> = "application/json"), (String = "text/csv"))),
+/// Members in your scope (党员名册), one page, or the whole filtered list as CSV
+/// (`Accept: text/csv`, UTF-8 with BOM) or an Excel workbook (`Accept:` the xlsx type), or
+/// `?format=csv|xlsx`; streamed. Personal data masked unless `reveal=pii`.
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(MemberFilters, PageParams, ExportParams), responses(
+    (status = 200, description = "One page (JSON) or the whole list (CSV or workbook)",
+        content((Page<MemberView> = "application/json"), (String = "text/csv"), (XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     (status = 403, description = "reveal=pii without the right", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/members")]
@@ -107,13 +110,8 @@ async fn list_members(
     let filters = query.filters;
     let reveal = filters.reveal == Some(Reveal::Pii);
     let condition = list_condition(&state, &access, &filters, reveal).await?;
-    let wants_csv = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/csv"));
     let sort = filters.sort.unwrap_or(MemberSort::Name);
-    if wants_csv {
+    if let Some(format) = export::wanted(&req)? {
         if reveal {
             let ids: Vec<Uuid> = member::Entity::find()
                 .select_only()
@@ -124,7 +122,7 @@ async fn list_members(
                 .await?;
             record_list_reveal(&state, &user, &access, filters.org_id, true, ids).await?;
         }
-        return Ok(super::csv::export(state.clone(), condition, sort, reveal));
+        return Ok(super::csv::export(format, state.clone(), condition, sort, reveal));
     }
     let limit = query.page.limit()?;
     let total = if query.page.include_total() {

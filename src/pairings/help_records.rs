@@ -15,6 +15,7 @@ use super::types::*;
 use crate::audit::{Event, Write};
 use crate::auth::{AuthUser, Scope};
 use crate::error::{ApiError, Problem};
+use crate::http::export::{self, CellKind, ExportParams, XlsxFile};
 use crate::http::pagination::keyset_rows;
 use crate::http::validate::{check_evidence, collect_text};
 use crate::http::{Claim, IdempotencyKey, Json, ListQuery, Page, PageParams, StoredResponse};
@@ -248,24 +249,25 @@ async fn page_rows<C: ConnectionTrait>(
     .await
 }
 
-const EXPORT_HEADER: &[&str] = &[
-    "编号",
-    "结对",
-    "贫困户",
-    "帮扶党员",
-    "帮扶干部",
-    "日期",
-    "帮扶方式",
-    "内容",
-    "金额（分）",
-    "佐证材料",
+const EXPORT_COLUMNS: &[export::Column] = &[
+    ("编号", CellKind::Text),
+    ("结对", CellKind::Text),
+    ("贫困户", CellKind::Text),
+    ("帮扶党员", CellKind::Text),
+    ("帮扶干部", CellKind::Text),
+    ("日期", CellKind::Date),
+    ("帮扶方式", CellKind::Text),
+    ("内容", CellKind::Text),
+    ("金额（元）", CellKind::Money),
+    ("佐证材料", CellKind::Text),
 ];
 
 /// Help records about households in your scope (and your own), newest first: one page, or
-/// the whole filtered list as CSV with `Accept: text/csv` (UTF-8 with BOM, streamed).
-#[utoipa::path(tag = "pairings", security(("bearer" = [])), params(HelpRecordFilters, PageParams), responses(
-    (status = 200, description = "One page (JSON) or the whole list (CSV)",
-        content((Page<HelpRecordView> = "application/json"), (String = "text/csv"))),
+/// the whole filtered list as CSV (`Accept: text/csv`, UTF-8 with BOM) or an Excel workbook
+/// (`Accept:` the xlsx type), or `?format=csv|xlsx`; amounts in yuan; streamed.
+#[utoipa::path(tag = "pairings", security(("bearer" = [])), params(HelpRecordFilters, PageParams, ExportParams), responses(
+    (status = 200, description = "One page (JSON) or the whole list (CSV or workbook)",
+        content((Page<HelpRecordView> = "application/json"), (String = "text/csv"), (XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
 ))]
 #[get("/api/v1/help-records")]
 async fn list_help_records(
@@ -275,11 +277,12 @@ async fn list_help_records(
     query: ListQuery<HelpRecordFilters>,
 ) -> Result<HttpResponse, ApiError> {
     let condition = list_condition(&state, &user, &query.filters).await?;
-    if crate::http::csv::wanted(&req) {
+    if let Some(format) = export::wanted(&req)? {
         let opt = |v: Option<Uuid>| v.map(|v| v.to_string()).unwrap_or_default();
-        return Ok(crate::http::csv::stream_pages(
-            "help-records.csv",
-            EXPORT_HEADER,
+        return Ok(export::stream_pages(
+            format,
+            "help-records",
+            EXPORT_COLUMNS,
             move |after, limit| {
                 let (state, condition) = (state.clone(), condition.clone());
                 async move { page_rows(&state.db, condition, after, limit).await }
@@ -296,7 +299,7 @@ async fn list_help_records(
                     r.date.to_string(),
                     r.kind.label().to_owned(),
                     r.content,
-                    r.amount_fen.map(|a| a.to_string()).unwrap_or_default(),
+                    r.amount_fen.map(export::yuan).unwrap_or_default(),
                     r.evidence.join(" "),
                 ])
             },

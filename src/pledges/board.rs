@@ -20,6 +20,7 @@ use super::types::{CategoryView, NewFeedback, PledgeKind};
 use super::{is_overdue, state_of, view};
 use crate::audit::{Event, Write};
 use crate::error::{ApiError, Problem};
+use crate::http::export::{self, CellKind, ExportFormat};
 use crate::http::pagination::keyset_after;
 use crate::http::{Json, ListQuery, Page, PageParams};
 use crate::members::entity::{member, post};
@@ -451,25 +452,25 @@ async fn give_feedback(
     }))
 }
 
-const EXPORT_HEADER: &[&str] = &[
-    "编号",
-    "年度",
-    "类型",
-    "党员编号",
-    "组织编号",
-    "标题",
-    "内容",
-    "类别",
-    "截止日期",
-    "状态",
-    "逾期",
-    "进度",
+const EXPORT_COLUMNS: &[export::Column] = &[
+    ("编号", CellKind::Text),
+    ("年度", CellKind::Integer),
+    ("类型", CellKind::Text),
+    ("党员编号", CellKind::Text),
+    ("组织编号", CellKind::Text),
+    ("标题", CellKind::Text),
+    ("内容", CellKind::Text),
+    ("类别", CellKind::Text),
+    ("截止日期", CellKind::Date),
+    ("状态", CellKind::Text),
+    ("逾期", CellKind::Text),
+    ("进度", CellKind::Integer),
 ];
 
-/// Streams the filtered pledges as CSV.
-pub fn export_csv(state: web::Data<AppState>, condition: Condition) -> HttpResponse {
+/// Streams the filtered pledges as `format`.
+pub fn export(format: ExportFormat, state: web::Data<AppState>, condition: Condition) -> HttpResponse {
     const BATCH: u64 = 500;
-    crate::http::csv::stream("pledges.csv", EXPORT_HEADER, move |after: Option<Uuid>| {
+    export::stream(format, "pledges", EXPORT_COLUMNS, move |after: Option<Uuid>| {
         let state = state.clone();
         let condition = condition.clone();
         async move {

@@ -1,6 +1,5 @@
 //! Pledge lists (with CSV) and statistics.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -12,6 +11,7 @@ use super::types::*;
 use super::{PledgeAccess, view};
 use crate::auth::{AuthUser, Scope};
 use crate::error::{ApiError, ErrorCode, Problem};
+use crate::http::export::{ExportParams, XlsxFile};
 use crate::http::pagination::keyset_after;
 use crate::http::{Json, ListQuery, Page, PageParams};
 use crate::orgs::{OrgKind, queries as orgs};
@@ -99,10 +99,11 @@ pub fn overdue_condition() -> Condition {
         .add(pledge::Column::DueOn.lt(today))
 }
 
-/// Pledges in your scope, newest first; `Accept: text/csv` for the whole filtered list.
-#[utoipa::path(tag = "pledges", security(("bearer" = [])), params(PledgeFilters, PageParams), responses(
-    (status = 200, description = "One page (JSON) or the whole list (CSV)",
-        content((Page<PledgeView> = "application/json"), (String = "text/csv"))),
+/// Pledges in your scope, newest first; the whole filtered list as CSV (`Accept: text/csv`) or
+/// an Excel workbook (`Accept:` the xlsx type), or `?format=csv|xlsx`.
+#[utoipa::path(tag = "pledges", security(("bearer" = [])), params(PledgeFilters, PageParams, ExportParams), responses(
+    (status = 200, description = "One page (JSON) or the whole list (CSV or workbook)",
+        content((Page<PledgeView> = "application/json"), (String = "text/csv"), (XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     (status = 400, description = "Unknown parameter, state or bad cursor", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/pledges")]
@@ -114,13 +115,8 @@ pub(super) async fn list_pledges(
 ) -> Result<HttpResponse, ApiError> {
     let access = PledgeAccess::of(&user);
     let condition = list_condition(&state, &access, &query.filters).await?;
-    let wants_csv = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/csv"));
-    if wants_csv {
-        return Ok(super::board::export_csv(state.clone(), condition));
+    if let Some(format) = crate::http::export::wanted(&req)? {
+        return Ok(super::board::export(format, state.clone(), condition));
     }
     let limit = query.page.limit()?;
     let total = if query.page.include_total() {

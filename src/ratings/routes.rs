@@ -14,6 +14,7 @@ use crate::audit::{Event, VersionedEntity, Write};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::conditional::etag;
+use crate::http::export::{self, CellKind, ExportFormat, ExportParams, XlsxFile};
 use crate::http::extract::OptionalJson;
 use crate::http::pagination::page_by_text;
 use crate::http::validate::{check_evidence, short_text};
@@ -556,10 +557,11 @@ async fn list_condition<C: ConnectionTrait>(
 }
 
 /// Ratings in your scope (and your own), by name: one page, or the whole filtered list as CSV
-/// with `Accept: text/csv` (UTF-8 with BOM).
-#[utoipa::path(tag = "ratings", security(("bearer" = [])), params(RatingFilters, PageParams), responses(
-    (status = 200, description = "One page (JSON) or the whole list (CSV)",
-        content((Page<RatingView> = "application/json"), (String = "text/csv"))),
+/// (`Accept: text/csv`, UTF-8 with BOM) or an Excel workbook (`Accept:` the xlsx type), or
+/// `?format=csv|xlsx`.
+#[utoipa::path(tag = "ratings", security(("bearer" = [])), params(RatingFilters, PageParams, ExportParams), responses(
+    (status = 200, description = "One page (JSON) or the whole list (CSV or workbook)",
+        content((Page<RatingView> = "application/json"), (String = "text/csv"), (XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
 ))]
 #[get("/api/v1/ratings")]
 async fn list_ratings(
@@ -570,8 +572,8 @@ async fn list_ratings(
 ) -> Result<HttpResponse, ApiError> {
     let access = RatingAccess::of(&user);
     let condition = list_condition(&state.db, &access, &query.filters).await?;
-    if crate::http::csv::wanted(&req) {
-        return Ok(export(state, condition));
+    if let Some(format) = export::wanted(&req)? {
+        return Ok(export_list(format, state, condition));
     }
     let select = rating::Entity::find().filter(condition);
     let (rows, total) = page_by_text(
@@ -588,23 +590,24 @@ async fn list_ratings(
     Ok(HttpResponse::Ok().json(page))
 }
 
-const EXPORT_HEADER: &[&str] = &[
-    "编号",
-    "评定年度",
-    "评定对象",
-    "名称",
-    "所在组织",
-    "星级",
-    "得分",
-    "评语",
-    "状态",
+const EXPORT_COLUMNS: &[export::Column] = &[
+    ("编号", CellKind::Text),
+    ("评定年度", CellKind::Integer),
+    ("评定对象", CellKind::Text),
+    ("名称", CellKind::Text),
+    ("所在组织", CellKind::Text),
+    ("星级", CellKind::Text),
+    ("得分", CellKind::Integer),
+    ("评语", CellKind::Text),
+    ("状态", CellKind::Text),
 ];
 
-/// Streams every rating matching `condition` as CSV, batch by batch.
-fn export(state: web::Data<AppState>, condition: Condition) -> HttpResponse {
-    crate::http::csv::stream_pages(
-        "ratings.csv",
-        EXPORT_HEADER,
+/// Streams every rating matching `condition` as `format`, batch by batch.
+fn export_list(format: ExportFormat, state: web::Data<AppState>, condition: Condition) -> HttpResponse {
+    export::stream_pages(
+        format,
+        "ratings",
+        EXPORT_COLUMNS,
         move |after: Option<(String, Uuid)>, limit| {
             let (state, condition) = (state.clone(), condition.clone());
             async move {
