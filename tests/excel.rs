@@ -285,3 +285,159 @@ async fn import_templates_explain_each_column_and_offer_drop_downs() {
             .assert_problem(403, "forbidden");
     }
 }
+
+/// `workbook` with `row` (cells as `(column letter, XML of the cell's value)`) added as row 2
+/// of its first sheet, as someone filling the template in Excel would.
+fn fill_row(workbook: &[u8], row: &[(&str, String)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipArchive::new(Cursor::new(workbook.to_vec())).expect("a zip");
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).unwrap();
+        let name = entry.name().to_owned();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        if name == "xl/worksheets/sheet1.xml" {
+            let xml = String::from_utf8(bytes).unwrap();
+            let cells: String = row
+                .iter()
+                .map(|(col, value)| format!("<c r=\"{col}2\"{value}</c>"))
+                .collect();
+            let xml = xml.replacen(
+                "</row></sheetData>",
+                &format!("</row><row r=\"2\">{cells}</row></sheetData>"),
+                1,
+            );
+            assert!(xml.contains("<row r=\"2\">"), "{xml}");
+            bytes = xml.into_bytes();
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        out.write_all(&bytes).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+/// A text cell's XML after `<c r="..."`.
+fn text(value: &str) -> String {
+    format!(" t=\"inlineStr\"><is><t>{value}</t></is>")
+}
+
+async fn import_workbook(app: &TestApp, token: &str, query: &str, key: Option<&str>, body: Vec<u8>) -> Reply {
+    let mut req = app
+        .server
+        .post(format!("/api/v1/members/import{query}"))
+        .bearer_auth(token)
+        .content_type(XLSX);
+    if let Some(key) = key {
+        req = req.insert_header(("Idempotency-Key", key));
+    }
+    send_body(req, body).await
+}
+
+#[actix_web::test]
+async fn the_template_imports_after_filling_one_row() {
+    let (app, w) = setup().await;
+    let sec = w.token("sec_a");
+    let template = get(&app, sec, "/api/v1/members/import-template.xlsx").await;
+    assert_eq!(template.status, 200);
+    let filled = fill_row(
+        &template.body,
+        &[
+            ("A", text("程军")),
+            ("B", text("男")),
+            ("C", text("1985-06-12")),
+            ("D", text("汉族")),
+            ("E", text("高中")),
+            ("F", text(&pid(7))),
+            // A phone typed as a number is still a phone.
+            ("G", "><v>13812345678</v>".to_owned()),
+            ("I", text("2012-07-01")),
+            ("J", text("正式党员")),
+            ("K", text(&w.branch_a)),
+            ("M", text("是")),
+        ],
+    );
+    let dry = import_workbook(&app, sec, "?dry_run=true", None, filled.clone()).await;
+    assert_eq!(dry.status, 200, "{}", dry.text());
+    assert_eq!(dry.json()["valid"], 1);
+    let done = import_workbook(&app, sec, "", Some("template-1"), filled).await;
+    assert_eq!(done.status, 201, "{}", done.text());
+    assert_eq!(done.json()["imported"], 1);
+    let listed = get(&app, sec, "/api/v1/members?q=程军&reveal=pii").await.json();
+    let cheng = &listed["items"][0];
+    assert_eq!(cheng["id_number"], pid(7));
+    assert_eq!(cheng["phone"], "13812345678");
+    assert_eq!(cheng["birth_date"], "1985-06-12");
+    assert_eq!(cheng["education"], "senior_high");
+    assert_eq!(cheng["org_id"], w.branch_a.as_str());
+
+    // An ID number Excel has turned into a number is refused, with the way to fix it.
+    let damaged = fill_row(
+        &template.body,
+        &[
+            ("A", text("李四")),
+            ("B", text("男")),
+            ("C", text("1985-06-12")),
+            ("F", "><v>3.40822198506121E+17</v>".to_owned()),
+            ("I", text("2012-07-01")),
+            ("J", text("正式党员")),
+            ("K", text(&w.branch_a)),
+            ("M", text("是")),
+        ],
+    );
+    let refused = import_workbook(&app, sec, "?dry_run=true", None, damaged).await;
+    let body = refused.assert_problem(422, "validation_failed");
+    let error = &body["errors"][0];
+    assert_eq!(error["code"], "id_number_as_number", "{body}");
+    assert_eq!(error["cell"], "F2", "{body}");
+    assert_eq!(error["line"], 2, "{body}");
+    assert!(error["message"].as_str().unwrap().contains("text"), "{body}");
+}
+
+#[actix_web::test]
+async fn an_exported_workbook_imports_again_unchanged() {
+    let (app, w) = setup().await;
+    let sec = w.token("sec_a");
+    let mut cheng = member_body("程军", &w.branch_a, &pid(1));
+    cheng["phone"] = json!("13812345678");
+    cheng["education"] = json!("bachelor");
+    cheng["address"] = json!("司山村一组");
+    cheng["note"] = json!("=SUM(1,2) 不是公式");
+    let mut li = member_body("李四", &w.branch_a, &pid(2));
+    li["status"] = json!("probationary");
+    li["group_id"] = json!(w.group_a);
+    let created = [
+        create_member(&app, sec, cheng).await,
+        create_member(&app, sec, li).await,
+    ];
+    let exported = workbook(&app, sec, "/api/v1/members?reveal=pii").await;
+    let (_, before) = first_sheet(&exported);
+    // Both leave, so that their ID numbers may be registered again; then the file comes back.
+    for member in &created {
+        let id = member["id"].as_str().unwrap();
+        let tag = get(&app, sec, &format!("/api/v1/members/{id}")).await;
+        let left = send_json(
+            app.server
+                .post(format!("/api/v1/members/{id}/leave"))
+                .bearer_auth(sec)
+                .insert_header(("If-Match", tag.header("etag").unwrap())),
+            &json!({"reason": "other", "left_on": "2017-06-30"}),
+        )
+        .await;
+        assert_eq!(left.status, 200, "{}", left.text());
+    }
+    let done = import_workbook(&app, sec, "", Some("again-1"), exported.body.to_vec()).await;
+    assert_eq!(done.status, 201, "{}", done.text());
+    assert_eq!(done.json()["imported"], 2);
+    let (_, after) = first_sheet(&workbook(&app, sec, "/api/v1/members?reveal=pii").await);
+    let on_rolls = column(&after, "在册");
+    let id_col = column(&after, "身份证号");
+    for old in &before[1..] {
+        let new = after[1..]
+            .iter()
+            .find(|r| r[id_col] == old[id_col] && r[on_rolls] == Data::String("是".into()))
+            .unwrap_or_else(|| panic!("{:?} not imported again", old[id_col]));
+        // Everything but the new record's id is as it was.
+        assert_eq!(old[1..], new[1..], "re-imported row differs");
+    }
+}
