@@ -95,20 +95,7 @@ pub(super) async fn households_import_template(
         .order_by_asc(villager_group::Column::Name)
         .all(&state.db)
         .await?;
-    let columns: Vec<TemplateColumn> = COLUMNS
-        .iter()
-        .map(|c| {
-            let (kind, choices, note) = describe(c.0);
-            TemplateColumn {
-                header: c.1,
-                field: c.0,
-                required: c.2,
-                kind,
-                choices,
-                note,
-            }
-        })
-        .collect();
+    let columns = TemplateColumn::for_import(COLUMNS, describe);
     let village = villages.first().map(|v| v.id.to_string()).unwrap_or_default();
     let example: Vec<String> = columns
         .iter()

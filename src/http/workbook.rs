@@ -180,6 +180,30 @@ pub struct TemplateColumn {
     pub note: &'static str,
 }
 
+impl TemplateColumn {
+    /// The template's columns for an import's `columns` (English name, Chinese name,
+    /// required), each described by `describe`: its cells, its fixed values, a note.
+    pub fn for_import(
+        columns: &[crate::http::csv_import::Column],
+        describe: impl Fn(&str) -> (CellKind, Vec<&'static str>, &'static str),
+    ) -> Vec<TemplateColumn> {
+        columns
+            .iter()
+            .map(|c| {
+                let (kind, choices, note) = describe(c.0);
+                TemplateColumn {
+                    header: c.1,
+                    field: c.0,
+                    required: c.2,
+                    kind,
+                    choices,
+                    note,
+                }
+            })
+            .collect()
+    }
+}
+
 /// A list a template column picks from that lives on its own sheet (e.g. the organisations
 /// a caller may place members in): the sheet's name, its headers, and its rows, whose first
 /// cell is the value to pick.

@@ -95,20 +95,7 @@ pub(super) async fn members_import_template(
         .or(orgs.first())
         .map(|o| o.id.to_string())
         .unwrap_or_default();
-    let columns: Vec<TemplateColumn> = COLUMNS
-        .iter()
-        .map(|c| {
-            let (kind, choices, note) = describe(c.0);
-            TemplateColumn {
-                header: c.1,
-                field: c.0,
-                required: c.2,
-                kind,
-                choices,
-                note,
-            }
-        })
-        .collect();
+    let columns = TemplateColumn::for_import(COLUMNS, describe);
     let example: Vec<String> = columns
         .iter()
         .map(|c| match c.field {
