@@ -1,14 +1,16 @@
 //! Reading an uploaded spreadsheet for an all-or-nothing import: a CSV file (UTF-8, BOM
-//! optional, CRLF or LF). A reader gives a [`Grid`] (the header row's cells and the data rows'
-//! cells), and one mapping turns it into a [`Sheet`]: columns named in English or Chinese,
-//! every problem reported with its line (the header is line 1) and column as the file names
-//! it, and in a workbook its sheet and cell. Each feature's import turns the cells of each
-//! [`SheetRow`] into its own record.
+//! optional, CRLF or LF) or the first worksheet of an Excel workbook (`.xlsx`, read by
+//! [`crate::http::xlsx::read`]). Both readers give a [`Grid`] (the header row's cells and the
+//! data rows' cells), and one mapping turns it into a [`Sheet`]: columns named in English or
+//! Chinese, every problem reported with its line (the header is line 1; in a workbook, the row
+//! number Excel shows) and column as the file names it, and in a workbook its sheet and cell.
+//! Each feature's import turns the cells of each [`SheetRow`] into its own record.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::error::{ApiError, FieldError, Text};
+use crate::http::xlsx;
 use crate::text;
 
 /// Most imports: 2 MiB and 5,000 rows.
@@ -187,7 +189,8 @@ impl Sheet {
     }
 }
 
-/// Reads an uploaded spreadsheet with `columns`. `ignored` columns (written by an export) are skipped;
+/// Reads an uploaded spreadsheet with `columns`: a workbook when its bytes are one (whatever
+/// the declared type), CSV otherwise. `ignored` columns (written by an export) are skipped;
 /// `text_only` columns (ID numbers) must hold text, not numbers. An unknown or missing
 /// required column, a file that cannot be read, and refused cells are errors in the sheet;
 /// data beyond `max_rows` rows is 413 (`TooManyRows`).
@@ -198,7 +201,11 @@ pub fn read_sheet(
     text_only: &[&str],
     max_rows: usize,
 ) -> Result<Sheet, ApiError> {
-    let grid = read_csv(bytes, max_rows)?;
+    let grid = if xlsx::read::is_workbook(bytes) {
+        xlsx::read::first_sheet(bytes, max_rows)?
+    } else {
+        read_csv(bytes, max_rows)?
+    };
     Ok(map_columns(grid, columns, ignored, text_only))
 }
 
@@ -431,7 +438,7 @@ impl ImportRun {
         dry_run: bool,
         (action, entity_type): (&'static str, &'static str),
     ) -> Result<ImportStart, ApiError> {
-        let file = crate::http::upload::read_file(req, payload, "text/csv", IMPORT_LIMIT_BYTES).await?;
+        let file = crate::http::upload::read_file(req, payload, IMPORT_LIMIT_BYTES).await?;
         let ticket = if dry_run {
             crate::auth::check_rate(&state.auth.dry_run_limiter, &user.id())?;
             None

@@ -13,6 +13,7 @@ pub mod pagination;
 pub mod routes;
 pub mod upload;
 pub mod validate;
+pub mod xlsx;
 
 pub use conditional::{IfMatch, Versioned};
 pub use extract::{Json, Query};
