@@ -100,10 +100,14 @@ pub struct FieldError {
     pub parameter: Option<String>,
     pub code: Cow<'static, str>,
     pub message: Text,
-    /// For uploaded files (CSV): the 1-based line, the header being line 1.
+    /// For uploaded files: the 1-based line (a workbook's row number), the header being line 1.
     pub line: Option<u64>,
-    /// For uploaded files (CSV): the column, as named in the header.
+    /// For uploaded files: the column, as named in the header.
     pub column: Option<String>,
+    /// For uploaded workbooks: the sheet read.
+    pub sheet: Option<String>,
+    /// For uploaded workbooks: the cell, A1-style (`F2`), as Excel shows it.
+    pub cell: Option<String>,
 }
 
 impl FieldError {
@@ -116,6 +120,8 @@ impl FieldError {
             message,
             line: None,
             column: None,
+            sheet: None,
+            cell: None,
         }
     }
 
@@ -128,6 +134,8 @@ impl FieldError {
             message,
             line: None,
             column: None,
+            sheet: None,
+            cell: None,
         }
     }
 
@@ -140,6 +148,8 @@ impl FieldError {
             message: self.message.get(lang).to_owned(),
             line: self.line,
             column: self.column.clone(),
+            sheet: self.sheet.clone(),
+            cell: self.cell.clone(),
         }
     }
 }
@@ -159,12 +169,21 @@ pub struct ProblemField {
     /// In the caller's language (`Accept-Language: zh-CN` for Chinese).
     #[schema(example = "must be 11 digits")]
     pub message: String,
-    /// For uploaded files (CSV): the 1-based line, the header being line 1.
+    /// For uploaded files (CSV or workbook): the 1-based line (a workbook's row number), the
+    /// header being line 1.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
-    /// For uploaded files (CSV): the column, as named in the header.
+    /// For uploaded files (CSV or workbook): the column, as named in the header.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<String>,
+    /// For uploaded workbooks (`.xlsx`): the name of the sheet read (the first worksheet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "Sheet1")]
+    pub sheet: Option<String>,
+    /// For uploaded workbooks (`.xlsx`): the cell, A1-style, as Excel shows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "F2")]
+    pub cell: Option<String>,
 }
 
 /// RFC 9457 problem details: the body of every 4xx and 5xx response.

@@ -1,5 +1,6 @@
-//! `POST /api/v1/households/import`: households from a CSV file, all rows or none, every bad
-//! row named by line and column (the same limits and errors as the member import).
+//! `POST /api/v1/households/import`: households from a CSV file or an Excel workbook, all rows
+//! or none, every bad row named by line and column (the same limits and errors as the member
+//! import).
 
 use std::collections::HashMap;
 
@@ -15,9 +16,7 @@ use crate::audit::Write;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError};
 use crate::http::IdempotencyKey;
-use crate::http::csv_import::{
-    Column, IMPORT_MAX_ROWS, ImportRun, ImportStart, Sheet, SheetRow, cell_error, read_sheet,
-};
+use crate::http::csv_import::{Column, IMPORT_MAX_ROWS, ImportRun, ImportStart, Sheet, SheetRow, read_sheet};
 use crate::places::entity::{village, villager_group};
 use crate::state::AppState;
 use crate::text;
@@ -39,6 +38,10 @@ pub(super) const COLUMNS: &[Column] = &[
     ("lifted_year", "脱贫年度", false),
     ("note", "备注", false),
 ];
+
+/// Columns a workbook must hold as text: an ID number typed as a number has lost its last
+/// digits (Excel keeps 15 significant digits).
+const TEXT_ONLY_COLUMNS: &[&str] = &["id_number"];
 
 /// Columns the export writes that an import skips.
 const IGNORED_COLUMNS: &[&str] = &["编号", "id"];
@@ -121,25 +124,15 @@ async fn parse(
         .map(|g| (g.id, g.village_id))
         .collect();
     let keys = state.clone();
-    let (rows, mut errors, line_of, id_column) = web::block(move || -> Result<_, ApiError> {
-        let sheet = read_sheet(&bytes, COLUMNS, IGNORED_COLUMNS, IMPORT_MAX_ROWS)?;
+    let (rows, mut errors, line_of, columns) = web::block(move || -> Result<_, ApiError> {
+        let sheet = read_sheet(&bytes, COLUMNS, IGNORED_COLUMNS, TEXT_ONLY_COLUMNS, IMPORT_MAX_ROWS)?;
         let mut errors = sheet.errors.clone();
         let mut rows = Vec::new();
         let mut line_of: HashMap<String, u64> = HashMap::new();
         for record in &sheet.rows {
             let line = record.line;
             let fields = match row(&sheet, record).and_then(|input| {
-                validate(input).map_err(|e| {
-                    e.into_iter()
-                        .map(|fe| {
-                            let field = fe.pointer.as_deref().unwrap_or("/").trim_start_matches('/');
-                            let field = field.split('/').next().unwrap_or_default().to_owned();
-                            let mut error = sheet.error(line, &field, "invalid", fe.message);
-                            error.code = fe.code;
-                            error
-                        })
-                        .collect()
-                })
+                validate(input).map_err(|e| e.into_iter().map(|fe| sheet.validation_error(line, fe)).collect())
             }) {
                 Ok(f) => f,
                 Err(mut e) => {
@@ -185,14 +178,14 @@ async fn parse(
             rows.push((village.org_id, fields));
         }
         if rows.is_empty() && errors.is_empty() {
-            errors.push(cell_error(
+            errors.push(sheet.error(
                 2,
                 "",
                 "empty",
                 text!("the file has no household rows", "文件中没有贫困户数据行"),
             ));
         }
-        Ok((rows, errors, line_of, sheet.column("id_number")))
+        Ok((rows, errors, line_of, sheet.columns))
     })
     .await
     .map_err(ApiError::internal)??;
@@ -220,9 +213,9 @@ async fn parse(
         for h in holders {
             clashes += 1;
             if visible.contains(&h.id) {
-                errors.push(cell_error(
+                errors.push(columns.error(
                     line_of.get(&h.id_number_hash).copied().unwrap_or(0),
-                    &id_column,
+                    "id_number",
                     "duplicate",
                     text!(
                         "a household with this head's ID number is already registered",
@@ -250,7 +243,7 @@ async fn parse(
     Ok((rows, errors, clashes))
 }
 
-/// One CSV row as a [`NewHousehold`], or the cells that could not be read.
+/// One row as a [`NewHousehold`], or the cells that could not be read.
 fn row(sheet: &Sheet, record: &SheetRow) -> Result<NewHousehold, Vec<FieldError>> {
     let line = record.line;
     let mut errors = Vec::new();

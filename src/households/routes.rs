@@ -16,7 +16,8 @@ use crate::audit::{Event, Write};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
 use crate::http::conditional::etag;
-use crate::http::export::{self, CellKind, ExportFormat, ExportParams, XlsxFile};
+use crate::http::xlsx::Workbook;
+use crate::http::export::{self, CellKind, ExportFormat, ExportParams};
 use crate::http::pagination::keyset_rows;
 use crate::http::{
     Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, Query, StoredResponse, Versioned,
@@ -167,7 +168,7 @@ async fn page_rows<C: sea_orm::ConnectionTrait>(
 #[utoipa::path(tag = "households", security(("bearer" = [])), params(HouseholdFilters, PageParams, ExportParams), responses(
     (status = 200, description = "One page (JSON) or the whole list (CSV or workbook)",
         content((Page<HouseholdSummary> = "application/json"), (String = "text/csv"),
-            (XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+            (Workbook = crate::http::xlsx::MEDIA_TYPE))),
 ))]
 #[get("/api/v1/households")]
 async fn list_households(
@@ -656,13 +657,15 @@ async fn remove_income(
     commit_child_change(&state, w, &h, before, "household.remove_income", StatusCode::OK).await
 }
 
-/// Import households from CSV (批量导入): all rows or none. Up to 5,000 rows and 2 MiB,
-/// UTF-8 (BOM optional); English or Chinese column names. `dry_run=true` only validates. A
-/// 422 lists every bad row with its line and column. Accepts `Idempotency-Key`.
+/// Import households from CSV or Excel (批量导入): all rows or none. Up to 5,000 rows and 2 MiB:
+/// CSV in UTF-8 (BOM optional), or an `.xlsx` workbook (its first worksheet); English or
+/// Chinese column names. `dry_run=true` only validates. A 422 lists every bad row with its line
+/// and column (in a workbook, also its sheet and cell). Accepts `Idempotency-Key`.
 #[utoipa::path(tag = "households", security(("bearer" = [])),
-    request_body(description = "The CSV file: header row, then one household per line. Raw (`text/csv`) or as the `file` part of a form.",
+    request_body(description = "The file: a header row, then one household per row. Raw CSV (`text/csv`), a raw Excel workbook (`.xlsx`, whose first worksheet is read; ID numbers must be cells formatted as Text, and formulas and macros are refused), or either as the `file` part of a form.",
         content(
             (String = "text/csv", example = "head_name,id_number,village_id,size,attribute,main_cause,identified_year,status\n李大山,340822196505120014,0192f3a4-7c1e-7b2a-9f00-3c5d2e1f0a11,4,ordinary,illness,2014,in_poverty\n"),
+            (crate::http::xlsx::Workbook = crate::http::xlsx::MEDIA_TYPE),
             (crate::http::upload::FileUpload = "multipart/form-data"),
         )),
     params(ImportParams, ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
@@ -672,8 +675,8 @@ async fn remove_income(
         (status = 403, description = "Role may not manage households", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A head's ID number is already another household's", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Over 2 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Neither text/csv nor multipart/form-data", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Bad rows, each listed", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not text/csv, an .xlsx workbook or multipart/form-data", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad rows, each listed with its line and column (and, in a workbook, its sheet and cell); or a file that cannot be read", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/households/import")]
 async fn import_households(

@@ -10,7 +10,8 @@ use super::import::COLUMNS;
 use super::types::{HouseholdAttribute, HouseholdStatus, PovertyCause};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
-use crate::http::export::{CellKind, XlsxFile};
+use crate::http::xlsx::Workbook;
+use crate::http::export::{CellKind};
 use crate::http::workbook::{self, PickList, TemplateColumn};
 use crate::places::entity::{village, villager_group};
 use crate::state::AppState;
@@ -65,7 +66,7 @@ fn describe(field: &str) -> (CellKind, Vec<&'static str>, &'static str) {
 /// villager groups) you may register households in.
 #[utoipa::path(tag = "households", security(("bearer" = [])), responses(
     (status = 200, description = "The template",
-        content((XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        content((Workbook = crate::http::xlsx::MEDIA_TYPE))),
     (status = 403, description = "Role may not import households", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/households/import-template.xlsx")]

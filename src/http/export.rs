@@ -31,12 +31,6 @@ pub struct ExportParams {
     pub format: Option<ExportFormat>,
 }
 
-/// A workbook in a response or request body, for the spec (`string`, `binary`).
-#[derive(utoipa::ToSchema)]
-#[schema(value_type = String, format = Binary)]
-#[allow(dead_code)] // only its schema is used
-pub struct XlsxFile(Vec<u8>);
-
 /// What a cell of an export column holds, so that a workbook stores it as Excel would:
 /// text stays text (an ID number never becomes `3.40822E+17`), dates are dates, money is a
 /// number of yuan with two decimals. CSV writes every kind as its text.
@@ -65,7 +59,7 @@ pub fn wanted(req: &actix_web::HttpRequest) -> Result<Option<ExportFormat>, ApiE
         .get(actix_web::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    Ok(if accept.contains(super::workbook::MEDIA_TYPE) {
+    Ok(if accept.contains(super::xlsx::MEDIA_TYPE) {
         Some(ExportFormat::Xlsx)
     } else if accept.contains("text/csv") {
         Some(ExportFormat::Csv)

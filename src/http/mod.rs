@@ -15,6 +15,7 @@ pub mod routes;
 pub mod upload;
 pub mod validate;
 pub mod workbook;
+pub mod xlsx;
 
 pub use conditional::{IfMatch, Versioned};
 pub use extract::{Json, Query};

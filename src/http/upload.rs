@@ -1,6 +1,6 @@
-//! File uploads: the same file either as the raw body (`Content-Type: text/csv`) or as the
-//! `file` part of a `multipart/form-data` form, which is what Swagger UI, browsers' forms
-//! and generated clients send. Both obey the same size limit.
+//! File uploads: the same file either as the raw body (`Content-Type: text/csv`, or the
+//! `.xlsx` workbook type) or as the `file` part of a `multipart/form-data` form, which is what
+//! Swagger UI, browsers' forms and generated clients send. All obey the same size limit.
 
 use actix_multipart::Multipart;
 use actix_web::dev::Payload;
@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::http::extract::{RawBody, media_type, read_body};
+use crate::http::xlsx;
 use crate::text;
 
 /// What a form adds around the file: boundaries and part headers.
@@ -25,28 +26,31 @@ pub struct FileUpload {
     file: Vec<u8>,
 }
 
-/// Reads an uploaded file of type `mime` (e.g. `text/csv`) of at most `limit` bytes, sent
-/// raw or as the `file` part of a form. The file's bytes are what idempotency fingerprints
-/// (a form's boundary changes on every retry).
-pub async fn read_file(
-    req: &HttpRequest,
-    payload: Payload,
-    mime: &'static str,
-    limit: usize,
-) -> Result<Bytes, ApiError> {
+/// The media types a spreadsheet may be sent as in the raw body. Which of them a file really
+/// is, the import tells from its bytes (a workbook is a zip archive), not from this header.
+pub const SPREADSHEET_TYPES: [&str; 2] = ["text/csv", xlsx::MEDIA_TYPE];
+
+/// The 415 answer's list, built once from [`SPREADSHEET_TYPES`].
+static EXPECTED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{}, or multipart/form-data with a `file` part",
+        SPREADSHEET_TYPES.join(", ")
+    )
+});
+
+/// Reads an uploaded spreadsheet (CSV or `.xlsx`) of at most `limit` bytes, sent raw or as the
+/// `file` part of a form. The file's bytes are what idempotency fingerprints (a form's
+/// boundary changes on every retry).
+pub async fn read_file(req: &HttpRequest, payload: Payload, limit: usize) -> Result<Bytes, ApiError> {
     let content_type = media_type(req);
-    let file = if content_type == mime {
+    let file = if SPREADSHEET_TYPES.contains(&content_type.as_str()) {
         read_body(req, payload, limit).await?
     } else if content_type == "multipart/form-data" {
         let body = read_body(req, payload, limit + FORM_OVERHEAD_BYTES).await?;
         file_part(req, body, limit).await?
     } else {
         return Err(ApiError::UnsupportedMediaType {
-            expected: if mime == "text/csv" {
-                "text/csv, or multipart/form-data with a `file` part"
-            } else {
-                "multipart/form-data with a `file` part"
-            },
+            expected: EXPECTED.as_str(),
         });
     };
     req.extensions_mut().insert(RawBody(file.clone()));

@@ -11,10 +11,8 @@ use actix_web::web::{self, Bytes};
 use rust_xlsxwriter::{DataValidation, ExcelDateTime, Format, Formula, Workbook, Worksheet, XlsxError};
 
 use super::export::{CellKind, Column};
+use super::xlsx::MEDIA_TYPE;
 use crate::error::ApiError;
-
-/// The media type of an `.xlsx` workbook.
-pub const MEDIA_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// Excel's longest text in a cell; longer text is cut there rather than failing the export.
 const MAX_CELL_CHARS: usize = 32_767;

@@ -15,7 +15,8 @@ use crate::audit::{Event, VersionedEntity, Write};
 use crate::auth::{Access, AuthUser};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::conditional::etag;
-use crate::http::export::{self, CellKind, ExportFormat, ExportParams, XlsxFile};
+use crate::http::xlsx::Workbook;
+use crate::http::export::{self, CellKind, ExportFormat, ExportParams};
 use crate::http::pagination::keyset_rows;
 use crate::http::{Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, StoredResponse, Versioned};
 use crate::members::optional_text;
@@ -219,7 +220,7 @@ async fn list_condition<C: ConnectionTrait>(
 /// type), or `?format=csv|xlsx`; amounts in yuan.
 #[utoipa::path(tag = "income", security(("bearer" = [])), params(FinanceRecordFilters, PageParams, ExportParams), responses(
     (status = 200, description = "One page (JSON) or the whole list (CSV or workbook)",
-        content((Page<FinanceRecordView> = "application/json"), (String = "text/csv"), (XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        content((Page<FinanceRecordView> = "application/json"), (String = "text/csv"), (Workbook = crate::http::xlsx::MEDIA_TYPE))),
 ))]
 #[get("/api/v1/finance-records")]
 async fn list_finance_records(

@@ -30,6 +30,10 @@ pub(super) const COLUMNS: &[crate::http::csv_import::Column] = &[
     ("note", "备注", false),
 ];
 
+/// Columns a workbook must hold as text: an ID number typed as a number has lost its last
+/// digits (Excel keeps 15 significant digits).
+pub(super) const TEXT_ONLY_COLUMNS: &[&str] = &["id_number"];
+
 /// Columns the export writes that an import skips, so an exported file (with full personal
 /// data, `reveal=pii`) can be edited and imported again.
 pub(super) const IGNORED_COLUMNS: &[&str] = &[

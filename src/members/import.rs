@@ -1,5 +1,5 @@
-//! `POST /api/v1/members/import`: members from a CSV file, all rows or none, every bad row
-//! named by line and column. The columns are those of the export (`csv.rs`).
+//! `POST /api/v1/members/import`: members from a CSV file or an Excel workbook, all rows or
+//! none, every bad row named by line and column. The columns are those of the export (`csv.rs`).
 
 use std::collections::HashMap;
 
@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::csv::{COLUMNS, IGNORED_COLUMNS};
+use super::csv::{COLUMNS, IGNORED_COLUMNS, TEXT_ONLY_COLUMNS};
 use super::entity::member;
 use super::types::{Education, Gender, MemberStatus, NewMember};
 use super::{MemberAccess, build, insert_all, validate};
@@ -18,12 +18,12 @@ use crate::audit::Write;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError, Text};
 use crate::http::IdempotencyKey;
-use crate::http::csv_import::{ImportRun, ImportStart, SheetRow, cell_error, parse_bool, read_sheet};
+use crate::http::csv_import::{
+    IMPORT_MAX_ROWS, ImportRun, ImportStart, Sheet, SheetColumns, SheetRow, parse_bool, read_sheet,
+};
 use crate::orgs::{OrgKind, entity as org};
 use crate::state::AppState;
 use crate::text;
-
-use crate::http::csv_import::IMPORT_MAX_ROWS;
 
 /// `POST /api/v1/members/import`. Every import, dry or not, is audited (`member.import`),
 /// and so is every clash with an existing member (`member.duplicate_id_number`).
@@ -99,7 +99,7 @@ async fn parse(state: &web::Data<AppState>, access: &MemberAccess, bytes: web::B
         mut rows,
         mut errors,
         line_of,
-        id_column,
+        columns,
     } = read;
 
     // ID numbers that already belong to active members: named by line when the caller can
@@ -109,9 +109,9 @@ async fn parse(state: &web::Data<AppState>, access: &MemberAccess, bytes: web::B
     for (m, readable) in holders {
         if readable {
             clashes.in_scope += 1;
-            errors.push(cell_error(
+            errors.push(columns.error(
                 line_of.get(&m.id_number_hash).copied().unwrap_or(0),
-                &id_column,
+                "id_number",
                 "duplicate",
                 text!(
                     "an active member already has this ID number",
@@ -147,8 +147,8 @@ struct Read {
     rows: Vec<super::MemberFields>,
     errors: Vec<FieldError>,
     line_of: HashMap<String, u64>,
-    /// The ID-number column as the file names it.
-    id_column: String,
+    /// Where the file's columns are, to name the cells of later errors.
+    columns: SheetColumns,
 }
 
 fn read_rows(
@@ -156,28 +156,24 @@ fn read_rows(
     placeable: &HashMap<Uuid, org::Model>,
     keys: &super::pii::DataKeys,
 ) -> Result<Read, ApiError> {
-    let sheet = read_sheet(bytes, COLUMNS, IGNORED_COLUMNS, IMPORT_MAX_ROWS)?;
+    let sheet = read_sheet(bytes, COLUMNS, IGNORED_COLUMNS, TEXT_ONLY_COLUMNS, IMPORT_MAX_ROWS)?;
     let mut errors = sheet.errors.clone();
     let mut rows = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     for record in &sheet.rows {
         let line = record.line;
-        let column = |field: &str| sheet.column(field);
-        match row(record, &column) {
+        match row(&sheet, record) {
             Err(mut e) => errors.append(&mut e),
             Ok(input) => match validate(input) {
-                Err(e) => errors.extend(e.into_iter().map(|fe| {
-                    let field = fe.pointer.as_deref().unwrap_or("/").trim_start_matches('/').to_owned();
-                    cell_error(line, &column(&field), "invalid", fe.message).with_code(fe.code)
-                })),
+                Err(e) => errors.extend(e.into_iter().map(|fe| sheet.validation_error(line, fe))),
                 Ok(fields) => {
                     let mut bad = false;
                     match placeable.get(&fields.org_id) {
                         Some(o) if o.kind == OrgKind::Branch => {}
                         _ => {
-                            errors.push(cell_error(
+                            errors.push(sheet.error(
                                 line,
-                                &column("org_id"),
+                                "org_id",
                                 "not_found",
                                 text!("no such branch in your scope", "您的权限范围内没有该党支部"),
                             ));
@@ -189,9 +185,9 @@ fn read_rows(
                             .get(&g)
                             .is_some_and(|o| o.kind == OrgKind::Group && o.parent_id == Some(fields.org_id))
                     {
-                        errors.push(cell_error(
+                        errors.push(sheet.error(
                             line,
-                            &column("group_id"),
+                            "group_id",
                             "not_in_branch",
                             text!("must be a party group inside the branch", "须为该党支部下的党小组"),
                         ));
@@ -199,9 +195,9 @@ fn read_rows(
                     }
                     let hash = keys.lookup_hash(&fields.id_number);
                     if let Some(first) = seen.get(&hash) {
-                        errors.push(cell_error(
+                        errors.push(sheet.error(
                             line,
-                            &column("id_number"),
+                            "id_number",
                             "duplicate",
                             text!(
                                 "the same ID number is on line {first}",
@@ -220,7 +216,7 @@ fn read_rows(
         }
     }
     if rows.is_empty() && errors.is_empty() {
-        errors.push(cell_error(
+        errors.push(sheet.error(
             2,
             "",
             "empty",
@@ -232,35 +228,19 @@ fn read_rows(
         rows,
         errors,
         line_of: seen,
-        id_column: sheet.column("id_number"),
+        columns: sheet.columns,
     })
 }
 
-trait WithCode {
-    fn with_code(self, code: std::borrow::Cow<'static, str>) -> Self;
-}
-
-impl WithCode for FieldError {
-    fn with_code(mut self, code: std::borrow::Cow<'static, str>) -> Self {
-        self.code = code;
-        self
-    }
-}
-
-/// One CSV row as a [`NewMember`], or the cells that could not be read.
-fn row(record: &SheetRow, column: &dyn Fn(&str) -> String) -> Result<NewMember, Vec<FieldError>> {
+/// One row as a [`NewMember`], or the cells that could not be read.
+fn row(sheet: &Sheet, record: &SheetRow) -> Result<NewMember, Vec<FieldError>> {
     let line = record.line;
     let mut errors = Vec::new();
     let text = |f: &str| record.get(f).map(str::to_owned);
     let mut required = |f: &str| {
         let v = text(f);
         if v.is_none() {
-            errors.push(cell_error(
-                line,
-                &column(f),
-                "required",
-                text!("is required", "为必填项"),
-            ));
+            errors.push(sheet.error(line, f, "required", text!("is required", "为必填项")));
         }
         v.unwrap_or_default()
     };
@@ -272,7 +252,7 @@ fn row(record: &SheetRow, column: &dyn Fn(&str) -> String) -> Result<NewMember, 
     let status_cell = required("status");
     let org_cell = required("org_id");
     let rural_cell = required("rural");
-    let mut bad = |f: &str, message: Text| errors.push(cell_error(line, &column(f), "invalid", message));
+    let mut bad = |f: &str, message: Text| errors.push(sheet.error(line, f, "invalid", message));
 
     let date = |s: &str| {
         NaiveDate::parse_from_str(s, "%Y-%m-%d")

@@ -17,7 +17,8 @@ use crate::audit::{Event, Write};
 use crate::auth::{Access, AuthUser};
 use crate::error::{ApiError, Problem};
 use crate::http::conditional::etag;
-use crate::http::export::{self, ExportParams, XlsxFile};
+use crate::http::xlsx::Workbook;
+use crate::http::export::{self, ExportParams};
 use crate::http::{
     Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, Query, StoredResponse, Versioned,
 };
@@ -96,7 +97,7 @@ async fn create_member(
 /// `?format=csv|xlsx`; streamed. Personal data masked unless `reveal=pii`.
 #[utoipa::path(tag = "members", security(("bearer" = [])), params(MemberFilters, PageParams, ExportParams), responses(
     (status = 200, description = "One page (JSON) or the whole list (CSV or workbook)",
-        content((Page<MemberView> = "application/json"), (String = "text/csv"), (XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        content((Page<MemberView> = "application/json"), (String = "text/csv"), (Workbook = crate::http::xlsx::MEDIA_TYPE))),
     (status = 403, description = "reveal=pii without the right", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/members")]
@@ -331,13 +332,15 @@ async fn update_member(
     Ok(Versioned::ok(saved.version, after))
 }
 
-/// Import members from CSV (批量导入): all rows or none. Up to 5,000 rows and 2 MiB, UTF-8
-/// (BOM optional); English or Chinese column names. `dry_run=true` only validates. A 422
-/// lists every bad row with its line and column. Accepts `Idempotency-Key`.
+/// Import members from CSV or Excel (批量导入): all rows or none. Up to 5,000 rows and 2 MiB:
+/// CSV in UTF-8 (BOM optional), or an `.xlsx` workbook (its first worksheet); English or
+/// Chinese column names. `dry_run=true` only validates. A 422 lists every bad row with its line
+/// and column (in a workbook, also its sheet and cell). Accepts `Idempotency-Key`.
 #[utoipa::path(tag = "members", security(("bearer" = [])),
-    request_body(description = "The CSV file: header row, then one member per line. Raw (`text/csv`) or as the `file` part of a form.",
+    request_body(description = "The file: a header row, then one member per row. Raw CSV (`text/csv`), a raw Excel workbook (`.xlsx`, whose first worksheet is read; ID numbers must be cells formatted as Text, and formulas and macros are refused), or either as the `file` part of a form.",
         content(
             (String = "text/csv", example = "name,gender,birth_date,id_number,joined_on,status,org_id,rural,phone\n程军,male,1990-03-07,110101199003074514,2012-07-01,full,0192f3a4-7c1e-7b2a-9f00-3c5d2e1f0a11,true,13812345678\n"),
+            (crate::http::xlsx::Workbook = crate::http::xlsx::MEDIA_TYPE),
             (crate::http::upload::FileUpload = "multipart/form-data"),
         )),
     params(ImportParams, ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
@@ -347,8 +350,8 @@ async fn update_member(
         (status = 403, description = "Role may not manage members", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An ID number is already an active member's", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Over 2 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Neither text/csv nor multipart/form-data", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Bad rows, each listed", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not text/csv, an .xlsx workbook or multipart/form-data", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad rows, each listed with its line and column (and, in a workbook, its sheet and cell); or a file that cannot be read", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/api/v1/members/import")]
 pub(super) async fn import_members(

@@ -10,7 +10,8 @@ use super::csv::COLUMNS;
 use super::types::{Education, Gender, MemberStatus};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
-use crate::http::export::{CellKind, XlsxFile};
+use crate::http::xlsx::Workbook;
+use crate::http::export::{CellKind};
 use crate::http::workbook::{self, PickList, TemplateColumn};
 use crate::orgs::entity as org;
 use crate::state::AppState;
@@ -66,7 +67,7 @@ fn describe(field: &str) -> (CellKind, Vec<&'static str>, &'static str) {
 /// may place members in (their ids go in 所在支部 and 党小组).
 #[utoipa::path(tag = "members", security(("bearer" = [])), responses(
     (status = 200, description = "The template",
-        content((XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        content((Workbook = crate::http::xlsx::MEDIA_TYPE))),
     (status = 403, description = "Role may not import members", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/members/import-template.xlsx")]

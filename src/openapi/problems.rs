@@ -2,7 +2,7 @@
 //!
 //! Handlers write out only the answers that say something specific to them ("Username
 //! taken", "Only drafts can be edited"). The standard ones follow from what an operation
-//! has: a bearer token, a role rule, path or query parameters, a JSON or CSV body, an
+//! has: a bearer token, a role rule, path or query parameters, a JSON body or a file, an
 //! `If-Match` or `Idempotency-Key` header. [`add_standard_problems`] reads those traits off
 //! the finished document and adds each missing answer, so a new route is documented
 //! truthfully the moment it is registered.
@@ -27,7 +27,8 @@ struct Traits {
     cursor: bool,
     org_filter: bool,
     json_body: bool,
-    csv_body: bool,
+    /// A file upload: CSV, an `.xlsx` workbook, or a form with either.
+    file_body: bool,
     if_match: bool,
     idempotency_key: bool,
 }
@@ -62,10 +63,9 @@ impl Traits {
         }
         if let Some(RefOr::T(body)) = &op.request_body {
             t.json_body = body.content.keys().any(|c| c.contains("json"));
-            t.csv_body = body
-                .content
-                .keys()
-                .any(|c| c.starts_with("text/csv") || c.starts_with("multipart/"));
+            t.file_body = body.content.keys().any(|c| {
+                c.starts_with("text/csv") || c == crate::http::xlsx::MEDIA_TYPE || c.starts_with("multipart/")
+            });
         }
         t
     }
@@ -109,9 +109,12 @@ impl Traits {
                 "`validation_failed`: a field breaks a rule; `errors` lists each one",
             );
         }
-        if self.csv_body {
+        if self.file_body {
             add(413, "`payload_too_large`: the file is over its limit");
-            add(415, "`unsupported_media_type`: not `text/csv` or `multipart/form-data`");
+            add(
+                415,
+                "`unsupported_media_type`: not `text/csv`, an `.xlsx` workbook or `multipart/form-data`",
+            );
         }
         if self.if_match {
             add(400, "`invalid_header`: `If-Match` is not an entity tag");

@@ -15,7 +15,8 @@ use super::types::*;
 use crate::audit::{Event, Write};
 use crate::auth::{AuthUser, Scope};
 use crate::error::{ApiError, Problem};
-use crate::http::export::{self, CellKind, ExportParams, XlsxFile};
+use crate::http::xlsx::Workbook;
+use crate::http::export::{self, CellKind, ExportParams};
 use crate::http::pagination::keyset_rows;
 use crate::http::validate::{check_evidence, collect_text};
 use crate::http::{Claim, IdempotencyKey, Json, ListQuery, Page, PageParams, StoredResponse};
@@ -267,7 +268,7 @@ const EXPORT_COLUMNS: &[export::Column] = &[
 /// (`Accept:` the xlsx type), or `?format=csv|xlsx`; amounts in yuan; streamed.
 #[utoipa::path(tag = "pairings", security(("bearer" = [])), params(HelpRecordFilters, PageParams, ExportParams), responses(
     (status = 200, description = "One page (JSON) or the whole list (CSV or workbook)",
-        content((Page<HelpRecordView> = "application/json"), (String = "text/csv"), (XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        content((Page<HelpRecordView> = "application/json"), (String = "text/csv"), (Workbook = crate::http::xlsx::MEDIA_TYPE))),
 ))]
 #[get("/api/v1/help-records")]
 async fn list_help_records(

@@ -11,7 +11,8 @@ use super::types::*;
 use super::{PledgeAccess, view};
 use crate::auth::{AuthUser, Scope};
 use crate::error::{ApiError, ErrorCode, Problem};
-use crate::http::export::{ExportParams, XlsxFile};
+use crate::http::xlsx::Workbook;
+use crate::http::export::{ExportParams};
 use crate::http::pagination::keyset_after;
 use crate::http::{Json, ListQuery, Page, PageParams};
 use crate::orgs::{OrgKind, queries as orgs};
@@ -103,7 +104,7 @@ pub fn overdue_condition() -> Condition {
 /// an Excel workbook (`Accept:` the xlsx type), or `?format=csv|xlsx`.
 #[utoipa::path(tag = "pledges", security(("bearer" = [])), params(PledgeFilters, PageParams, ExportParams), responses(
     (status = 200, description = "One page (JSON) or the whole list (CSV or workbook)",
-        content((Page<PledgeView> = "application/json"), (String = "text/csv"), (XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        content((Page<PledgeView> = "application/json"), (String = "text/csv"), (Workbook = crate::http::xlsx::MEDIA_TYPE))),
     (status = 400, description = "Unknown parameter, state or bad cursor", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/pledges")]

@@ -14,7 +14,8 @@ use crate::audit::{Event, VersionedEntity, Write};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::conditional::etag;
-use crate::http::export::{self, CellKind, ExportFormat, ExportParams, XlsxFile};
+use crate::http::xlsx::Workbook;
+use crate::http::export::{self, CellKind, ExportFormat, ExportParams};
 use crate::http::extract::OptionalJson;
 use crate::http::pagination::page_by_text;
 use crate::http::validate::{check_evidence, short_text};
@@ -561,7 +562,7 @@ async fn list_condition<C: ConnectionTrait>(
 /// `?format=csv|xlsx`.
 #[utoipa::path(tag = "ratings", security(("bearer" = [])), params(RatingFilters, PageParams, ExportParams), responses(
     (status = 200, description = "One page (JSON) or the whole list (CSV or workbook)",
-        content((Page<RatingView> = "application/json"), (String = "text/csv"), (XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        content((Page<RatingView> = "application/json"), (String = "text/csv"), (Workbook = crate::http::xlsx::MEDIA_TYPE))),
 ))]
 #[get("/api/v1/ratings")]
 async fn list_ratings(
