@@ -363,7 +363,9 @@ async fn the_template_imports_after_filling_one_row() {
     let done = import_workbook(&app, sec, "", Some("template-1"), filled).await;
     assert_eq!(done.status, 201, "{}", done.text());
     assert_eq!(done.json()["imported"], 1);
-    let listed = get(&app, sec, "/api/v1/members?q=程军&reveal=pii").await.json();
+    let listed = get(&app, sec, "/api/v1/members?q=%E7%A8%8B%E5%86%9B&reveal=pii")
+        .await
+        .json();
     let cheng = &listed["items"][0];
     assert_eq!(cheng["id_number"], pid(7));
     assert_eq!(cheng["phone"], "13812345678");

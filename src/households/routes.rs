@@ -16,9 +16,9 @@ use crate::audit::{Event, Write};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
 use crate::http::conditional::etag;
-use crate::http::xlsx::Workbook;
 use crate::http::export::{self, CellKind, ExportFormat, ExportParams};
 use crate::http::pagination::keyset_rows;
+use crate::http::xlsx::Workbook;
 use crate::http::{
     Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, Query, StoredResponse, Versioned,
 };

@@ -17,8 +17,8 @@ use crate::audit::{Event, Write};
 use crate::auth::{Access, AuthUser};
 use crate::error::{ApiError, Problem};
 use crate::http::conditional::etag;
-use crate::http::xlsx::Workbook;
 use crate::http::export::{self, ExportParams};
+use crate::http::xlsx::Workbook;
 use crate::http::{
     Claim, IdempotencyKey, IfMatch, Json, ListQuery, Page, PageParams, Query, StoredResponse, Versioned,
 };
