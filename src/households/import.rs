@@ -57,14 +57,7 @@ pub async fn import(
     payload: Payload,
 ) -> Result<HttpResponse, ApiError> {
     let access = HouseholdAccess::of(&user);
-    if access.manage.is_empty() {
-        return Err(ApiError::Forbidden {
-            detail: text!(
-                "Only secretaries and administrators import households.",
-                "只有支部书记和管理员可以导入贫困户。"
-            ),
-        });
-    }
+    may_import(&access)?;
     let what = ("household.import", "household");
     let mut run = match ImportRun::start(&state, &user, &req, &key, payload, dry_run, what).await? {
         ImportStart::Replay(stored) => return Ok(stored),
@@ -359,4 +352,18 @@ fn row(sheet: &Sheet, record: &SheetRow) -> Result<NewHousehold, Vec<FieldError>
         }
         _ => Err(errors),
     }
+}
+
+/// Only those who manage households (secretaries and administrators) import them, and get the
+/// import's template.
+pub(super) fn may_import(access: &HouseholdAccess) -> Result<(), ApiError> {
+    if access.manage.is_empty() {
+        return Err(ApiError::Forbidden {
+            detail: text!(
+                "Only secretaries and administrators import households.",
+                "只有支部书记和管理员可以导入贫困户。"
+            ),
+        });
+    }
+    Ok(())
 }

@@ -15,7 +15,6 @@ use crate::http::workbook::{self, PickList, TemplateColumn};
 use crate::http::xlsx::Workbook;
 use crate::places::entity::{village, villager_group};
 use crate::state::AppState;
-use crate::text;
 
 /// What the template says of each import column: its cells, its fixed values, a note.
 fn describe(field: &str) -> (CellKind, Vec<&'static str>, &'static str) {
@@ -75,14 +74,7 @@ pub(super) async fn households_import_template(
     user: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
     let access = HouseholdAccess::of(&user);
-    if access.manage.is_empty() {
-        return Err(ApiError::Forbidden {
-            detail: text!(
-                "Only secretaries and administrators import households.",
-                "只有支部书记和管理员可以导入贫困户。"
-            ),
-        });
-    }
+    super::import::may_import(&access)?;
     let villages = village::Entity::find()
         .filter(access.manage.org_condition(village::Column::OrgId))
         .order_by_asc(village::Column::Name)

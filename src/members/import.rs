@@ -36,14 +36,7 @@ pub async fn import(
     payload: Payload,
 ) -> Result<HttpResponse, ApiError> {
     let access = MemberAccess::of(&user);
-    if access.manage.is_empty() {
-        return Err(ApiError::Forbidden {
-            detail: text!(
-                "Only secretaries and administrators import members.",
-                "只有支部书记和管理员可以导入党员。"
-            ),
-        });
-    }
+    may_import(&access)?;
     let what = ("member.import", "member");
     let mut run = match ImportRun::start(&state, &user, &req, &key, payload, dry_run, what).await? {
         ImportStart::Replay(stored) => return Ok(stored),
@@ -365,4 +358,18 @@ fn row(sheet: &Sheet, record: &SheetRow) -> Result<NewMember, Vec<FieldError>> {
         }
         _ => Err(errors),
     }
+}
+
+/// Only those who manage members (secretaries and administrators) import them, and get the
+/// import's template.
+pub(super) fn may_import(access: &MemberAccess) -> Result<(), ApiError> {
+    if access.manage.is_empty() {
+        return Err(ApiError::Forbidden {
+            detail: text!(
+                "Only secretaries and administrators import members.",
+                "只有支部书记和管理员可以导入党员。"
+            ),
+        });
+    }
+    Ok(())
 }

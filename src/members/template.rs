@@ -15,7 +15,6 @@ use crate::http::workbook::{self, PickList, TemplateColumn};
 use crate::http::xlsx::Workbook;
 use crate::orgs::entity as org;
 use crate::state::AppState;
-use crate::text;
 
 /// What the template says of each import column: its cells, its fixed values, a note.
 fn describe(field: &str) -> (CellKind, Vec<&'static str>, &'static str) {
@@ -76,14 +75,7 @@ pub(super) async fn members_import_template(
     user: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
     let access = MemberAccess::of(&user);
-    if access.manage.is_empty() {
-        return Err(ApiError::Forbidden {
-            detail: text!(
-                "Only secretaries and administrators import members.",
-                "只有支部书记和管理员可以导入党员。"
-            ),
-        });
-    }
+    super::import::may_import(&access)?;
     let orgs = org::Entity::find()
         .filter(org::Column::DeletedAt.is_null())
         .filter(access.manage.path_condition(org::Column::Path))
