@@ -17,8 +17,10 @@ use crate::text;
 /// What a form adds around the file: boundaries and part headers.
 const FORM_OVERHEAD_BYTES: usize = 16 * 1024;
 
-/// The `multipart/form-data` form of an upload, for the spec.
-#[derive(ToSchema)]
+/// The `multipart/form-data` form of an upload, for the spec: the `file` part and no other
+/// (other well-formed parts are read past, but the spec promises nothing for them).
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)] // only its schema is used
 pub struct FileUpload {
     /// The file itself.
