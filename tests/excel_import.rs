@@ -1,7 +1,8 @@
 //! Importing from Excel workbooks (`.xlsx`): members and households accept a workbook wherever
 //! they accept CSV, with the same columns, limits, dry runs and Idempotency-Key; errors name
 //! the sheet and cell; ID numbers typed as numbers, formulas, macros and hostile files (zip
-//! bombs, a million rows, a cell at XFD1048576) are refused quickly, and nothing is written.
+//! bombs, a million rows, a cell at XFD1048576) are refused quickly (under 2 s, and under
+//! 100 MB more memory at the peak), and nothing is written.
 
 mod common;
 
@@ -64,10 +65,13 @@ fn text(s: impl Into<String>) -> Cell {
     Cell::Text(s.into())
 }
 
-async fn setup() -> (TestApp, World) {
+/// A fresh app and world, and this binary's turn: its tests run one at a time, so that the
+/// memory [`timed_import`] measures is the import's alone.
+async fn setup() -> (TestApp, World, tokio::sync::MutexGuard<'static, ()>) {
+    let turn = ONE_AT_A_TIME.lock().await;
     let app = spawn_app().await;
     let w = world::build(&app).await;
-    (app, w)
+    (app, w, turn)
 }
 
 /// A distinct valid ID number for every `n` below 28,000.
@@ -228,11 +232,30 @@ async fn import_members(app: &TestApp, token: &str, query: &str, body: Vec<u8>) 
     import(app, &path, token, None, MEDIA_TYPE, body).await
 }
 
-/// Like [`import_members`], timed.
+/// A figure of this process from `/proc/self/status`, in bytes (`VmRSS`, `VmHWM`).
+fn memory(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("Linux /proc");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .unwrap_or_else(|| panic!("no {field}"));
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Like [`import_members`], timed, and asserting that the service (in this process) held
+/// under 100 MB more than before at its peak: the peak is reset first (`clear_refs` 5).
 async fn timed_import(app: &TestApp, token: &str, query: &str, body: Vec<u8>) -> (Reply, Duration) {
+    std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak");
+    let before = memory("VmRSS:");
     let started = Instant::now();
     let reply = import_members(app, token, query, body).await;
-    (reply, started.elapsed())
+    let took = started.elapsed();
+    let grown = memory("VmHWM:").saturating_sub(before);
+    assert!(grown < 100 * 1024 * 1024, "held {} MB more", grown / (1024 * 1024));
+    (reply, took)
 }
 
 async fn member_count(app: &TestApp, w: &World) -> u64 {
@@ -249,7 +272,7 @@ fn only_error(reply: &Reply) -> Value {
 
 #[actix_web::test]
 async fn a_workbook_with_chinese_headers_imports_after_a_dry_run() {
-    let (app, w) = setup().await;
+    let (app, w, _turn) = setup().await;
     let sec = w.token("sec_a");
     let rows: Vec<Vec<Cell>> = (0..3).map(|n| member_row(n, &w.branch_a)).collect();
     let book = workbook("党员名册", &HEADER_ZH, &rows);
@@ -295,7 +318,7 @@ async fn a_workbook_with_chinese_headers_imports_after_a_dry_run() {
 
 #[actix_web::test]
 async fn english_headers_work_and_the_bytes_decide_not_the_declared_type() {
-    let (app, w) = setup().await;
+    let (app, w, _turn) = setup().await;
     let sec = w.token("sec_a");
     let book = workbook("Sheet1", &HEADER_EN, &[member_row(0, &w.branch_a)]);
 
@@ -332,7 +355,7 @@ async fn english_headers_work_and_the_bytes_decide_not_the_declared_type() {
 
 #[actix_web::test]
 async fn a_bad_cell_is_named_by_sheet_line_column_and_cell() {
-    let (app, w) = setup().await;
+    let (app, w, _turn) = setup().await;
     let mut rows: Vec<Vec<Cell>> = (0..3).map(|n| member_row(n, &w.branch_a)).collect();
     rows[1][6] = Cell::Number(1_381_234.0); // G3: not a phone number
     rows[2][0] = Cell::Blank; // A4: the name is required
@@ -388,7 +411,7 @@ async fn a_bad_cell_is_named_by_sheet_line_column_and_cell() {
 
 #[actix_web::test]
 async fn an_id_number_typed_as_a_number_is_refused_and_never_guessed() {
-    let (app, w) = setup().await;
+    let (app, w, _turn) = setup().await;
     let mut rows: Vec<Vec<Cell>> = (0..2).map(|n| member_row(n, &w.branch_a)).collect();
     // What Excel keeps of 110101198001010011 typed into a General cell.
     rows[1][5] = Cell::Number(nth_id(1).parse::<f64>().unwrap());
@@ -419,7 +442,7 @@ async fn an_id_number_typed_as_a_number_is_refused_and_never_guessed() {
 
 #[actix_web::test]
 async fn formulas_and_error_values_are_refused() {
-    let (app, w) = setup().await;
+    let (app, w, _turn) = setup().await;
     let mut rows: Vec<Vec<Cell>> = (0..2).map(|n| member_row(n, &w.branch_a)).collect();
     rows[1][7] = Cell::Formula("=\"司山村\"&\"1号\"", "司山村1号"); // H3
     let book = workbook("Sheet1", &HEADER_ZH, &rows);
@@ -468,7 +491,7 @@ async fn formulas_and_error_values_are_refused() {
 
 #[actix_web::test]
 async fn macros_are_refused_and_external_links_ignored() {
-    let (app, w) = setup().await;
+    let (app, w, _turn) = setup().await;
     let book = workbook("Sheet1", &HEADER_ZH, &[member_row(0, &w.branch_a)]);
     let xlsm = rezip(
         &book,
@@ -497,7 +520,7 @@ async fn macros_are_refused_and_external_links_ignored() {
 
 #[actix_web::test]
 async fn files_that_are_no_workbook_are_refused_with_a_clear_message() {
-    let (app, w) = setup().await;
+    let (app, w, _turn) = setup().await;
     let book = workbook("Sheet1", &HEADER_ZH, &[member_row(0, &w.branch_a)]);
     let mut truncated = book.clone();
     truncated.truncate(book.len() / 2);
@@ -535,7 +558,7 @@ fn rezip_only(xlsx: &[u8], name: &str) -> Vec<u8> {
 
 #[actix_web::test]
 async fn a_zip_bomb_is_refused_quickly_whatever_sizes_it_declares() {
-    let (app, w) = setup().await;
+    let (app, w, _turn) = setup().await;
     let base = workbook("Sheet1", &HEADER_EN, &[]);
     // 200 MB of whitespace between the rows: about 200 KB once compressed.
     let rows = xml_member_rows(&w.branch_a);
@@ -582,7 +605,7 @@ async fn a_zip_bomb_is_refused_quickly_whatever_sizes_it_declares() {
 
 #[actix_web::test]
 async fn a_million_empty_rows_are_read_quickly_and_far_cells_never_allocate() {
-    let (app, w) = setup().await;
+    let (app, w, _turn) = setup().await;
     let base = workbook("Sheet1", &HEADER_EN, &[]);
     let rows = xml_member_rows(&w.branch_a);
     let sheet = |dimension: &'static str, tail: &'static str| {
@@ -646,7 +669,7 @@ async fn a_million_empty_rows_are_read_quickly_and_far_cells_never_allocate() {
 
 #[actix_web::test]
 async fn a_workbook_of_ten_thousand_rows_is_413() {
-    let (app, w) = setup().await;
+    let (app, w, _turn) = setup().await;
     let rows: Vec<Vec<Cell>> = (0..10_000).map(|n| member_row(n, &w.branch_a)).collect();
     let book = workbook("Sheet1", &HEADER_ZH, &rows);
     assert!(book.len() < 2 * 1024 * 1024, "{} bytes", book.len());
@@ -664,7 +687,7 @@ async fn a_workbook_of_ten_thousand_rows_is_413() {
 
 #[actix_web::test]
 async fn households_import_a_workbook_too() {
-    let (app, w) = setup().await;
+    let (app, w, _turn) = setup().await;
     let admin = w.token("admin").to_owned();
     let village = world::create_village(&app, &admin, &w.branch_a, "司山村").await;
     let sec = w.token("sec_a");
@@ -750,7 +773,7 @@ async fn households_import_a_workbook_too() {
 /// file for each) are refused quickly.
 #[actix_web::test]
 async fn a_zip_of_end_records_is_refused_quickly() {
-    let (app, w) = setup().await;
+    let (app, w, _turn) = setup().await;
     for variant in ["no directory", "directory elsewhere", "directory headers"] {
         let mut body = b"PK\x03\x04".to_vec();
         if variant == "directory headers" {
