@@ -89,7 +89,9 @@ async fn members_export_as_a_workbook_keeps_id_numbers_as_text_and_dates_as_date
 
     // Revealed: the ID number is a text cell with all 18 digits, dates are dates.
     let reply = workbook(&app, sec, "/api/v1/members?reveal=pii").await;
-    let (_, rows) = first_sheet(&reply);
+    let (sheet_name, rows) = first_sheet(&reply);
+    assert_eq!(sheet_name, "党员");
+    assert!(reply.header("content-disposition").unwrap().contains("members.xlsx"));
     assert_eq!(rows.len(), 2, "header + the branch's one member: {rows:?}");
     let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
     assert_eq!(&header[..4], ["编号", "姓名", "性别", "出生日期"], "the CSV's headers");

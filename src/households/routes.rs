@@ -202,31 +202,35 @@ async fn list_households(
     Ok(HttpResponse::Ok().json(page))
 }
 
-const EXPORT_COLUMNS: &[export::Column] = &[
-    ("编号", CellKind::Text),
-    ("户主姓名", CellKind::Text),
-    ("身份证号", CellKind::Text),
-    ("手机号", CellKind::Text),
-    ("所在村", CellKind::Text),
-    ("村民组", CellKind::Text),
-    ("住址", CellKind::Text),
-    ("家庭人口", CellKind::Integer),
-    ("贫困户属性", CellKind::Text),
-    ("主要致贫原因", CellKind::Text),
-    ("次要致贫原因", CellKind::Text),
-    ("识别年度", CellKind::Integer),
-    ("状态", CellKind::Text),
-    ("脱贫年度", CellKind::Integer),
-    ("备注", CellKind::Text),
-];
+/// The export of this list: its file, its sheet and its columns.
+const EXPORT: export::Export = export::Export {
+    file: "households",
+    sheet: "贫困户",
+    columns: &[
+        ("编号", CellKind::Text),
+        ("户主姓名", CellKind::Text),
+        ("身份证号", CellKind::Text),
+        ("手机号", CellKind::Text),
+        ("所在村", CellKind::Text),
+        ("村民组", CellKind::Text),
+        ("住址", CellKind::Text),
+        ("家庭人口", CellKind::Integer),
+        ("贫困户属性", CellKind::Text),
+        ("主要致贫原因", CellKind::Text),
+        ("次要致贫原因", CellKind::Text),
+        ("识别年度", CellKind::Integer),
+        ("状态", CellKind::Text),
+        ("脱贫年度", CellKind::Integer),
+        ("备注", CellKind::Text),
+    ],
+};
 
 /// Streams every household matching `condition` (masked) as `format`, batch by batch.
 fn export_list(format: ExportFormat, state: web::Data<AppState>, condition: Condition) -> HttpResponse {
     let db = state.clone();
     export::stream_pages(
         format,
-        "households",
-        EXPORT_COLUMNS,
+        &EXPORT,
         move |after, limit| {
             let (db, condition) = (db.clone(), condition.clone());
             async move { page_rows(&db.db, condition, after, limit).await }

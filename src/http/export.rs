@@ -48,6 +48,14 @@ pub enum CellKind {
 /// An export column: its header (Chinese, the same in CSV and workbook) and cell kind.
 pub type Column = (&'static str, CellKind);
 
+/// A list's export, declared once: the file's name without extension (`members`), the
+/// workbook's sheet (`党员`), and the columns.
+pub struct Export {
+    pub file: &'static str,
+    pub sheet: &'static str,
+    pub columns: &'static [Column],
+}
+
 /// The format a request asks for: `?format=` first, then `Accept`; `None` for JSON.
 pub fn wanted(req: &actix_web::HttpRequest) -> Result<Option<ExportFormat>, ApiError> {
     let asked: ExportParams = super::extract::deserialize_query(req.query_string())?;
@@ -68,19 +76,19 @@ pub fn wanted(req: &actix_web::HttpRequest) -> Result<Option<ExportFormat>, ApiE
     })
 }
 
-/// Streams `columns`' header and then every page `fetch` returns, in `format`, as the file
-/// `<name>.csv` or `<name>.xlsx`. `fetch` is given the cursor of the previous page (`None`
-/// first) and returns rows of cells (as text, one per column) and the next cursor (`None`
-/// at the end).
-pub fn stream<K, F, Fut>(format: ExportFormat, name: &str, columns: &'static [Column], fetch: F) -> HttpResponse
+/// Streams the header of `export`'s columns and then every page `fetch` returns, in `format`,
+/// as the file `<file>.csv` or `<file>.xlsx`. `fetch` is given the cursor of the previous page
+/// (`None` first) and returns rows of cells (as text, one per column) and the next cursor
+/// (`None` at the end).
+pub fn stream<K, F, Fut>(format: ExportFormat, export: &'static Export, fetch: F) -> HttpResponse
 where
     K: 'static,
     F: Fn(Option<K>) -> Fut + 'static,
     Fut: Future<Output = Result<(Vec<Vec<String>>, Option<K>), ApiError>> + 'static,
 {
     match format {
-        ExportFormat::Csv => super::csv::stream(&format!("{name}.csv"), columns, fetch),
-        ExportFormat::Xlsx => super::workbook::stream(&format!("{name}.xlsx"), columns, fetch),
+        ExportFormat::Csv => super::csv::stream(&format!("{}.csv", export.file), export.columns, fetch),
+        ExportFormat::Xlsx => super::workbook::stream(export, fetch),
     }
 }
 
@@ -100,8 +108,7 @@ pub const EXPORT_BATCH: u64 = 500;
 /// cells. Memory stays at one page whatever the list's size.
 pub fn stream_pages<R, K, P, Fut>(
     format: ExportFormat,
-    name: &str,
-    columns: &'static [Column],
+    export: &'static Export,
     page: P,
     key: impl Fn(&R) -> K + 'static,
     cells: impl Fn(&R) -> Result<Vec<String>, ApiError> + 'static,
@@ -115,7 +122,7 @@ where
     let page = std::rc::Rc::new(page);
     let key = std::rc::Rc::new(key);
     let cells = std::rc::Rc::new(cells);
-    stream(format, name, columns, move |after| {
+    stream(format, export, move |after| {
         let (page, key, cells) = (page.clone(), key.clone(), cells.clone());
         async move {
             let mut rows = page(after, EXPORT_BATCH).await?;

@@ -10,7 +10,7 @@ use actix_web::HttpResponse;
 use actix_web::web::{self, Bytes};
 use rust_xlsxwriter::{DataValidation, ExcelDateTime, Format, Formula, Workbook, Worksheet, XlsxError};
 
-use super::export::{CellKind, Column};
+use super::export::{CellKind, Column, Export};
 use super::xlsx::MEDIA_TYPE;
 use crate::error::ApiError;
 
@@ -106,14 +106,15 @@ fn write_cell(
 /// (see [`super::export::stream`]). Rows go to a temporary file as they are written
 /// (`constant memory`), so memory stays at a page of rows and the finished file; the file is
 /// sent once complete, as a workbook cannot be read before its end.
-pub fn stream<K, F, Fut>(filename: &str, columns: &'static [Column], fetch: F) -> HttpResponse
+pub fn stream<K, F, Fut>(export: &'static Export, fetch: F) -> HttpResponse
 where
     K: 'static,
     F: Fn(Option<K>) -> Fut + 'static,
     Fut: Future<Output = Result<(Vec<Vec<String>>, Option<K>), ApiError>> + 'static,
 {
+    let filename = format!("{}.xlsx", export.file);
     let body = futures_util::stream::once(async move {
-        match build(columns, fetch).await {
+        match build(export, fetch).await {
             Ok(bytes) => Ok::<_, actix_web::Error>(Bytes::from(bytes)),
             Err(err) => {
                 tracing::error!(error = %err, "workbook export failed");
@@ -127,14 +128,16 @@ where
         .streaming(body)
 }
 
-async fn build<K, F, Fut>(columns: &'static [Column], fetch: F) -> Result<Vec<u8>, ApiError>
+async fn build<K, F, Fut>(export: &'static Export, fetch: F) -> Result<Vec<u8>, ApiError>
 where
     F: Fn(Option<K>) -> Fut,
     Fut: Future<Output = Result<(Vec<Vec<String>>, Option<K>), ApiError>>,
 {
     let formats = Formats::new();
     let mut workbook = Workbook::new();
+    let columns = export.columns;
     let sheet = workbook.add_worksheet_with_constant_memory();
+    sheet.set_name(export.sheet).map_err(ApiError::internal)?;
     let mut widths = write_header(sheet, columns, &formats).map_err(ApiError::internal)?;
     let mut row = 0u32;
     let mut cursor = None;

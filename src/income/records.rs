@@ -257,25 +257,29 @@ async fn list_finance_records(
     Ok(HttpResponse::Ok().json(Page::from_rows(views, limit, |v| (v.received_on, v.id)).with_total(total)))
 }
 
-const EXPORT_COLUMNS: &[export::Column] = &[
-    ("编号", CellKind::Text),
-    ("村/社区编号", CellKind::Text),
-    ("年度", CellKind::Integer),
-    ("收支类别", CellKind::Text),
-    ("科目", CellKind::Text),
-    ("产业项目编号", CellKind::Text),
-    ("金额（元）", CellKind::Money),
-    ("日期", CellKind::Date),
-    ("备注", CellKind::Text),
-    ("冲销记录", CellKind::Text),
-];
+/// The export of this list: its file, its sheet and its columns.
+const EXPORT: export::Export = export::Export {
+    file: "finance-records",
+    sheet: "村集体收支",
+    columns: &[
+        ("编号", CellKind::Text),
+        ("村/社区编号", CellKind::Text),
+        ("年度", CellKind::Integer),
+        ("收支类别", CellKind::Text),
+        ("科目", CellKind::Text),
+        ("产业项目编号", CellKind::Text),
+        ("金额（元）", CellKind::Money),
+        ("日期", CellKind::Date),
+        ("备注", CellKind::Text),
+        ("冲销记录", CellKind::Text),
+    ],
+};
 
 /// Streams every record matching `condition` as `format`, batch by batch.
 fn export_list(format: ExportFormat, state: web::Data<AppState>, condition: Condition) -> HttpResponse {
     export::stream_pages(
         format,
-        "finance-records",
-        EXPORT_COLUMNS,
+        &EXPORT,
         move |after: Option<(NaiveDate, Uuid)>, limit| {
             let (state, condition) = (state.clone(), condition.clone());
             async move {

@@ -47,27 +47,32 @@ pub(super) const IGNORED_COLUMNS: &[&str] = &[
     "left_on",
 ];
 
-const EXPORT_COLUMNS: &[export::Column] = &[
-    ("编号", CellKind::Text),
-    ("姓名", CellKind::Text),
-    ("性别", CellKind::Text),
-    ("出生日期", CellKind::Date),
-    ("民族", CellKind::Text),
-    ("学历", CellKind::Text),
-    ("身份证号", CellKind::Text),
-    ("手机号", CellKind::Text),
-    ("住址", CellKind::Text),
-    ("入党日期", CellKind::Date),
-    ("党员状态", CellKind::Text),
-    ("所在支部", CellKind::Text),
-    ("党小组", CellKind::Text),
-    ("是否农村", CellKind::Text),
-    ("特长", CellKind::Text),
-    ("备注", CellKind::Text),
-    ("在册", CellKind::Text),
-    ("离开原因", CellKind::Text),
-    ("离开日期", CellKind::Date),
-];
+/// The export of this list: its file, its sheet and its columns.
+const EXPORT: export::Export = export::Export {
+    file: "members",
+    sheet: "党员",
+    columns: &[
+        ("编号", CellKind::Text),
+        ("姓名", CellKind::Text),
+        ("性别", CellKind::Text),
+        ("出生日期", CellKind::Date),
+        ("民族", CellKind::Text),
+        ("学历", CellKind::Text),
+        ("身份证号", CellKind::Text),
+        ("手机号", CellKind::Text),
+        ("住址", CellKind::Text),
+        ("入党日期", CellKind::Date),
+        ("党员状态", CellKind::Text),
+        ("所在支部", CellKind::Text),
+        ("党小组", CellKind::Text),
+        ("是否农村", CellKind::Text),
+        ("特长", CellKind::Text),
+        ("备注", CellKind::Text),
+        ("在册", CellKind::Text),
+        ("离开原因", CellKind::Text),
+        ("离开日期", CellKind::Date),
+    ],
+};
 
 /// Streams every member matching `condition` as `format`, batch by batch.
 pub fn export(
@@ -80,8 +85,7 @@ pub fn export(
     let db = state.clone();
     export::stream_pages(
         format,
-        "members",
-        EXPORT_COLUMNS,
+        &EXPORT,
         move |after, limit| {
             let (db, condition) = (db.clone(), condition.clone());
             async move { page_rows(&db.db, condition, sort, after, limit).await }

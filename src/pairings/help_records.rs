@@ -250,18 +250,23 @@ async fn page_rows<C: ConnectionTrait>(
     .await
 }
 
-const EXPORT_COLUMNS: &[export::Column] = &[
-    ("编号", CellKind::Text),
-    ("结对", CellKind::Text),
-    ("贫困户", CellKind::Text),
-    ("帮扶党员", CellKind::Text),
-    ("帮扶干部", CellKind::Text),
-    ("日期", CellKind::Date),
-    ("帮扶方式", CellKind::Text),
-    ("内容", CellKind::Text),
-    ("金额（元）", CellKind::Money),
-    ("佐证材料", CellKind::Text),
-];
+/// The export of this list: its file, its sheet and its columns.
+const EXPORT: export::Export = export::Export {
+    file: "help-records",
+    sheet: "帮扶记录",
+    columns: &[
+        ("编号", CellKind::Text),
+        ("结对", CellKind::Text),
+        ("贫困户", CellKind::Text),
+        ("帮扶党员", CellKind::Text),
+        ("帮扶干部", CellKind::Text),
+        ("日期", CellKind::Date),
+        ("帮扶方式", CellKind::Text),
+        ("内容", CellKind::Text),
+        ("金额（元）", CellKind::Money),
+        ("佐证材料", CellKind::Text),
+    ],
+};
 
 /// Help records about households in your scope (and your own), newest first: one page, or
 /// the whole filtered list as CSV (`Accept: text/csv`, UTF-8 with BOM) or an Excel workbook
@@ -282,8 +287,7 @@ async fn list_help_records(
         let opt = |v: Option<Uuid>| v.map(|v| v.to_string()).unwrap_or_default();
         return Ok(export::stream_pages(
             format,
-            "help-records",
-            EXPORT_COLUMNS,
+            &EXPORT,
             move |after, limit| {
                 let (state, condition) = (state.clone(), condition.clone());
                 async move { page_rows(&state.db, condition, after, limit).await }

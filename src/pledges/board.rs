@@ -452,25 +452,30 @@ async fn give_feedback(
     }))
 }
 
-const EXPORT_COLUMNS: &[export::Column] = &[
-    ("编号", CellKind::Text),
-    ("年度", CellKind::Integer),
-    ("类型", CellKind::Text),
-    ("党员编号", CellKind::Text),
-    ("组织编号", CellKind::Text),
-    ("标题", CellKind::Text),
-    ("内容", CellKind::Text),
-    ("类别", CellKind::Text),
-    ("截止日期", CellKind::Date),
-    ("状态", CellKind::Text),
-    ("逾期", CellKind::Text),
-    ("进度", CellKind::Integer),
-];
+/// The export of this list: its file, its sheet and its columns.
+const EXPORT: export::Export = export::Export {
+    file: "pledges",
+    sheet: "承诺",
+    columns: &[
+        ("编号", CellKind::Text),
+        ("年度", CellKind::Integer),
+        ("类型", CellKind::Text),
+        ("党员编号", CellKind::Text),
+        ("组织编号", CellKind::Text),
+        ("标题", CellKind::Text),
+        ("内容", CellKind::Text),
+        ("类别", CellKind::Text),
+        ("截止日期", CellKind::Date),
+        ("状态", CellKind::Text),
+        ("逾期", CellKind::Text),
+        ("进度", CellKind::Integer),
+    ],
+};
 
 /// Streams the filtered pledges as `format`.
 pub fn export(format: ExportFormat, state: web::Data<AppState>, condition: Condition) -> HttpResponse {
     const BATCH: u64 = 500;
-    export::stream(format, "pledges", EXPORT_COLUMNS, move |after: Option<Uuid>| {
+    export::stream(format, &EXPORT, move |after: Option<Uuid>| {
         let state = state.clone();
         let condition = condition.clone();
         async move {

@@ -591,24 +591,28 @@ async fn list_ratings(
     Ok(HttpResponse::Ok().json(page))
 }
 
-const EXPORT_COLUMNS: &[export::Column] = &[
-    ("编号", CellKind::Text),
-    ("评定年度", CellKind::Integer),
-    ("评定对象", CellKind::Text),
-    ("名称", CellKind::Text),
-    ("所在组织", CellKind::Text),
-    ("星级", CellKind::Text),
-    ("得分", CellKind::Integer),
-    ("评语", CellKind::Text),
-    ("状态", CellKind::Text),
-];
+/// The export of this list: its file, its sheet and its columns.
+const EXPORT: export::Export = export::Export {
+    file: "ratings",
+    sheet: "星级评定",
+    columns: &[
+        ("编号", CellKind::Text),
+        ("评定年度", CellKind::Integer),
+        ("评定对象", CellKind::Text),
+        ("名称", CellKind::Text),
+        ("所在组织", CellKind::Text),
+        ("星级", CellKind::Text),
+        ("得分", CellKind::Integer),
+        ("评语", CellKind::Text),
+        ("状态", CellKind::Text),
+    ],
+};
 
 /// Streams every rating matching `condition` as `format`, batch by batch.
 fn export_list(format: ExportFormat, state: web::Data<AppState>, condition: Condition) -> HttpResponse {
     export::stream_pages(
         format,
-        "ratings",
-        EXPORT_COLUMNS,
+        &EXPORT,
         move |after: Option<(String, Uuid)>, limit| {
             let (state, condition) = (state.clone(), condition.clone());
             async move {
