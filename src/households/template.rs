@@ -3,7 +3,7 @@
 //! households in.
 
 use actix_web::{HttpResponse, get, web};
-use sea_orm::{EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::HouseholdAccess;
 use super::import::COLUMNS;
@@ -81,10 +81,7 @@ pub(super) async fn households_import_template(
         .all(&state.db)
         .await?;
     let groups = villager_group::Entity::find()
-        .filter(sea_orm::ColumnTrait::is_in(
-            &villager_group::Column::VillageId,
-            villages.iter().map(|v| v.id),
-        ))
+        .filter(villager_group::Column::VillageId.is_in(villages.iter().map(|v| v.id)))
         .order_by_asc(villager_group::Column::Name)
         .all(&state.db)
         .await?;

@@ -34,7 +34,7 @@ pub fn write_record(out: &mut Vec<u8>, cells: impl IntoIterator<Item = String>) 
 }
 
 /// Streams the header of `columns` and then every page `fetch` returns (see
-/// [`super::export::stream`]).
+/// [`super::export::stream_pages`]).
 pub fn stream<K, F, Fut>(filename: &str, columns: &'static [Column], fetch: F) -> HttpResponse
 where
     K: 'static,

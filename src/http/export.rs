@@ -80,7 +80,7 @@ pub fn wanted(req: &actix_web::HttpRequest) -> Result<Option<ExportFormat>, ApiE
 /// as the file `<file>.csv` or `<file>.xlsx`. `fetch` is given the cursor of the previous page
 /// (`None` first) and returns rows of cells (as text, one per column) and the next cursor
 /// (`None` at the end).
-pub fn stream<K, F, Fut>(format: ExportFormat, export: &'static Export, fetch: F) -> HttpResponse
+fn stream<K, F, Fut>(format: ExportFormat, export: &'static Export, fetch: F) -> HttpResponse
 where
     K: 'static,
     F: Fn(Option<K>) -> Fut + 'static,

@@ -103,7 +103,7 @@ fn write_cell(
 }
 
 /// Streams a workbook of one sheet: the header of `columns`, then every page `fetch` returns
-/// (see [`super::export::stream`]). Rows go to a temporary file as they are written
+/// (see [`super::export::stream_pages`]). Rows go to a temporary file as they are written
 /// (`constant memory`), so memory stays at a page of rows and the finished file; the file is
 /// sent once complete, as a workbook cannot be read before its end.
 pub fn stream<K, F, Fut>(export: &'static Export, fetch: F) -> HttpResponse

@@ -474,44 +474,40 @@ const EXPORT: export::Export = export::Export {
 
 /// Streams the filtered pledges as `format`.
 pub fn export(format: ExportFormat, state: web::Data<AppState>, condition: Condition) -> HttpResponse {
-    const BATCH: u64 = 500;
-    export::stream(format, &EXPORT, move |after: Option<Uuid>| {
-        let state = state.clone();
-        let condition = condition.clone();
-        async move {
-            let mut select = pledge::Entity::find().filter(condition);
-            if let Some(after) = after {
-                select = select.filter(pledge::Column::Id.lt(after));
+    export::stream_pages(
+        format,
+        &EXPORT,
+        move |after: Option<Uuid>, limit| {
+            let (state, condition) = (state.clone(), condition.clone());
+            async move {
+                let mut select = pledge::Entity::find().filter(condition);
+                if let Some(after) = after {
+                    select = select.filter(pledge::Column::Id.lt(after));
+                }
+                Ok(select
+                    .order_by_desc(pledge::Column::Id)
+                    .limit(limit + 1)
+                    .all(&state.db)
+                    .await?)
             }
-            let mut rows = select
-                .order_by_desc(pledge::Column::Id)
-                .limit(BATCH + 1)
-                .all(&state.db)
-                .await?;
-            let more = rows.len() as u64 > BATCH;
-            rows.truncate(BATCH as usize);
-            let next = if more { rows.last().map(|p| p.id) } else { None };
-            let cells = rows
-                .iter()
-                .map(|p| {
-                    let v = view(p);
-                    vec![
-                        v.id.to_string(),
-                        v.year.to_string(),
-                        v.kind.label().into(),
-                        v.member_id.map(|m| m.to_string()).unwrap_or_default(),
-                        v.org_id.to_string(),
-                        v.title,
-                        v.content,
-                        v.category,
-                        v.due_on.map(|d| d.to_string()).unwrap_or_default(),
-                        v.state.label().into(),
-                        if v.overdue { "是" } else { "否" }.into(),
-                        v.progress_percent.map(|p| p.to_string()).unwrap_or_default(),
-                    ]
-                })
-                .collect();
-            Ok((cells, next))
-        }
-    })
+        },
+        |p: &pledge::Model| p.id,
+        |p| {
+            let v = view(p);
+            Ok(vec![
+                v.id.to_string(),
+                v.year.to_string(),
+                v.kind.label().into(),
+                v.member_id.map(|m| m.to_string()).unwrap_or_default(),
+                v.org_id.to_string(),
+                v.title,
+                v.content,
+                v.category,
+                v.due_on.map(|d| d.to_string()).unwrap_or_default(),
+                v.state.label().into(),
+                if v.overdue { "是" } else { "否" }.into(),
+                v.progress_percent.map(|p| p.to_string()).unwrap_or_default(),
+            ])
+        },
+    )
 }
