@@ -178,3 +178,17 @@ pub fn sum_i64(expr: sea_orm::sea_query::Expr) -> sea_orm::sea_query::Expr {
     use sea_orm::sea_query::{Alias, Func};
     Func::cast_as(Func::sum(expr), Alias::new("BIGINT")).into()
 }
+
+/// A domain enum's wire name written into the SQL as a literal instead of bound as a
+/// parameter. In a prepared statement's generic plan PostgreSQL then knows which value is
+/// asked for (the rare `org` subject kind, say), so it keeps one plan instead of planning
+/// every call anew (the star board: 0.6 ms of planning per statement). Only for the fixed
+/// names of enums: anything but lower-case letters and `_` is bound as a parameter after all.
+pub fn constant(name: &'static str) -> sea_orm::sea_query::Expr {
+    use sea_orm::sea_query::Expr;
+    if !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        Expr::cust(format!("'{name}'"))
+    } else {
+        Expr::val(name)
+    }
+}

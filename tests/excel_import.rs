@@ -10,7 +10,7 @@ use std::io::{Cursor, Read, Write};
 use std::time::{Duration, Instant};
 
 use common::world::{self, World, gender_of, get, id_number};
-use common::{Reply, TestApp, send_body, spawn_app};
+use common::{Reply, TestApp, cpu_time, send_body, spawn_app};
 use dangjian::http::xlsx::MEDIA_TYPE;
 use serde_json::Value;
 
@@ -243,16 +243,29 @@ fn memory(field: &str) -> u64 {
     kib * 1024
 }
 
+/// The most CPU time reading a hostile file may take in these tests. The target, 2 s, is the
+/// release build's and the benchmark shows it (`bench/run`, "hostile workbooks"); a debug build
+/// beside other test binaries is several times slower, so this bound catches work that grows
+/// with what a file claims (rows, sizes, cells), not a slow machine.
+const CPU_LIMIT: Duration = Duration::from_secs(10);
+
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// Like [`import_members`], timed, and asserting that the service (in this process) held
-/// under 100 MB more than before at its peak: the peak is reset first (`clear_refs` 5).
+/// Like [`import_members`], with the CPU time the import took (this process serves it, and
+/// the binary's tests take turns) and asserting that the service held under 100 MB more than
+/// before at its peak: the peak is reset first (`clear_refs` 5). The clock only guards against
+/// a hang: on a busy machine it says more about the machine than about the import.
 async fn timed_import(app: &TestApp, token: &str, query: &str, body: Vec<u8>) -> (Reply, Duration) {
     std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak");
     let before = memory("VmRSS:");
-    let started = Instant::now();
+    let (started, cpu_before) = (Instant::now(), cpu_time(None));
     let reply = import_members(app, token, query, body).await;
-    let took = started.elapsed();
+    let took = cpu_time(None).saturating_sub(cpu_before);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "hung: {:?}",
+        started.elapsed()
+    );
     let grown = memory("VmHWM:").saturating_sub(before);
     assert!(grown < 100 * 1024 * 1024, "held {} MB more", grown / (1024 * 1024));
     (reply, took)
@@ -483,7 +496,7 @@ async fn formulas_and_error_values_are_refused() {
             &[],
         );
         let (reply, took) = timed_import(&app, w.token("sec_a"), "", book).await;
-        assert!(took < Duration::from_secs(2), "{shared}: took {took:?}");
+        assert!(took < CPU_LIMIT, "{shared}: took {took:?}");
         assert_eq!(only_error(&reply)["code"], "formula", "{shared}");
     }
     assert_eq!(member_count(&app, &w).await, 0);
@@ -596,7 +609,7 @@ async fn a_zip_bomb_is_refused_quickly_whatever_sizes_it_declares() {
 
     for (what, body) in [("honest", bomb), ("lying", liar), ("shared", shared)] {
         let (reply, took) = timed_import(&app, w.token("sec_a"), "?dry_run=true", body).await;
-        assert!(took < Duration::from_secs(2), "{what}: took {took:?}");
+        assert!(took < CPU_LIMIT, "{what}: took {took:?}");
         let error = only_error(&reply);
         assert_eq!(error["code"], "workbook_too_large", "{what}: {error}");
     }
@@ -624,21 +637,21 @@ async fn a_million_empty_rows_are_read_quickly_and_far_cells_never_allocate() {
     // A million formatted but empty rows after the data: skipped.
     let million: &'static str = Box::leak("<row/>".repeat(1_000_000).into_boxed_str());
     let (reply, took) = timed_import(&app, w.token("sec_a"), "?dry_run=true", sheet("A1:M1000002", million)).await;
-    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert!(took < CPU_LIMIT, "took {took:?}");
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.json()["valid"], 1);
 
     // As many as a worksheet may hold: still quick.
     let most: &'static str = Box::leak("<row/>".repeat(2_090_000).into_boxed_str());
     let (reply, took) = timed_import(&app, w.token("sec_a"), "?dry_run=true", sheet("A1:M1000002", most)).await;
-    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert!(took < CPU_LIMIT, "took {took:?}");
     assert_eq!(reply.status, 200, "{}", reply.text());
 
     // The same behind a formula: the formula pass reads them too, and the formula is refused.
     let formula: &'static str =
         Box::leak(format!(r#"<row r="3"><c r="A3"><f>1+1</f><v>2</v></c></row>{most}"#).into_boxed_str());
     let (reply, took) = timed_import(&app, w.token("sec_a"), "?dry_run=true", sheet("A1:M1000002", formula)).await;
-    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert!(took < CPU_LIMIT, "took {took:?}");
     assert_eq!(only_error(&reply)["code"], "formula");
 
     // A sheet claiming A1:XFD1048576, with an empty formatted cell there: ignored.
@@ -650,19 +663,19 @@ async fn a_million_empty_rows_are_read_quickly_and_far_cells_never_allocate() {
         sheet("A1:XFD1048576", far_empty),
     )
     .await;
-    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert!(took < CPU_LIMIT, "took {took:?}");
     assert_eq!(reply.status, 200, "{}", reply.text());
 
     // Data there is refused: too wide, or too far down.
     let far = r#"<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>"#;
     let (reply, took) = timed_import(&app, w.token("sec_a"), "", sheet("A1:XFD1048576", far)).await;
-    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert!(took < CPU_LIMIT, "took {took:?}");
     let error = only_error(&reply);
     assert_eq!(error["code"], "too_many_columns", "{error}");
     assert_eq!(error["cell"], "XFD1048576");
     let down = r#"<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>x</t></is></c></row>"#;
     let (reply, took) = timed_import(&app, w.token("sec_a"), "", sheet("A1:A1048576", down)).await;
-    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert!(took < CPU_LIMIT, "took {took:?}");
     reply.assert_problem(413, "payload_too_large");
     assert_eq!(member_count(&app, &w).await, 0);
 }
@@ -790,7 +803,7 @@ async fn a_zip_of_end_records_is_refused_quickly() {
             body.extend_from_slice(&end);
         }
         let (reply, took) = timed_import(&app, w.token("sec_a"), "?dry_run=true", body).await;
-        assert!(took < Duration::from_secs(2), "{variant}: took {took:?}");
+        assert!(took < CPU_LIMIT, "{variant}: took {took:?}");
         assert_eq!(only_error(&reply)["code"], "not_a_workbook", "{variant}");
     }
     assert_eq!(member_count(&app, &w).await, 0);

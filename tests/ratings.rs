@@ -1011,3 +1011,135 @@ async fn the_pledge_board_shows_last_years_final_ratings() {
         "2017's rating goes with the board of 2018: {board}"
     );
 }
+
+/// The star board's counts of a subtree follow its organisations: a branch moved under a
+/// general branch takes its ratings' counts to the general branch's board (the town's stay,
+/// since both are under it); an organisation with ratings is not deleted.
+#[actix_web::test]
+async fn board_counts_follow_a_branch_that_moves_and_a_rated_branch_is_kept() {
+    let Setup { app, w, cheng, wang } = setup().await;
+    let admin = w.token("admin");
+    let general = world::create(
+        &app,
+        admin,
+        "/api/v1/orgs",
+        json!({"parent_id": w.root, "kind": "general_branch", "name": "总支"}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let empty = world::create(
+        &app,
+        admin,
+        "/api/v1/orgs",
+        json!({"parent_id": w.root, "kind": "branch", "name": "支部C"}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for body in [
+        member_rating(&cheng, "five_stars"),
+        member_rating(&wang, "four_stars"),
+        json!({"year": 2025, "org_id": w.branch_a, "level": "three_stars"}),
+        json!({"year": 2025, "org_id": empty, "level": "two_stars"}),
+    ] {
+        let id = propose(&app, admin, &body).await.json()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(step(&app, admin, &id, "approve", None).await.status, 200);
+    }
+    let published = send_json(
+        app.server.post("/api/v1/ratings/notices").bearer_auth(admin),
+        &json!({"year": 2025, "org_id": w.root}),
+    )
+    .await;
+    assert_eq!(published.json()["published"], 4, "{}", published.text());
+
+    // (organisations, members): level → count, the levels counted at least once.
+    let counts = |org: String| {
+        let app = &app;
+        async move {
+            let path = format!("/api/v1/public/orgs/{org}/star-board?year=2025");
+            let board = send(app.server.get(path)).await;
+            assert_eq!(board.status, 200, "{}", board.text());
+            let board = board.json();
+            let of = |list: &str| -> BTreeMap<String, u64> {
+                board[list]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|c| c["count"] != 0)
+                    .map(|c| (c["level"].as_str().unwrap().to_owned(), c["count"].as_u64().unwrap()))
+                    .collect()
+            };
+            (of("org_counts"), of("member_counts"))
+        }
+    };
+    let levels =
+        |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> { pairs.iter().map(|(l, n)| (l.to_string(), *n)).collect() };
+    let branch_a = (
+        levels(&[("three_stars", 1)]),
+        levels(&[("five_stars", 1), ("four_stars", 1)]),
+    );
+    let town = (
+        levels(&[("three_stars", 1), ("two_stars", 1)]),
+        levels(&[("five_stars", 1), ("four_stars", 1)]),
+    );
+    assert_eq!(counts(w.root.clone()).await, town);
+    assert_eq!(counts(general.clone()).await, (levels(&[]), levels(&[])));
+
+    let etag = |id: String| {
+        let app = &app;
+        async move {
+            let reply = get(app, admin, &format!("/api/v1/orgs/{id}")).await;
+            reply.header("etag").unwrap().to_owned()
+        }
+    };
+    let moved = send_json(
+        app.server
+            .post(format!("/api/v1/orgs/{}/move", w.branch_a))
+            .bearer_auth(admin)
+            .insert_header(("If-Match", etag(w.branch_a.clone()).await)),
+        &json!({"parent_id": general}),
+    )
+    .await;
+    assert_eq!(moved.status, 200, "{}", moved.text());
+    assert_eq!(
+        counts(general.clone()).await,
+        branch_a,
+        "the general branch now holds branch A"
+    );
+    assert_eq!(counts(w.branch_a.clone()).await, branch_a);
+    assert_eq!(counts(w.root.clone()).await, town, "both still under the town");
+
+    // And back: the general branch's board is empty again.
+    let back = send_json(
+        app.server
+            .post(format!("/api/v1/orgs/{}/move", w.branch_a))
+            .bearer_auth(admin)
+            .insert_header(("If-Match", etag(w.branch_a.clone()).await)),
+        &json!({"parent_id": w.root}),
+    )
+    .await;
+    assert_eq!(back.status, 200, "{}", back.text());
+    assert_eq!(counts(general.clone()).await, (levels(&[]), levels(&[])));
+    assert_eq!(counts(w.root.clone()).await, town);
+
+    // A branch with ratings is their record: it stays, and so do its counts.
+    let deleted = send(
+        app.server
+            .delete(format!("/api/v1/orgs/{empty}"))
+            .bearer_auth(admin)
+            .insert_header(("If-Match", etag(empty.clone()).await)),
+    )
+    .await;
+    let problem = deleted.assert_problem(409, "conflict");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("star ratings"),
+        "{problem}"
+    );
+    assert_eq!(counts(w.root.clone()).await, town);
+}

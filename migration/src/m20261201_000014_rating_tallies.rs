@@ -1,8 +1,10 @@
-//! How many ratings of each organisation, year, subject kind and level are on the public
-//! star board (`noticed` or `final`): the star board's counts per level read these few rows
-//! per organisation instead of counting every member's rating of the subtree. Kept by the
-//! two steps that put a rating on the board or take it off (publishing, an upheld
-//! objection), in their own transactions; filled here from the ratings already made.
+//! How many ratings of each organisation's subtree, year, subject kind and level are on the
+//! public star board (`noticed` or `final`): a star board's counts per level are then the
+//! dozen rows of its own organisation instead of a count of every rating of the subtree. A
+//! rating counts at its organisation and at each ancestor. Kept by the two steps that put a
+//! rating on the board or take it off (publishing, an upheld objection) and by moving or
+//! deleting an organisation, in their own transactions; filled here from the ratings already
+//! made (an ancestor is an organisation whose path starts the other's).
 
 use sea_orm_migration::prelude::*;
 
@@ -74,8 +76,12 @@ impl MigrationTrait for Migration {
         m.get_connection()
             .execute_unprepared(
                 "INSERT INTO rating_tallies (org_id, year, subject, level, count) \
-                 SELECT org_id, year, subject, level, COUNT(*) FROM ratings \
-                 WHERE state IN ('noticed', 'final') GROUP BY org_id, year, subject, level",
+                 SELECT a.id, t.year, t.subject, t.level, SUM(t.n) FROM \
+                 (SELECT org_id, year, subject, level, COUNT(*) AS n FROM ratings \
+                  WHERE state IN ('noticed', 'final') GROUP BY org_id, year, subject, level) t \
+                 JOIN orgs o ON o.id = t.org_id AND o.deleted_at IS NULL \
+                 JOIN orgs a ON a.deleted_at IS NULL AND a.path = substr(o.path, 1, length(a.path)) \
+                 GROUP BY a.id, t.year, t.subject, t.level",
             )
             .await?;
         Ok(())

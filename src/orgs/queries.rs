@@ -1,7 +1,7 @@
 //! Queries on the organisation tree. Every function that reads or changes organisations
 //! takes the caller's [`Scope`]: an organisation outside it is simply not found.
 
-use sea_orm::sea_query::{BinOper, Expr, ExprTrait, Func, SimpleExpr};
+use sea_orm::sea_query::{BinOper, Expr, ExprTrait, Func, Query, SimpleExpr};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -30,15 +30,36 @@ pub async fn subtree_at<C: ConnectionTrait>(db: &C, path: &str) -> Result<Vec<Mo
         .await?)
 }
 
-/// The ids and names of the live organisations of the subtree at `path`, the top one included:
-/// [`subtree_at`] for a list that only names them.
-pub async fn subtree_names<C: ConnectionTrait>(db: &C, path: &str) -> Result<Vec<(Uuid, String)>, ApiError> {
+/// The live organisations of the subtree of the organisation `id`, itself included, as
+/// `(id, name, path)` by path; empty when `id` names no live organisation. One statement, whose
+/// plan PostgreSQL keeps: the top's path (and the range's upper bound, as [`path_under`] makes
+/// it) is read inside it, so a public board needs no look-up of its organisation first.
+pub async fn subtree_of<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Vec<(Uuid, String, String)>, ApiError> {
+    let of_top = |expr: Expr| -> Expr {
+        Query::select()
+            .expr(expr)
+            .from(Entity)
+            .and_where(Expr::col(Column::Id).eq(id))
+            .and_where(Expr::col(Column::DeletedAt).is_null())
+            .to_owned()
+            .into()
+    };
+    // substr(path, 1, length(path) - 1) || '0': the same SQL on both databases.
+    let length = Expr::expr(Func::cust("length").arg(Expr::col(Column::Path)));
+    let stem = Func::cust("substr")
+        .arg(Expr::col(Column::Path))
+        .arg(1)
+        .arg(length.sub(1));
+    let upper = Expr::expr(stem).binary(BinOper::Custom("||"), Expr::val("0"));
     Ok(Entity::find()
         .select_only()
         .column(Column::Id)
         .column(Column::Name)
+        .column(Column::Path)
         .filter(Column::DeletedAt.is_null())
-        .filter(path_under(Column::Path, path))
+        .filter(Expr::col(Column::Path).gte(of_top(Expr::col(Column::Path))))
+        .filter(Expr::col(Column::Path).lt(of_top(upper)))
+        .order_by_asc(Column::Path)
         .into_tuple()
         .all(db)
         .await?)
@@ -199,6 +220,8 @@ pub async fn move_subtree(w: &Write, org: &Model, new_parent: &Model) -> Result<
     let new_prefix = format!("{}{}/", new_parent.path, org.id);
     let reparent = vec![(Column::ParentId, Expr::value(new_parent.id))];
     w.update_versioned::<Entity>(org.id, org.version, reparent).await?;
+    // The star board's counts of the subtree leave its old ancestors for its new ones.
+    crate::ratings::tally::moved(w, org, &new_parent.path).await?;
     // new_prefix || substr(path, len(old_prefix) + 1), the same SQL on both databases.
     let start = old_prefix.chars().count() as i32 + 1;
     let rest = Func::cust("substr").arg(Expr::col(Column::Path)).arg(Expr::val(start));
@@ -232,6 +255,9 @@ pub async fn blocking_dependents<C: ConnectionTrait>(db: &C, org: &Model) -> Res
             "members or posts still belong to it",
             "还有党员或岗位属于它"
         )));
+    }
+    if crate::ratings::count_attached_to(db, org.id).await? > 0 {
+        return Ok(Some(text!("star ratings are filed under it", "还有星级评定属于它")));
     }
     if crate::pairings::count_attached_to(db, org.id).await? > 0 {
         return Ok(Some(text!(

@@ -25,6 +25,20 @@ use types::{RatingLevel, RatingState, RatingView};
 
 pub use routes::configure;
 
+/// Ratings filed under an organisation, of it or of its members: it cannot be deleted while
+/// any exist (like pledges, they are its record, and the star boards above it count them).
+pub async fn count_attached_to<C: ConnectionTrait>(db: &C, org_id: Uuid) -> Result<u64, sea_orm::DbErr> {
+    use sea_orm::PaginatorTrait;
+    rating::Entity::find()
+        .filter(
+            Condition::any()
+                .add(rating::Column::OrgId.eq(org_id))
+                .add(rating::Column::SubjectOrgId.eq(org_id)),
+        )
+        .count(db)
+        .await
+}
+
 /// Roles that read the ratings of their subtree; a member also reads their own.
 pub const READERS: Access = crate::members::READERS;
 

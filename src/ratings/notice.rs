@@ -27,7 +27,7 @@ use crate::http::pagination::keyset_after;
 use crate::http::validate::short_text;
 use crate::http::{Json, ListQuery, Page, PageParams};
 use crate::members::types::Items;
-use crate::orgs::{entity as org, queries as orgs};
+use crate::orgs::queries as orgs;
 use crate::state::AppState;
 use crate::text;
 
@@ -410,22 +410,27 @@ pub(super) async fn star_board(
     let db = &state.db;
     let limit = query.page.limit()?;
     let after = query.page.after::<(i32, String, Uuid)>()?;
-    let root = org::Entity::find_by_id(*id)
-        .filter(org::Column::DeletedAt.is_null())
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound)?;
     let now = crate::db::now();
     let year = crate::pledges::types::query_year_or_last(query.filters.year)?;
-    // The subtree: as a range of the path index where each of its organisations leads to its
-    // rows (tallies, rated organisations), and by name where the page is read in name order
-    // from the level's index (members; see `orgs::subtree_at`).
-    let subtree = Scope::new([root.path.clone()]);
-    let org_names: HashMap<Uuid, String> = orgs::subtree_names(db, &root.path).await?.into_iter().collect();
-    let on_board = Condition::all()
-        .add(rating::Column::Year.eq(year))
-        .add(rating::Column::State.is_in([RatingState::Noticed, RatingState::Final]));
-    let counted = super::tally::on_board(db, &subtree, year).await?;
+    // Four statements, each kept planned by PostgreSQL: the subtree (its top found inside the
+    // same statement), the top's tally rows (counts of the whole subtree), the rated
+    // organisations and a page of members.
+    let subtree = orgs::subtree_of(db, *id).await?;
+    let (root_name, root_path) = subtree
+        .iter()
+        .find(|(org_id, ..)| org_id == &*id)
+        .map(|(_, name, path)| (name.clone(), path.clone()))
+        .ok_or(ApiError::NotFound)?;
+    let org_names: HashMap<Uuid, String> = subtree.into_iter().map(|(id, name, _)| (id, name)).collect();
+    let counted = super::tally::on_board(db, *id, year).await?;
+    // Subject kind and states are literals (see `db::constant`), the year a parameter.
+    let on_board = |subject: RatingSubject| {
+        let states = [RatingState::Noticed, RatingState::Final].map(|s| crate::db::constant(s.as_str()));
+        Condition::all()
+            .add(rating::Column::Year.eq(year))
+            .add(Expr::col(rating::Column::State).is_in(states))
+            .add(Expr::col(rating::Column::Subject).eq(crate::db::constant(subject.as_str())))
+    };
     let entry = |r: &BoardRow| {
         let state = super::state_of(r.state, r.notice_ends_at, r.open_objections, now);
         StarEntry {
@@ -441,10 +446,10 @@ pub(super) async fn star_board(
             },
         }
     };
+    // The rated organisations, from the subtree's range of the path index.
     let mut org_rows = rating::Entity::find()
-        .filter(subtree.org_condition(rating::Column::OrgId))
-        .filter(on_board.clone())
-        .filter(rating::Column::Subject.eq(RatingSubject::Org))
+        .filter(Scope::new([root_path]).org_condition(rating::Column::OrgId))
+        .filter(on_board(RatingSubject::Org))
         .into_partial_model::<BoardRow>()
         .all(db)
         .await?;
@@ -461,8 +466,7 @@ pub(super) async fn star_board(
     {
         let mut select = rating::Entity::find()
             .filter(rating::Column::OrgId.is_in(org_names.keys().copied()))
-            .filter(on_board.clone())
-            .filter(rating::Column::Subject.eq(RatingSubject::Member))
+            .filter(on_board(RatingSubject::Member))
             .filter(rating::Column::Level.eq(*level));
         if let Some((after_rank, name, id)) = &after
             && *after_rank == rank as i32
@@ -488,8 +492,8 @@ pub(super) async fn star_board(
     }
     let page = Page::from_rows(rows, limit, |r| (rank_of(r.level), r.subject_name.clone(), r.id));
     let board = StarBoard {
-        org_id: root.id,
-        org_name: root.name.clone(),
+        org_id: *id,
+        org_name: root_name,
         year,
         org_counts: super::level_counts(&counted, RatingSubject::Org),
         member_counts: super::level_counts(&counted, RatingSubject::Member),

@@ -270,3 +270,19 @@ where
         body,
     }
 }
+
+/// CPU time (user and system) a process has used so far: this test process (`None`) or a
+/// child. Time limits are asserted on it rather than on the clock, so that they measure the
+/// work done and not how busy the machine is (CI runs test binaries side by side).
+pub fn cpu_time(pid: Option<u32>) -> std::time::Duration {
+    let path = pid.map_or_else(|| "/proc/self/stat".to_owned(), |pid| format!("/proc/{pid}/stat"));
+    let stat = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    // Fields after the command name (which is in parentheses and may hold spaces): state is
+    // the 3rd field, utime the 14th and stime the 15th.
+    let after_name = &stat[stat.rfind(')').expect("stat has a command name") + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf only reads a configuration value.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    std::time::Duration::from_millis(ticks * 1000 / per_second)
+}
