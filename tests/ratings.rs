@@ -1019,26 +1019,16 @@ async fn the_pledge_board_shows_last_years_final_ratings() {
 async fn board_counts_follow_a_branch_that_moves_and_a_rated_branch_is_kept() {
     let Setup { app, w, cheng, wang } = setup().await;
     let admin = w.token("admin");
-    let general = world::create(
-        &app,
-        admin,
-        "/api/v1/orgs",
-        json!({"parent_id": w.root, "kind": "general_branch", "name": "总支"}),
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let empty = world::create(
-        &app,
-        admin,
-        "/api/v1/orgs",
-        json!({"parent_id": w.root, "kind": "branch", "name": "支部C"}),
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let under_root = |kind: &'static str, name: &'static str| {
+        let (app, root) = (&app, w.root.clone());
+        async move {
+            let body = json!({"parent_id": root, "kind": kind, "name": name});
+            let org = world::create(app, admin, "/api/v1/orgs", body).await;
+            org["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let general = under_root("general_branch", "总支").await;
+    let empty = under_root("branch", "支部C").await;
     for body in [
         member_rating(&cheng, "five_stars"),
         member_rating(&wang, "four_stars"),

@@ -156,8 +156,9 @@ async fn rename_org(
     Ok(Versioned::ok(updated.version, after))
 }
 
-/// Delete an empty organisation (no child organisations, villages, accounts or grants).
-/// Requires `If-Match`. The record is kept for the audit trail.
+/// Delete an empty organisation: nothing may be filed under it (child organisations,
+/// villages, members or posts, pledges, star ratings, poor households or helpers, accounts or
+/// grants; 409 names what is). Requires `If-Match`. The record is kept for the audit trail.
 #[utoipa::path(tag = "orgs", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "ETag from your last read")),
     responses(

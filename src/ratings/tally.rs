@@ -8,7 +8,7 @@
 //! an organisation with ratings is never deleted. Seeding, which writes ratings wholesale,
 //! calls [`recount`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
@@ -39,12 +39,20 @@ pub(super) async fn add<'r>(
     for r in ratings {
         *per_org.entry((r.org_id, r.year, r.subject, r.level)).or_default() += delta;
     }
-    let orgs: Vec<Uuid> = per_org.keys().map(|(org_id, ..)| *org_id).collect();
+    apply(w.db(), at_ancestors(w, per_org).await?).await
+}
+
+/// Each of `per_org`'s changes at its organisation and at every ancestor (the ids of the
+/// organisation's path). Only live organisations hold ratings (one with ratings is never
+/// deleted); any other counts nowhere.
+async fn at_ancestors(w: &Write, per_org: Changes) -> Result<Changes, ApiError> {
+    let orgs: BTreeSet<Uuid> = per_org.keys().map(|(org_id, ..)| *org_id).collect();
     let paths: HashMap<Uuid, String> = org::Entity::find()
         .select_only()
         .column(org::Column::Id)
         .column(org::Column::Path)
         .filter(org::Column::Id.is_in(orgs))
+        .filter(org::Column::DeletedAt.is_null())
         .into_tuple::<(Uuid, String)>()
         .all(w.db())
         .await?
@@ -52,14 +60,12 @@ pub(super) async fn add<'r>(
         .collect();
     let mut changes: Changes = BTreeMap::new();
     for ((org_id, year, subject, level), change) in per_org {
-        let path = paths
-            .get(&org_id)
-            .ok_or_else(|| ApiError::internal("a rating's organisation is missing"))?;
+        let Some(path) = paths.get(&org_id) else { continue };
         for id in ids_on(path) {
             *changes.entry((id, year, subject, level)).or_default() += change;
         }
     }
-    apply(w.db(), changes).await
+    Ok(changes)
 }
 
 /// Moves the counts of the subtree at `org` (as it was, with its old path) from its old
@@ -125,7 +131,6 @@ async fn apply<C: ConnectionTrait>(db: &C, changes: Changes) -> Result<(), ApiEr
 }
 
 /// Recounts every tally from the ratings: after seeding, which writes ratings wholesale.
-/// Ratings of deleted organisations count nowhere.
 pub async fn recount(w: &Write) -> Result<(), ApiError> {
     tally::Entity::delete_many().exec(w.db()).await?;
     let per_org: Vec<(Uuid, i32, RatingSubject, RatingLevel, i64)> = rating::Entity::find()
@@ -143,24 +148,11 @@ pub async fn recount(w: &Write) -> Result<(), ApiError> {
         .into_tuple()
         .all(w.db())
         .await?;
-    let paths: HashMap<Uuid, String> = org::Entity::find()
-        .select_only()
-        .column(org::Column::Id)
-        .column(org::Column::Path)
-        .filter(org::Column::DeletedAt.is_null())
-        .into_tuple::<(Uuid, String)>()
-        .all(w.db())
-        .await?
+    let per_org: Changes = per_org
         .into_iter()
+        .map(|(org_id, year, subject, level, n)| ((org_id, year, subject, level), n))
         .collect();
-    let mut changes: Changes = BTreeMap::new();
-    for (org_id, year, subject, level, n) in per_org {
-        let Some(path) = paths.get(&org_id) else { continue };
-        for id in ids_on(path) {
-            *changes.entry((id, year, subject, level)).or_default() += n;
-        }
-    }
-    apply(w.db(), changes).await
+    apply(w.db(), at_ancestors(w, per_org).await?).await
 }
 
 /// `(subject, level, count)` of the ratings on the board of `year` in the subtree of
