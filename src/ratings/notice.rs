@@ -453,6 +453,9 @@ pub(super) async fn star_board(
         .into_partial_model::<BoardRow>()
         .all(db)
         .await?;
+    // Only organisations of the live subtree: a whole tree's range has no condition, and a
+    // branch deleted with ratings (before that was refused) is on no board.
+    org_rows.retain(|r| org_names.contains_key(&r.org_id));
     org_rows.sort_by(|a, b| (a.level, &a.subject_name, a.id).cmp(&(b.level, &b.subject_name, b.id)));
     // Members, highest level first (the order the levels are declared in), then by name: a
     // level at a time from the cursor's, each from the `(year, level, name)` index (a town's
