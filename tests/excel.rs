@@ -325,15 +325,7 @@ fn text(value: &str) -> String {
 }
 
 async fn import_workbook(app: &TestApp, token: &str, query: &str, key: Option<&str>, body: Vec<u8>) -> Reply {
-    let mut req = app
-        .server
-        .post(format!("/api/v1/members/import{query}"))
-        .bearer_auth(token)
-        .content_type(XLSX);
-    if let Some(key) = key {
-        req = req.insert_header(("Idempotency-Key", key));
-    }
-    send_body(req, body).await
+    post_import(app, &format!("/api/v1/members/import{query}"), token, key, XLSX, body).await
 }
 
 #[actix_web::test]

@@ -10,7 +10,7 @@ use std::io::{Cursor, Read, Write};
 use std::time::{Duration, Instant};
 
 use common::world::{self, World, gender_of, get, id_number};
-use common::{Reply, TestApp, cpu_time, send_body, spawn_app};
+use common::{Reply, TestApp, cpu_time, post_import, send_body, spawn_app};
 use dangjian::http::xlsx::MEDIA_TYPE;
 use serde_json::Value;
 
@@ -214,16 +214,7 @@ fn xml_member_rows(org_id: &str) -> String {
 }
 
 async fn import(app: &TestApp, path: &str, token: &str, key: Option<&str>, content_type: &str, body: Vec<u8>) -> Reply {
-    let mut req = app
-        .server
-        .post(path)
-        .bearer_auth(token)
-        .timeout(Duration::from_secs(120))
-        .insert_header(("Content-Type", content_type.to_owned()));
-    if let Some(key) = key {
-        req = req.insert_header(("Idempotency-Key", key));
-    }
-    send_body(req, body).await
+    post_import(app, path, token, key, content_type, body).await
 }
 
 /// Imports members from a raw workbook.

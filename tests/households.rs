@@ -4,10 +4,9 @@
 
 mod common;
 
-use std::time::Duration;
 
 use common::world::{self, World, create, create_household, create_village, get, head_id_number, household_body};
-use common::{Reply, TestApp, send, send_body, send_json, spawn_app};
+use common::{Reply, TestApp, post_import, send, send_json, spawn_app};
 use serde_json::{Value, json};
 
 const PHONE: &str = "13912345678";
@@ -492,16 +491,15 @@ fn import_file(header: &str, rows: &[String]) -> String {
 }
 
 async fn import(app: &TestApp, token: &str, query: &str, key: Option<&str>, content_type: &str, body: String) -> Reply {
-    let mut req = app
-        .server
-        .post(format!("/api/v1/households/import{query}"))
-        .bearer_auth(token)
-        .timeout(Duration::from_secs(120))
-        .insert_header(("Content-Type", content_type.to_owned()));
-    if let Some(key) = key {
-        req = req.insert_header(("Idempotency-Key", key));
-    }
-    send_body(req, body).await
+    post_import(
+        app,
+        &format!("/api/v1/households/import{query}"),
+        token,
+        key,
+        content_type,
+        body,
+    )
+    .await
 }
 
 async fn household_count(app: &TestApp, token: &str) -> u64 {

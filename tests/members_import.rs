@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::world::{self, World, gender_of, get, id_number, member_body, member_count};
-use common::{Reply, TestApp, send_body, spawn_app};
+use common::{Reply, TestApp, post_import, send_body, spawn_app};
 use serde_json::Value;
 
 async fn setup() -> (TestApp, World) {
@@ -60,16 +60,8 @@ async fn import_with(
     key: Option<&str>,
     body: impl Into<actix_web::web::Bytes>,
 ) -> Reply {
-    let mut req = app
-        .server
-        .post(format!("/api/v1/members/import{query}"))
-        .bearer_auth(token)
-        .timeout(Duration::from_secs(120))
-        .content_type("text/csv");
-    if let Some(key) = key {
-        req = req.insert_header(("Idempotency-Key", key));
-    }
-    send_body(req, body).await
+    let path = format!("/api/v1/members/import{query}");
+    post_import(app, &path, token, key, "text/csv", body).await
 }
 
 /// The `(line, column)` of every error of a 422, sorted by line.

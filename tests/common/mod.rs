@@ -286,3 +286,25 @@ pub fn cpu_time(pid: Option<u32>) -> std::time::Duration {
     let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
     std::time::Duration::from_millis(ticks * 1000 / per_second)
 }
+
+/// Sends a file to an import route (`path` with its query) as `content_type`, with an
+/// `Idempotency-Key` when given; a large import gets two minutes.
+pub async fn post_import(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    key: Option<&str>,
+    content_type: &str,
+    body: impl Into<Bytes>,
+) -> Reply {
+    let mut req = app
+        .server
+        .post(path)
+        .bearer_auth(token)
+        .timeout(std::time::Duration::from_secs(120))
+        .insert_header(("Content-Type", content_type.to_owned()));
+    if let Some(key) = key {
+        req = req.insert_header(("Idempotency-Key", key));
+    }
+    send_body(req, body).await
+}
