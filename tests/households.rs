@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use common::world::{self, World, create, create_household, create_village, get, head_id_number, household_body};
 use common::{Reply, TestApp, post_import, send, send_json, spawn_app};
 use serde_json::{Value, json};
