@@ -26,8 +26,8 @@ use crate::http::routes::RouteTable;
 pub use crate::state::AppState;
 use crate::text;
 use crate::{
-    audit, auth, dictionaries, households, income, members, openapi, ops, orgs, overview, pairings, places, pledges,
-    ratings, users,
+    audit, auth, dictionaries, households, income, members, openapi, ops, orgs, overview, pages, pairings, places,
+    pledges, ratings, users,
 };
 
 /// Builds the shared state: connects the statement counter, the signing and data keys, the
@@ -69,6 +69,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     ratings::configure(cfg);
     income::configure(cfg);
     overview::configure(cfg);
+    pages::configure(cfg);
     audit::configure(cfg);
 }
 
@@ -107,6 +108,7 @@ pub fn build(
         .configure(extra)
         .route("/api-docs/openapi.json", web::get().to(serve_spec))
         .route("/swagger-ui", web::get().to(redirect_to_swagger))
+        .route("/p", web::get().to(redirect_to_pages))
         .service(swagger)
         .default_service(web::to(not_found_or_method_not_allowed))
         .wrap(from_fn(move |req, next| {
@@ -147,6 +149,12 @@ async fn serve_spec(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(state.spec_json.clone())
+}
+
+async fn redirect_to_pages() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/p/"))
+        .finish()
 }
 
 async fn redirect_to_swagger() -> HttpResponse {

@@ -15,6 +15,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("DANGJIAN_LOG_FORMAT", "pretty"),
     ("RUST_LOG", "info"),
     ("DANGJIAN_CORS_ORIGINS", "(none)"),
+    ("DANGJIAN_PUBLIC_BASE_URL", "http:// and DANGJIAN_BIND"),
     ("DANGJIAN_DB_MAX_CONNECTIONS", "10"),
     ("DANGJIAN_SHUTDOWN_TIMEOUT_SECS", "30"),
     (
@@ -59,6 +60,10 @@ pub struct Config {
     pub bind: SocketAddr,
     pub log_format: LogFormat,
     pub cors_origins: CorsOrigins,
+    /// The address villagers reach the service at, without a trailing `/`
+    /// (`https://dangjian.example.cn`): QR codes on the printed boards encode pages under it,
+    /// so behind a proxy it must be the proxy's public address.
+    pub public_base_url: String,
     pub db_max_connections: u32,
     pub shutdown_timeout: Duration,
     /// Signing secret for access tokens; see `auth::tokens::JwtKeys::resolve`.
@@ -164,6 +169,25 @@ impl Config {
             }
         };
 
+        let public_base_url = match get("DANGJIAN_PUBLIC_BASE_URL") {
+            None => format!("http://{bind}"),
+            Some(url) => {
+                let url = url.trim().trim_end_matches('/').to_owned();
+                let host = url
+                    .strip_prefix("https://")
+                    .or_else(|| url.strip_prefix("http://"))
+                    .unwrap_or_default();
+                let host = host.split('/').next().unwrap_or_default();
+                if host.is_empty() || url.contains(['?', '#', ' ', '"', '<', '>']) {
+                    return Err(bad(
+                        "DANGJIAN_PUBLIC_BASE_URL",
+                        "must be an http:// or https:// address such as https://dangjian.example.cn (a path may follow; no query)",
+                    ));
+                }
+                url
+            }
+        };
+
         let db_max_connections = parse_number(
             "DANGJIAN_DB_MAX_CONNECTIONS",
             get("DANGJIAN_DB_MAX_CONNECTIONS"),
@@ -258,6 +282,7 @@ impl Config {
             bind,
             log_format,
             cors_origins,
+            public_base_url,
             db_max_connections,
             shutdown_timeout: Duration::from_secs(shutdown_secs.into()),
             jwt_secret,

@@ -25,6 +25,7 @@ type HmacSha256 = Hmac<Sha256>;
 pub struct DataKeys {
     cipher: ChaCha20Poly1305,
     hash_key: [u8; 32],
+    form_key: [u8; 32],
 }
 
 impl DataKeys {
@@ -38,6 +39,7 @@ impl DataKeys {
         DataKeys {
             cipher: ChaCha20Poly1305::new(&Key::from(enc)),
             hash_key: derive(b"dangjian pii lookup hash v1"),
+            form_key: derive(b"dangjian form token v1"),
         }
     }
 
@@ -79,6 +81,24 @@ impl DataKeys {
             )
             .ok()?;
         String::from_utf8(plain).ok()
+    }
+
+    /// The signature of a web form's token (see `pages::form_token`): hex, 128 bits.
+    pub fn sign_form_token(&self, token: &str) -> String {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.form_key).expect("HMAC takes any key length");
+        mac.update(token.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    /// Whether `signature` is [`sign_form_token`](Self::sign_form_token)'s of `token`, compared
+    /// in constant time.
+    pub fn verify_form_token(&self, token: &str, signature: &str) -> bool {
+        let Ok(signature) = hex::decode(signature) else {
+            return false;
+        };
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.form_key).expect("HMAC takes any key length");
+        mac.update(token.as_bytes());
+        signature.len() == 16 && mac.verify_truncated_left(&signature).is_ok()
     }
 
     /// A keyed hash, equal for equal inputs, useless without the key.

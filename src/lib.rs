@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod ops;
 pub mod orgs;
 pub mod overview;
+pub mod pages;
 pub mod pairings;
 pub mod places;
 pub mod pledges;

@@ -33,10 +33,16 @@ fn every_operation_has_a_summary_a_tag_and_documented_responses() {
             assert!(op["tags"].as_array().is_some_and(|t| !t.is_empty()), "{name}: tag");
             let responses = op["responses"].as_object().expect("responses");
             assert!(!responses.is_empty(), "{name}: responses");
+            // Web pages answer errors with pages; everything else with problem+json.
+            let error_media = if path.starts_with("/p/") {
+                "text/html"
+            } else {
+                "application/problem+json"
+            };
             for (status, response) in responses {
                 if status.starts_with('4') || status.starts_with('5') {
-                    let content = &response["content"]["application/problem+json"];
-                    assert!(content.is_object(), "{name} {status}: problem+json body");
+                    let content = &response["content"][error_media];
+                    assert!(content.is_object(), "{name} {status}: {error_media} body");
                 }
             }
         }

@@ -162,6 +162,11 @@ impl<T: Serialize> Responder for Versioned<T> {
 /// A public JSON body that may be cached for a minute (boards): its ETag is a hash of the
 /// body, and a matching `If-None-Match` gets 304 without it.
 pub fn public_json(req: &HttpRequest, body: Vec<u8>) -> HttpResponse {
+    public_body(req, body, "application/json")
+}
+
+/// [`public_json`] for any media type: the boards' web pages and QR codes are cached alike.
+pub fn public_body(req: &HttpRequest, body: Vec<u8>, content_type: &'static str) -> HttpResponse {
     use sha2::Digest;
     let tag = format!("\"{}\"", &hex::encode(sha2::Sha256::digest(&body))[..20]);
     let cache = (header::CACHE_CONTROL, "public, max-age=60");
@@ -179,6 +184,6 @@ pub fn public_json(req: &HttpRequest, body: Vec<u8>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(cache)
         .insert_header((header::ETAG, tag))
-        .content_type("application/json")
+        .content_type(content_type)
         .body(body)
 }

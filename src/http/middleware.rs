@@ -120,15 +120,44 @@ pub async fn finish_problems(
         return Ok(res);
     }
 
-    let lang = Lang::from_accept_language(
-        res.request()
-            .headers()
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
+    let page = crate::pages::is_page(res.request().path());
+    let is_html = |res: &ServiceResponse<BoxBody>| {
+        res.headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|t| t.as_bytes().starts_with(b"text/html"))
+    };
+    if page && is_html(&res) {
+        return Ok(res); // a page that shows its own error (a form with what to correct)
+    }
+    let lang = if page {
+        Lang::Zh
+    } else {
+        Lang::from_accept_language(
+            res.request()
+                .headers()
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        )
+    };
     let mut problem = problem_for(&res, lang);
     problem.instance = Some(res.request().path().to_owned());
     problem.request_id = res.request().extensions().get::<RequestId>().map(|id| id.0.to_string());
+    if page {
+        // Under /p/ a villager's browser reads the answer: the same problem, as a page.
+        let body = crate::pages::layout::error_page(&problem);
+        let res = res.map_body(|head, _| {
+            head.headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            head.headers
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            head.headers.remove(header::CONTENT_ENCODING);
+            head.headers.remove(header::CONTENT_LENGTH);
+            BoxBody::new(body)
+        });
+        return Ok(res);
+    }
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     Ok(res.map_body(|head, _| {
         head.headers.insert(

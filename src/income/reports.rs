@@ -150,13 +150,18 @@ async fn public_finances(
     Query(params): Query<YearParams>,
 ) -> Result<HttpResponse, ApiError> {
     let year = crate::pledges::types::query_year_or_last(params.year)?;
-    let v = village::Entity::find_by_id(*id)
+    let finances = public_village_finances(&state, *id, year).await?;
+    let body = serde_json::to_vec(&finances).map_err(ApiError::internal)?;
+    Ok(crate::http::conditional::public_json(&req, body))
+}
+
+/// A village's finances in `year` for the public (the JSON route and the web page), else 404.
+pub async fn public_village_finances(state: &AppState, id: Uuid, year: i32) -> Result<VillageFinances, ApiError> {
+    let v = village::Entity::find_by_id(id)
         .one(&state.db)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let finances = village_finances(&state.db, Target::of(&state.config), &v, year).await?;
-    let body = serde_json::to_vec(&finances).map_err(ApiError::internal)?;
-    Ok(crate::http::conditional::public_json(&req, body))
+    village_finances(&state.db, Target::of(&state.config), &v, year).await
 }
 
 /// The collective economy of a subtree's villages in a year, against the income target:

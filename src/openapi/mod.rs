@@ -42,7 +42,8 @@ with a stable `code`; enum labels in Chinese come from `GET /api/v1/dictionaries
         (name = "ratings", description = "Star ratings (星级评定) of members and organisations: proposal, approval, counts"),
         (name = "income", description = "Village collective economy (村集体经济): projects, the ledger of income, expenditure and distribution, the target"),
         (name = "overview", description = "The whole programme of a subtree on one screen (统计概览)"),
-        (name = "public", description = "No token: the public board (公示) and supervision feedback (群众监督)"),
+        (name = "public", description = "No token: the directory, the public board (公示), supervision feedback (群众监督), star board, village finances and the boards' QR codes"),
+        (name = "pages", description = "No token: the public side as web pages under /p/ (HTML for phones; errors are pages too), opened from the QR code on the physical board"),
         (name = "audit", description = "The tamper-evident audit trail (审计日志)"),
     )
 )]

@@ -197,22 +197,31 @@ pub fn add_standard_problems(spec: &mut Spec) {
                 op.responses
                     .responses
                     .entry(status.to_string())
-                    .or_insert_with(|| RefOr::T(problem_response(status, &reasons)));
+                    .or_insert_with(|| RefOr::T(problem_response(status, &reasons, crate::pages::is_page(path))));
             }
         }
     }
 }
 
-fn problem_response(status: u16, reasons: &[&str]) -> utoipa::openapi::Response {
+/// The answer for `status`; on a web page (`page`), the same problem shown as an HTML page.
+fn problem_response(status: u16, reasons: &[&str], page: bool) -> utoipa::openapi::Response {
     let description = if reasons.len() == 1 {
         reasons[0].to_string()
     } else {
         reasons.iter().map(|r| format!("- {r}")).collect::<Vec<_>>().join("\n")
     };
-    let mut response = ResponseBuilder::new().description(description).content(
-        "application/problem+json",
-        Content::new(Some(Ref::from_schema_name("Problem"))),
-    );
+    let mut response = ResponseBuilder::new().description(description);
+    response = if page {
+        response.content(
+            "text/html",
+            Content::new(Some(utoipa::openapi::schema::Object::with_type(Type::String))),
+        )
+    } else {
+        response.content(
+            "application/problem+json",
+            Content::new(Some(Ref::from_schema_name("Problem"))),
+        )
+    };
     let header = |description: &str| {
         HeaderBuilder::new()
             .schema(Some(utoipa::openapi::schema::Object::with_type(Type::String)))

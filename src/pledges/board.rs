@@ -151,15 +151,34 @@ async fn board(
     id: web::Path<Uuid>,
     query: ListQuery<BoardParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let db = &state.db;
-    let limit = query.page.limit()?;
-    let root = org::Entity::find_by_id(*id)
+    let year = query.filters.year()?;
+    let board = read_board(&state.db, *id, year, &query.page).await?;
+    let body = serde_json::to_vec(&board).map_err(ApiError::internal)?;
+    Ok(crate::http::conditional::public_json(&req, body))
+}
+
+impl BoardParams {
+    /// The board's year: the one asked for, else the current year.
+    pub fn year(&self) -> Result<i32, ApiError> {
+        Ok(super::types::query_year(self.year)?
+            .unwrap_or_else(|| chrono::Datelike::year(&crate::db::now().date_naive())))
+    }
+}
+
+/// One page of the public board of the organisation `id`'s subtree in `year` (the JSON board
+/// and the board's web page show the same). 404 when `id` names no live organisation.
+pub async fn read_board<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    year: i32,
+    page: &PageParams,
+) -> Result<Board, ApiError> {
+    let limit = page.limit()?;
+    let root = org::Entity::find_by_id(id)
         .filter(org::Column::DeletedAt.is_null())
         .one(db)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let year = super::types::query_year(query.filters.year)?
-        .unwrap_or_else(|| chrono::Datelike::year(&crate::db::now().date_naive()));
     let public: Vec<&str> = PledgeState::ALL
         .iter()
         .filter(|s| s.is_public())
@@ -180,12 +199,12 @@ async fn board(
         .filter(org::Column::DeletedAt.is_null())
         .filter(crate::orgs::queries::path_under(org::Column::Path, &root.path))
         .filter(Condition::all().add(Expr::exists(with_public_pledges)));
-    let total = if query.page.include_total() {
+    let total = if page.include_total() {
         Some(sections_query.clone().count(db).await?)
     } else {
         None
     };
-    if let Some((after,)) = query.page.after::<(String,)>()? {
+    if let Some((after,)) = page.after::<(String,)>()? {
         sections_query = sections_query.filter(keyset_after(vec![(
             Expr::col((org::Entity, org::Column::Path)),
             Order::Asc,
@@ -370,7 +389,7 @@ async fn board(
             });
         }
     }
-    let board = Board {
+    Ok(Board {
         org_id: root.id,
         org_name: root.name.clone(),
         year,
@@ -378,9 +397,7 @@ async fn board(
         sections,
         next_cursor,
         total,
-    };
-    let body = serde_json::to_vec(&board).map_err(ApiError::internal)?;
-    Ok(crate::http::conditional::public_json(&req, body))
+    })
 }
 
 /// The pledge categories (承诺类别), in display order. No token.
@@ -420,14 +437,35 @@ async fn give_feedback(
     id: web::Path<Uuid>,
     Json(body): Json<NewFeedback>,
 ) -> Result<HttpResponse, ApiError> {
-    let (message, name, phone) =
-        crate::http::validate::public_message(&body.message, 500, body.name.as_deref(), body.phone.as_deref())?;
-    let p = pledge::Entity::find_by_id(*id)
-        .one(&state.db)
+    let fid = leave_feedback(&state, &req, *id, &body).await?;
+    Ok(HttpResponse::Created().json(FeedbackReceipt {
+        id: fid,
+        message: "Thank you. The branch will read your message; answered messages appear on the board.".into(),
+    }))
+}
+
+/// A pledge on the public board (approved or later), else 404.
+pub async fn public_pledge<C: sea_orm::ConnectionTrait>(db: &C, id: Uuid) -> Result<pledge::Model, ApiError> {
+    pledge::Entity::find_by_id(id)
+        .one(db)
         .await?
         .filter(|p| state_of(p).is_public())
-        .ok_or(ApiError::NotFound)?;
-    let ctx = crate::auth::public_write_context(&state.auth, &req)?;
+        .ok_or(ApiError::NotFound)
+}
+
+/// The one write path of public feedback, for the JSON route and the board page's form alike:
+/// validated (422), on a pledge of the board (404), within the address's rate limit (429),
+/// stored with the phone encrypted and audited. Returns the feedback's id.
+pub async fn leave_feedback(
+    state: &AppState,
+    req: &HttpRequest,
+    pledge_id: Uuid,
+    body: &NewFeedback,
+) -> Result<Uuid, ApiError> {
+    let (message, name, phone) =
+        crate::http::validate::public_message(&body.message, 500, body.name.as_deref(), body.phone.as_deref())?;
+    let p = public_pledge(&state.db, pledge_id).await?;
+    let ctx = crate::auth::public_write_context(&state.auth, req)?;
     let fid = Uuid::now_v7();
     let w = Write::begin(&state.db, &ctx).await?;
     feedback::Entity::insert(feedback::ActiveModel {
@@ -446,10 +484,7 @@ async fn give_feedback(
     .await?;
     w.commit(Event::new("feedback.create", "pledge_feedback", fid).org(p.org_id))
         .await?;
-    Ok(HttpResponse::Created().json(FeedbackReceipt {
-        id: fid,
-        message: "Thank you. The branch will read your message; answered messages appear on the board.".into(),
-    }))
+    Ok(fid)
 }
 
 /// The export of this list: its file, its sheet and its columns.

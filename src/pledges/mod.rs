@@ -1,7 +1,7 @@
 //! Pledges (承诺): members and organisations pledge publicly, the branch reviews (把关), the
 //! public watches them being kept (公示, 群众监督) and the keeping is evaluated (评诺).
 
-mod board;
+pub mod board;
 mod categories;
 pub mod entity;
 mod feedback;

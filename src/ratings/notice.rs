@@ -407,11 +407,24 @@ pub(super) async fn star_board(
     id: web::Path<Uuid>,
     query: ListQuery<StarBoardParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let db = &state.db;
-    let limit = query.page.limit()?;
-    let after = query.page.after::<(i32, String, Uuid)>()?;
-    let now = crate::db::now();
     let year = crate::pledges::types::query_year_or_last(query.filters.year)?;
+    let board = read_star_board(&state.db, *id, year, &query.page).await?;
+    let body = serde_json::to_vec(&board).map_err(ApiError::internal)?;
+    Ok(crate::http::conditional::public_json(&req, body))
+}
+
+/// One page of the star board of the organisation `id`'s subtree for the rating year `year`
+/// (the JSON board and the web page show the same). 404 when `id` names no live organisation.
+pub async fn read_star_board<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    year: i32,
+    page: &PageParams,
+) -> Result<StarBoard, ApiError> {
+    let id = &id;
+    let limit = page.limit()?;
+    let after = page.after::<(i32, String, Uuid)>()?;
+    let now = crate::db::now();
     // Four statements, each kept planned by PostgreSQL: the subtree (its top found inside the
     // same statement), the top's tally rows (counts of the whole subtree), the rated
     // organisations and a page of members.
@@ -493,19 +506,17 @@ pub(super) async fn star_board(
             break;
         }
     }
-    let page = Page::from_rows(rows, limit, |r| (rank_of(r.level), r.subject_name.clone(), r.id));
-    let board = StarBoard {
+    let members = Page::from_rows(rows, limit, |r| (rank_of(r.level), r.subject_name.clone(), r.id));
+    Ok(StarBoard {
         org_id: *id,
         org_name: root_name,
         year,
         org_counts: super::level_counts(&counted, RatingSubject::Org),
         member_counts: super::level_counts(&counted, RatingSubject::Member),
         orgs: org_rows.iter().map(entry).collect(),
-        members: page.items.iter().map(entry).collect(),
-        next_cursor: page.next_cursor,
-    };
-    let body = serde_json::to_vec(&board).map_err(ApiError::internal)?;
-    Ok(crate::http::conditional::public_json(&req, body))
+        members: members.items.iter().map(entry).collect(),
+        next_cursor: members.next_cursor,
+    })
 }
 
 /// A rating as the star board shows it: only the columns it reads.

@@ -1,0 +1,235 @@
+//! The board's web page (承诺公示栏) and its printable A3 version (展板): the same data as
+//! `GET /api/v1/public/orgs/{id}/board`, read by the same function.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use maud::{Markup, PreEscaped, html};
+use uuid::Uuid;
+
+use super::layout::{cached, date, day_of, page, page_with_style, stars};
+use crate::error::ApiError;
+use crate::http::{ListQuery, PageParams};
+use crate::pledges::board::{Board, BoardParams, BoardStar, PublicPledge, read_board};
+use crate::state::AppState;
+
+/// Sections a board page holds unless `limit` says otherwise: a branch's busiest page stays
+/// well under 100 KB before compression (about 15 KB gzipped) for a phone on a slow network.
+const PAGE_SECTIONS: u64 = 10;
+
+/// The board of an organisation's subtree for a year as a web page for phones: its
+/// sections ten at a time (`cursor`), each pledge with its progress, answered feedback and
+/// a link to the feedback form. The QR code on the physical board opens it. No token;
+/// cacheable for a minute like the JSON board.
+#[utoipa::path(tag = "pages", params(("id" = Uuid, Path), BoardParams, PageParams), responses(
+    (status = 200, description = "The page", content_type = "text/html", body = String, headers(("ETag" = String), ("Cache-Control" = String))),
+    (status = 304, description = "Unchanged since If-None-Match"),
+    (status = 400, description = "A bad query parameter: a page saying what is wrong", content_type = "text/html", body = String),
+    (status = 404, description = "No such organisation: a page saying so", content_type = "text/html", body = String),
+))]
+#[get("/p/orgs/{id}/board")]
+async fn board_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    query: ListQuery<BoardParams>,
+) -> Result<HttpResponse, ApiError> {
+    let year = query.filters.year()?;
+    let page_params = PageParams {
+        limit: Some(query.page.limit.unwrap_or(PAGE_SECTIONS)),
+        ..query.page.clone()
+    };
+    let board = read_board(&state.db, *id, year, &page_params).await?;
+    let first_page = query.page.cursor.as_deref().unwrap_or_default().is_empty();
+    Ok(cached(&req, render_board(&board, first_page)))
+}
+
+fn render_board(board: &Board, first_page: bool) -> Markup {
+    let this_year = chrono::Datelike::year(&crate::db::now().date_naive());
+    let title = format!("{} {}年承诺公示", board.org_name, board.year);
+    page(
+        &title,
+        html! {
+            h1 { (board.org_name) }
+            p.muted { (board.year) "年度党员承诺公示 · 星级为" (board.rating_year) "年度评定结果" }
+            nav.nav {
+                a href={ "/p/orgs/" (board.org_id) "/board?year=" (board.year - 1) } { "‹ " (board.year - 1) "年" }
+                @if board.year < this_year {
+                    a href={ "/p/orgs/" (board.org_id) "/board?year=" (board.year + 1) } { (board.year + 1) "年 ›" }
+                }
+                a href={ "/p/orgs/" (board.org_id) "/stars?year=" (board.rating_year) } { "星级评定" }
+                a href={ "/p/orgs/" (board.org_id) "/board/print?year=" (board.year) } { "打印展板" }
+            }
+            @if board.sections.is_empty() {
+                div.empty {
+                    @if !first_page {
+                        "没有更多了。"
+                    } @else if board.year >= this_year {
+                        (board.year) "年度的承诺还没有公示：承诺经支部审核通过后，会在这里公开。"
+                    } @else {
+                        (board.year) "年度没有公示的承诺。"
+                    }
+                }
+            }
+            @for section in &board.sections {
+                section {
+                    h2 { (section.org_name) " " (badge(&section.star_rating)) }
+                    @if !section.collective.is_empty() {
+                        h3 { "集体承诺" }
+                        @for pledge in &section.collective { (pledge_card(pledge)) }
+                    }
+                    @for member in &section.members {
+                        h3 {
+                            (member.name) " " (badge(&member.star_rating))
+                        }
+                        @if !member.posts.is_empty() {
+                            p.muted { (member.posts.join("；")) }
+                        }
+                        @for pledge in &member.pledges { (pledge_card(pledge)) }
+                    }
+                }
+            }
+            @if let Some(cursor) = &board.next_cursor {
+                p { a href={ "/p/orgs/" (board.org_id) "/board?year=" (board.year) "&cursor=" (cursor) } { "下一页 ›" } }
+            }
+        },
+    )
+}
+
+fn badge(star: &Option<BoardStar>) -> Markup {
+    html! {
+        @if let Some(star) = star { (stars(star.level, &star.label)) }
+    }
+}
+
+fn pledge_card(p: &PublicPledge) -> Markup {
+    html! {
+        div.card {
+            strong { (p.title) }
+            div {
+                span.tag { (p.category) }
+                span.tag { (p.state_label) }
+                @if p.overdue { span.tag.overdue { "已逾期" } }
+                @if let Some(group) = &p.villager_group { span.tag { (group) } }
+            }
+            p { (p.content) }
+            @if let Some(due) = p.due_on { p.muted { "承诺完成时间：" (date(due)) } }
+            @if let Some(percent) = p.progress_percent {
+                div.bar title={ "进度 " (percent) "%" } { span style={ "width:" (percent.clamp(0, 100)) "%" } {} }
+                p.muted { "进度 " (percent) "%" }
+            }
+            @if let Some(progress) = &p.latest_progress {
+                @if let Some(note) = &progress.note { p.muted { "最新进展（" (day_of(progress.at)) "）：" (note) } }
+            }
+            @for f in &p.feedback {
+                div.qa {
+                    div { "群众：" (f.message) }
+                    @if let Some(reply) = &f.reply { div { "答复：" (reply) } }
+                }
+            }
+            p { a.feedback-link href={ "/p/pledges/" (p.id) "/feedback" } { "我要监督" } }
+        }
+    }
+}
+
+/// Sections a printed board holds at most: a branch with its groups fits many times over; a
+/// town's board is printed per branch.
+const PRINT_SECTIONS: u64 = 300;
+
+/// The board for printing on A3 (展板): the subtree's pledges of the year with the members'
+/// names and posts, and the QR code that opens the live page. Print it from the browser
+/// (A3, no margins needed); no browser chrome is part of the page. At most 300 sections (a
+/// town prints a board per branch). No token; cacheable for a minute.
+#[utoipa::path(tag = "pages", params(("id" = Uuid, Path), BoardParams), responses(
+    (status = 200, description = "The printable page", content_type = "text/html", body = String, headers(("ETag" = String), ("Cache-Control" = String))),
+    (status = 304, description = "Unchanged since If-None-Match"),
+    (status = 400, description = "A bad query parameter: a page saying what is wrong", content_type = "text/html", body = String),
+    (status = 404, description = "No such organisation: a page saying so", content_type = "text/html", body = String),
+))]
+#[get("/p/orgs/{id}/board/print")]
+async fn print_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    query: ListQuery<BoardParams>,
+) -> Result<HttpResponse, ApiError> {
+    let year = query.filters.year()?;
+    let mut page_params = PageParams {
+        limit: Some(100),
+        cursor: None,
+        include_total: None,
+    };
+    let mut board = read_board(&state.db, *id, year, &page_params).await?;
+    while let Some(cursor) = board.next_cursor.take()
+        && (board.sections.len() as u64) < PRINT_SECTIONS
+    {
+        page_params.cursor = Some(cursor);
+        let next = read_board(&state.db, *id, year, &page_params).await?;
+        board.sections.extend(next.sections);
+        board.next_cursor = next.next_cursor;
+    }
+    let url = super::qr::board_url(&state.config, *id);
+    let qr = super::qr::svg(&url, 220)?;
+    Ok(cached(&req, render_print(&board, &url, &qr)))
+}
+
+/// A3 portrait, two columns of pledges, nothing but the board when printed.
+const PRINT_CSS: &str = r#"
+@page{size:A3 portrait;margin:12mm}
+body.print{background:#fff}
+.print header.top,.print footer{display:none}
+.print main{max-width:none;padding:0}
+.print .head{display:flex;justify-content:space-between;align-items:center;border-bottom:4px solid var(--red);padding-bottom:4mm;margin-bottom:4mm}
+.print .head h1{font-size:28pt;color:var(--red);margin:0}
+.print .head .qr{text-align:center;font-size:10pt}
+.print .cols{column-count:2;column-gap:8mm}
+.print section{break-inside:avoid-column}
+.print .card{break-inside:avoid;font-size:11pt}
+.print .noprint{margin:1rem 0}
+@media print{.print .noprint{display:none}}
+"#;
+
+fn render_print(board: &Board, url: &str, qr: &str) -> Markup {
+    let title = format!("{} {}年党员承诺展板", board.org_name, board.year);
+    let body = html! {
+        div.noprint.muted { "用浏览器打印本页（纸张 A3，纵向）即得展板。" a href=(url) { "返回实时公开栏" } }
+        div.head {
+            div {
+                h1 { (board.org_name) }
+                div { (board.year) "年度 党员公开承诺" }
+                div.muted { "党员有限，服务无限 · 承诺上墙，接受群众监督" }
+            }
+            div.qr { (PreEscaped(qr)) div { "扫码查看实时进度、留言监督" } }
+        }
+        @if board.sections.is_empty() {
+            div.empty { (board.year) "年度没有公示的承诺。" }
+        }
+        div.cols {
+            @for section in &board.sections {
+                section {
+                    h2 { (section.org_name) " " (badge(&section.star_rating)) }
+                    @for p in &section.collective {
+                        div.card { strong { "集体承诺：" (p.title) } div { (p.content) } }
+                    }
+                    @for member in &section.members {
+                        div.card {
+                            strong { (member.name) } " " (badge(&member.star_rating))
+                            @if !member.posts.is_empty() { div.muted { (member.posts.join("；")) } }
+                            @for p in &member.pledges {
+                                div { "▪ " (p.title) "：" (p.content)
+                                    @if let Some(due) = p.due_on { span.muted { "（" (date(due)) "前）" } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if board.next_cursor.is_some() {
+            p.muted { "展板只容得下前 " (PRINT_SECTIONS) " 个组织，请按支部分别打印。" }
+        }
+    };
+    page_with_style(&title, PRINT_CSS, Some("print"), body)
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(board_page).service(print_page);
+}
