@@ -22,8 +22,6 @@ const PAGE_SECTIONS: u64 = 10;
 #[utoipa::path(tag = "pages", params(("id" = Uuid, Path), BoardParams, PageParams), responses(
     (status = 200, description = "The page", content_type = "text/html", body = String, headers(("ETag" = String), ("Cache-Control" = String))),
     (status = 304, description = "Unchanged since If-None-Match"),
-    (status = 400, description = "A bad query parameter: a page saying what is wrong", content_type = "text/html", body = String),
-    (status = 404, description = "No such organisation: a page saying so", content_type = "text/html", body = String),
 ))]
 #[get("/p/orgs/{id}/board")]
 async fn board_page(
@@ -141,8 +139,6 @@ const PRINT_SECTIONS: u64 = 300;
 #[utoipa::path(tag = "pages", params(("id" = Uuid, Path), BoardParams), responses(
     (status = 200, description = "The printable page", content_type = "text/html", body = String, headers(("ETag" = String), ("Cache-Control" = String))),
     (status = 304, description = "Unchanged since If-None-Match"),
-    (status = 400, description = "A bad query parameter: a page saying what is wrong", content_type = "text/html", body = String),
-    (status = 404, description = "No such organisation: a page saying so", content_type = "text/html", body = String),
 ))]
 #[get("/p/orgs/{id}/board/print")]
 async fn print_page(
@@ -168,7 +164,7 @@ async fn print_page(
     }
     let url = super::qr::board_url(&state.config, *id);
     let qr = super::qr::svg(&url, 220)?;
-    Ok(cached(&req, render_print(&board, &url, &qr)))
+    Ok(cached(&req, render_print(&board, &qr)))
 }
 
 /// A3 portrait, two columns of pledges, nothing but the board when printed.
@@ -179,18 +175,22 @@ body.print{background:#fff}
 .print main{max-width:none;padding:0}
 .print .head{display:flex;justify-content:space-between;align-items:center;border-bottom:4px solid var(--red);padding-bottom:4mm;margin-bottom:4mm}
 .print .head h1{font-size:28pt;color:var(--red);margin:0}
-.print .head .qr{text-align:center;font-size:10pt}
+.print .head .qr{text-align:center;font-size:13pt}
+.print .head .qr svg{width:80mm;height:80mm}
 .print .cols{column-count:2;column-gap:8mm}
-.print section{break-inside:avoid-column}
-.print .card{break-inside:avoid;font-size:11pt}
+.print h2,.print h3{break-after:avoid}
+.print .card{break-inside:avoid;font-size:12pt;margin:.3rem 0;padding:.4rem .6rem}
 .print .noprint{margin:1rem 0}
 @media print{.print .noprint{display:none}}
 "#;
 
-fn render_print(board: &Board, url: &str, qr: &str) -> Markup {
+fn render_print(board: &Board, qr: &str) -> Markup {
     let title = format!("{} {}年党员承诺展板", board.org_name, board.year);
     let body = html! {
-        div.noprint.muted { "用浏览器打印本页（纸张 A3，纵向）即得展板。" a href=(url) { "返回实时公开栏" } }
+        div.noprint.muted {
+            "用浏览器打印本页（纸张 A3，纵向）即得展板。"
+            a href={ "/p/orgs/" (board.org_id) "/board?year=" (board.year) } { "返回实时公开栏" }
+        }
         div.head {
             div {
                 h1 { (board.org_name) }

@@ -203,7 +203,6 @@ const DIRECTORY_PAGE: u64 = 100;
 #[utoipa::path(tag = "pages", params(DirectoryParams, PageParams), responses(
     (status = 200, description = "The page", content_type = "text/html", body = String, headers(("ETag" = String), ("Cache-Control" = String))),
     (status = 304, description = "Unchanged since If-None-Match"),
-    (status = 400, description = "A bad query parameter: a page saying what is wrong", content_type = "text/html", body = String),
 ))]
 #[get("/p/")]
 async fn directory_page(

@@ -128,9 +128,9 @@ fn render_form(p: &pledge::Model, org_name: &str, token: &str, typed: &FeedbackF
                 label for="message" { "您的意见或建议（必填，500字以内）" }
                 textarea #message name="message" rows="5" maxlength="500" required { (typed.message) }
                 label for="name" { "称呼（选填，不公开）" }
-                input #name type="text" name="name" maxlength="50" value=(typed.name);
+                input #name type="text" name="name" maxlength="50" autocomplete="name" value=(typed.name);
                 label for="phone" { "手机号（选填，不公开，便于回访）" }
-                input #phone type="tel" name="phone" maxlength="11" inputmode="numeric" value=(typed.phone);
+                input #phone type="tel" name="phone" maxlength="11" inputmode="numeric" autocomplete="tel" value=(typed.phone);
                 button #submit type="submit" { "提交" }
             }
             p.muted { "支部答复后，您的留言和答复会显示在公开栏上；称呼和手机号不会公开。" }

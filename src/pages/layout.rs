@@ -22,6 +22,8 @@ h1{font-size:1.35rem;margin:.5rem 0}
 h2{font-size:1.15rem;margin:1.25rem 0 .5rem;border-left:4px solid var(--red);padding-left:.5rem}
 h3{font-size:1rem;margin:.75rem 0 .25rem}
 a{color:#0d47a1}
+a.feedback-link{display:inline-block;padding:.5rem 0;min-height:44px}
+.card p{margin:.35rem 0}
 .muted{color:var(--muted);font-size:.9rem}
 .nav{display:flex;flex-wrap:wrap;gap:.5rem 1rem;margin:.5rem 0}
 .card{background:#fff;border:1px solid var(--line);border-radius:6px;padding:.6rem .75rem;margin:.5rem 0}
@@ -57,6 +59,8 @@ pub fn page_with_style(title: &str, style: &str, body_class: Option<&str>, body:
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                // No icon to fetch: a phone on a slow network loads the page and nothing else.
+                link rel="icon" href="data:,";
                 title { (title) " · 党员承诺公开" }
                 style { (PreEscaped(CSS)) (PreEscaped(style)) }
             }

@@ -128,13 +128,15 @@ async fn board_qr_svg(
     id: web::Path<Uuid>,
     Query(params): Query<QrParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let size = params.size()?;
-    let drawn = svg(&url_of(&state, *id).await?, size)?;
-    Ok(crate::http::conditional::public_body(
+    drawn(
+        &state,
         &req,
-        drawn.into_bytes(),
+        *id,
+        &params,
+        |url, size| Ok(svg(url, size)?.into_bytes()),
         "image/svg+xml",
-    ))
+    )
+    .await
 }
 
 /// The QR code of an organisation's board page as a PNG of `size` × `size` pixels. No
@@ -152,9 +154,21 @@ async fn board_qr_png(
     id: web::Path<Uuid>,
     Query(params): Query<QrParams>,
 ) -> Result<HttpResponse, ApiError> {
+    drawn(&state, &req, *id, &params, png, "image/png").await
+}
+
+/// The code of organisation `id`'s board page drawn by `draw` at the asked size, cacheable.
+async fn drawn(
+    state: &AppState,
+    req: &HttpRequest,
+    id: Uuid,
+    params: &QrParams,
+    draw: impl Fn(&str, u32) -> Result<Vec<u8>, ApiError>,
+    media_type: &'static str,
+) -> Result<HttpResponse, ApiError> {
     let size = params.size()?;
-    let drawn = png(&url_of(&state, *id).await?, size)?;
-    Ok(crate::http::conditional::public_body(&req, drawn, "image/png"))
+    let body = draw(&url_of(state, id).await?, size)?;
+    Ok(crate::http::conditional::public_body(req, body, media_type))
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -19,8 +19,6 @@ use crate::state::AppState;
 #[utoipa::path(tag = "pages", params(("id" = Uuid, Path), StarBoardParams, PageParams), responses(
     (status = 200, description = "The page", content_type = "text/html", body = String, headers(("ETag" = String), ("Cache-Control" = String))),
     (status = 304, description = "Unchanged since If-None-Match"),
-    (status = 400, description = "A bad query parameter: a page saying what is wrong", content_type = "text/html", body = String),
-    (status = 404, description = "No such organisation: a page saying so", content_type = "text/html", body = String),
 ))]
 #[get("/p/orgs/{id}/stars")]
 async fn stars_page(
@@ -98,8 +96,6 @@ fn entry_row(entry: &StarEntry) -> Markup {
 #[utoipa::path(tag = "pages", params(("id" = Uuid, Path), YearParams), responses(
     (status = 200, description = "The page", content_type = "text/html", body = String, headers(("ETag" = String), ("Cache-Control" = String))),
     (status = 304, description = "Unchanged since If-None-Match"),
-    (status = 400, description = "A bad query parameter: a page saying what is wrong", content_type = "text/html", body = String),
-    (status = 404, description = "No such village: a page saying so", content_type = "text/html", body = String),
 ))]
 #[get("/p/villages/{id}/finances")]
 async fn finances_page(
