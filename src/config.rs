@@ -15,7 +15,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("DANGJIAN_LOG_FORMAT", "pretty"),
     ("RUST_LOG", "info"),
     ("DANGJIAN_CORS_ORIGINS", "(none)"),
-    ("DANGJIAN_PUBLIC_BASE_URL", "http:// and DANGJIAN_BIND"),
+    (
+        "DANGJIAN_PUBLIC_BASE_URL",
+        "http:// and DANGJIAN_BIND (127.0.0.1 for 0.0.0.0)",
+    ),
     ("DANGJIAN_DB_MAX_CONNECTIONS", "10"),
     ("DANGJIAN_SHUTDOWN_TIMEOUT_SECS", "30"),
     (
@@ -64,6 +67,9 @@ pub struct Config {
     /// (`https://dangjian.example.cn`): QR codes on the printed boards encode pages under it,
     /// so behind a proxy it must be the proxy's public address.
     pub public_base_url: String,
+    /// Whether `DANGJIAN_PUBLIC_BASE_URL` was set (the service warns at start when not: QR
+    /// codes printed then encode a local address).
+    pub public_base_url_set: bool,
     pub db_max_connections: u32,
     pub shutdown_timeout: Duration,
     /// Signing secret for access tokens; see `auth::tokens::JwtKeys::resolve`.
@@ -170,6 +176,8 @@ impl Config {
         };
 
         let public_base_url = match get("DANGJIAN_PUBLIC_BASE_URL") {
+            // `0.0.0.0` is where to listen, never an address to visit.
+            None if bind.ip().is_unspecified() => format!("http://127.0.0.1:{}", bind.port()),
             None => format!("http://{bind}"),
             Some(url) => {
                 let url = url.trim().trim_end_matches('/').to_owned();
@@ -283,6 +291,7 @@ impl Config {
             log_format,
             cors_origins,
             public_base_url,
+            public_base_url_set: get("DANGJIAN_PUBLIC_BASE_URL").is_some(),
             db_max_connections,
             shutdown_timeout: Duration::from_secs(shutdown_secs.into()),
             jwt_secret,

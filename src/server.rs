@@ -44,6 +44,13 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
             )));
         }
     }
+    if !config.public_base_url_set {
+        tracing::warn!(
+            public_base_url = %config.public_base_url,
+            "DANGJIAN_PUBLIC_BASE_URL is not set: the boards' QR codes encode this local address; \
+             set it to the address villagers reach before printing boards"
+        );
+    }
     let state = crate::app::state(db.clone(), config).map_err(std::io::Error::other)?;
     let (server, addrs) = start(state, |_| {})?;
     // The server installs its signal handlers and starts its workers on its first poll:

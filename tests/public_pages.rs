@@ -91,10 +91,32 @@ async fn the_board_page_shows_approved_pledges_as_text_and_nothing_private() {
     assert_no_personal_data(&text);
     assert!(reply.body.len() < 100_000, "{} bytes", reply.body.len());
 
-    // The same ETag answers 304.
+    // The same ETag answers 304, also weakened by a compressing proxy.
     let etag = reply.header("etag").expect("etag").to_owned();
-    let again = send(app.server.get(&path).insert_header(("If-None-Match", etag))).await;
+    let again = send(app.server.get(&path).insert_header(("If-None-Match", etag.clone()))).await;
     assert_eq!(again.status, 304);
+    let again = send(
+        app.server
+            .get(&path)
+            .insert_header(("If-None-Match", format!("W/{etag}"))),
+    )
+    .await;
+    assert_eq!(again.status, 304);
+
+    // A link shared from a chat app or a QR tool gains parameters: the page ignores them.
+    let shared = page(
+        &app,
+        &format!("{path}&from=singlemessage&isappinstalled=0&utm_source=qr"),
+    )
+    .await;
+    assert_eq!(html(&shared, 200), text);
+    // The JSON API still refuses what it does not know.
+    page(
+        &app,
+        &format!("/api/v1/public/orgs/{}/board?year=2017&from=x", w.branch_a),
+    )
+    .await
+    .assert_problem(400, "invalid_query");
 }
 
 #[actix_web::test]
@@ -129,7 +151,22 @@ async fn pages_say_when_there_is_nothing_and_errors_are_pages() {
         let text = html(&reply, 404);
         assert!(text.contains("找不到这个页面"), "{path}: {text}");
         assert_eq!(reply.header("cache-control"), Some("no-store"), "{path}");
+        assert!(
+            reply
+                .header("content-security-policy")
+                .is_some_and(|csp| csp.contains("default-src 'none'")),
+            "{path}: error pages are locked down too"
+        );
     }
+    // A mistyped id in a link: the same page, without the parser's words.
+    let text = html(&page(&app, "/p/orgs/not-a-uuid/board").await, 400);
+    assert!(text.contains("找不到这个页面") && !text.contains("UUID"), "{text}");
+    // Year links stay in the years the API takes.
+    let text = html(
+        &page(&app, &format!("/p/orgs/{}/board?year=2000", w.branch_a)).await,
+        200,
+    );
+    assert!(!text.contains("year=1999"), "{text}");
     // A bad query is a page that says what is wrong.
     let text = html(
         &page(&app, &format!("/p/orgs/{}/board?year=1999", w.branch_a)).await,
@@ -207,6 +244,12 @@ async fn feedback_sent_from_the_form_reaches_the_branch_and_forged_posts_do_not(
     let reply = post_form(&app, pledge, &[("message", "伪造的留言")], false).await;
     let text = html(&reply, 403);
     assert!(text.contains("表单已过期"), "{text}");
+    // The form comes back with what was typed and a fresh token: an expired form is sent again.
+    assert!(
+        text.contains("伪造的留言</textarea>") && text.contains(r#"name="token""#),
+        "{text}"
+    );
+    assert!(reply.header("set-cookie").is_some_and(|c| c.starts_with("dj_form=")));
     // Posted from another origin: refused as well.
     let form = page(&app, &format!("/p/pledges/{pledge}/feedback")).await;
     let token = form_value(&html(&form, 200), "token");
@@ -217,6 +260,22 @@ async fn feedback_sent_from_the_form_reaches_the_branch_and_forged_posts_do_not(
             .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
             .insert_header(("Cookie", cookie))
             .insert_header(("Origin", "https://evil.example")),
+        serde_urlencoded::to_string([("token", token.as_str()), ("message", "跨站留言")]).unwrap(),
+    )
+    .await;
+    html(&reply, 403);
+    // Forwarded headers do not make another origin this site.
+    let form = page(&app, &format!("/p/pledges/{pledge}/feedback")).await;
+    let token = form_value(&html(&form, 200), "token");
+    let cookie = form.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
+    let reply = send_body(
+        app.server
+            .post(format!("/p/pledges/{pledge}/feedback"))
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .insert_header(("Cookie", cookie))
+            .insert_header(("Origin", "https://evil.example"))
+            .insert_header(("X-Forwarded-Host", "evil.example"))
+            .insert_header(("Forwarded", "host=evil.example")),
         serde_urlencoded::to_string([("token", token.as_str()), ("message", "跨站留言")]).unwrap(),
     )
     .await;

@@ -179,7 +179,10 @@ async function run(browser) {
     await page.screenshot({ path: path.join(OUT, 'board-360.png'), fullPage: true });
     check(!wide, `horizontal overflow: ${wide}`);
     const height = await page.evaluate(() => document.documentElement.scrollHeight);
-    return `h1 "${h1.trim()}", ${links} feedback links, ${height} px tall`;
+    // What a phone loads for the page (compressed, as sent): the issue's budget is 100 KB.
+    const { responseBodySize } = await res.request().sizes();
+    check(responseBodySize < 100_000, `the page is ${responseBodySize} bytes on the wire (budget 100 KB)`);
+    return `h1 "${h1.trim()}", ${links} feedback links, ${height} px tall, ${responseBodySize} bytes on the wire`;
   });
 
   let feedbackUrl;

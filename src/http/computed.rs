@@ -51,24 +51,37 @@ impl ComputedCache {
 
 impl ComputedCache {
     /// The JSON answer to the question `key`: the one kept from an earlier request if nothing
-    /// at all has been written since, else `compute`'s, kept for the next. The audit head is
-    /// read before `compute` runs (it runs only when awaited here), so a write committed
-    /// meanwhile makes the next request compute again.
+    /// at all has been written since, else `compute`'s, kept for the next.
     pub async fn json<T, F>(&self, db: &DatabaseConnection, key: String, compute: F) -> Result<HttpResponse, ApiError>
     where
         T: serde::Serialize,
         F: std::future::Future<Output = Result<T, ApiError>>,
     {
-        let seq = crate::audit::head_seq(db).await?;
-        let body = match self.get(&key, seq) {
-            Some(body) => body,
-            None => {
-                let body = Bytes::from(serde_json::to_vec(&compute.await?).map_err(ApiError::internal)?);
-                self.put(key, seq, body.clone());
-                body
-            }
-        };
+        let body = self
+            .bytes(db, key, async {
+                Ok(Bytes::from(
+                    serde_json::to_vec(&compute.await?).map_err(ApiError::internal)?,
+                ))
+            })
+            .await?;
         Ok(HttpResponse::Ok().content_type("application/json").body(body))
+    }
+
+    /// The body answering `key` (JSON, a rendered page): the one kept from an earlier request
+    /// if nothing at all has been written since, else `compute`'s, kept for the next. The audit
+    /// head is read before `compute` runs (it runs only when awaited here), so a write
+    /// committed meanwhile makes the next request compute again.
+    pub async fn bytes<F>(&self, db: &DatabaseConnection, key: String, compute: F) -> Result<Bytes, ApiError>
+    where
+        F: std::future::Future<Output = Result<Bytes, ApiError>>,
+    {
+        let seq = crate::audit::head_seq(db).await?;
+        if let Some(body) = self.get(&key, seq) {
+            return Ok(body);
+        }
+        let body = compute.await?;
+        self.put(key, seq, body.clone());
+        Ok(body)
     }
 }
 

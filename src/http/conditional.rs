@@ -174,7 +174,9 @@ pub fn public_body(req: &HttpRequest, body: Vec<u8>, content_type: &'static str)
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+        // Weak comparison (RFC 9110 section 13.1.2): a proxy that compresses the body marks
+        // the tag weak (`W/"…"`), and the copy it holds is still current.
+        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == tag));
     if matches {
         return HttpResponse::NotModified()
             .insert_header(cache)

@@ -152,6 +152,7 @@ pub async fn finish_problems(
             );
             head.headers
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            crate::pages::layout::add_security_headers(&mut head.headers);
             head.headers.remove(header::CONTENT_ENCODING);
             head.headers.remove(header::CONTENT_LENGTH);
             BoxBody::new(body)
@@ -183,9 +184,45 @@ pub async fn refuse_unknown_query(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
+    let mut req = req;
+    if crate::pages::is_page(req.path()) {
+        drop_unknown_query_parameters(&routes, &mut req);
+    }
     match unknown_query_parameter(&routes, &req) {
         Some(err) => Ok(req.error_response(err)),
         None => Ok(next.call(req).await?.map_into_boxed_body()),
+    }
+}
+
+/// Web pages ignore query parameters they do not take: a link shared from a chat app or a QR
+/// tool gains some (`from=singlemessage`, `utm_source=…`), and a villager must still see the
+/// board. The request goes on without them, so the page's own checks see only its own.
+fn drop_unknown_query_parameters(routes: &RouteTable, req: &mut ServiceRequest) {
+    let query = req.query_string();
+    if query.is_empty() {
+        return;
+    }
+    let Some(pattern) = route_pattern(req.request()) else {
+        return;
+    };
+    let Some(known) = routes.query_params(req.method().as_str(), &pattern) else {
+        return;
+    };
+    let pairs = form_urlencoded::parse(query.as_bytes());
+    if pairs.clone().all(|(key, _)| known.iter().any(|k| *k == key)) {
+        return;
+    }
+    let kept = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs.filter(|(key, _)| known.iter().any(|k| *k == *key)))
+        .finish();
+    let target = if kept.is_empty() {
+        req.path().to_owned()
+    } else {
+        format!("{}?{kept}", req.path())
+    };
+    if let Ok(uri) = target.parse::<actix_web::http::Uri>() {
+        req.match_info_mut().get_mut().update(&uri);
+        req.head_mut().uri = uri;
     }
 }
 

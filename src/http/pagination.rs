@@ -129,6 +129,15 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// A page with nothing on it and nothing after it.
+    pub fn empty() -> Page<T> {
+        Page {
+            items: Vec::new(),
+            next_cursor: None,
+            total: None,
+        }
+    }
+
     /// Builds a page from up to `limit + 1` rows: the extra row only says another page exists.
     /// `key` gives an item's sort-key values, encoded into the cursor.
     pub fn from_rows<K: Serialize>(mut rows: Vec<T>, limit: u64, key: impl Fn(&T) -> K) -> Page<T> {

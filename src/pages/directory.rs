@@ -239,7 +239,7 @@ async fn directory_page(
         )
         .await?
     } else {
-        Page::from_rows(Vec::new(), 1, |_: &PublicVillage| ())
+        Page::empty()
     };
     Ok(cached(&req, render_directory(q.as_deref(), &orgs, &villages)))
 }

@@ -59,13 +59,22 @@ fn same_site_post(state: &AppState, req: &HttpRequest, form_token: &str) -> bool
     }
     match header("origin") {
         None => true,
-        Some(origin) => {
-            let host = origin.split("://").nth(1).unwrap_or_default();
-            let own = req.connection_info().host().to_owned();
-            let public = state.config.public_base_url.split("://").nth(1).unwrap_or_default();
-            host == own || public.split('/').next() == Some(host)
-        }
+        Some(origin) => same_origin(state, req, origin),
     }
+}
+
+/// Whether a browser's `Origin` is this site: the origin of `DANGJIAN_PUBLIC_BASE_URL`, or
+/// `http(s)://` and the `Host` the browser sent (a page posts to the host it was read from;
+/// no other site can choose that header). Forwarded headers are not trusted here.
+fn same_origin(state: &AppState, req: &HttpRequest, origin: &str) -> bool {
+    let base = &state.config.public_base_url;
+    let public_origin = match base.find("://") {
+        Some(i) => base[i + 3..].find('/').map_or(base.as_str(), |j| &base[..i + 3 + j]),
+        None => base.as_str(),
+    };
+    let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok());
+    origin == public_origin
+        || host.is_some_and(|host| origin == format!("http://{host}") || origin == format!("https://{host}"))
 }
 
 /// The value of the cookie `name`, if the request carries it.
@@ -190,7 +199,7 @@ async fn feedback_form(state: web::Data<AppState>, id: web::Path<Uuid>) -> Resul
     responses(
         (status = 303, description = "Received: on to the thank-you page", headers(("Location" = String))),
         (status = 400, description = "Not a form body: a page saying so", content_type = "text/html", body = String),
-        (status = 403, description = "Not posted from this site's form, or the form expired: a page saying so", content_type = "text/html", body = String),
+        (status = 403, description = "Not posted from this site's form, or the form expired: the form again, with what was typed and a fresh token", content_type = "text/html", body = String),
         (status = 404, description = "No such pledge on the board: a page saying so", content_type = "text/html", body = String),
         (status = 413, description = "Body over 16 KiB: a page saying so", content_type = "text/html", body = String),
         (status = 415, description = "Not `application/x-www-form-urlencoded`: a page saying so", content_type = "text/html", body = String),
@@ -219,12 +228,11 @@ async fn post_feedback(
         .map_err(|e| ApiError::bad_request(ErrorCode::MalformedForm, text!("not a form: {e}", "表单格式有误：{e}")))?;
     let shown = pledge_and_org(&state, *id).await?;
     if !same_site_post(&state, &req, &form.token) {
-        return Err(ApiError::Forbidden {
-            detail: text!(
-                "This form has expired or was not sent from this site. Open the form again and send it from there.",
-                "表单已过期，或不是从本站提交的。请重新打开留言页面再提交。"
-            ),
-        });
+        // The form again, with what was typed and a fresh token: a villager whose form expired
+        // (or whose browser dropped the cookie) sends it once more; another site cannot read
+        // this answer, so showing the text back gives it nothing.
+        let expired = "表单已过期，或不是从本站提交的。请核对内容后再点一次“提交”。".to_owned();
+        return Ok(form_response(&state, StatusCode::FORBIDDEN, &shown, &form, &[expired]));
     }
     let optional = |v: &str| Some(v.to_owned()).filter(|v| !v.trim().is_empty());
     let feedback = NewFeedback {

@@ -80,15 +80,20 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inl
 
 /// Adds the pages' security headers to a response under construction.
 pub fn secure(mut response: HttpResponse) -> HttpResponse {
-    let headers = response.headers_mut();
-    let set = |headers: &mut actix_web::http::header::HeaderMap, name, value: &'static str| {
-        headers.insert(name, header::HeaderValue::from_static(value));
-    };
-    set(headers, header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY);
-    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(headers, header::X_FRAME_OPTIONS, "DENY");
-    set(headers, header::REFERRER_POLICY, "same-origin");
+    add_security_headers(response.headers_mut());
     response
+}
+
+/// The pages' security headers, for pages and for the error pages the middleware makes.
+pub fn add_security_headers(headers: &mut header::HeaderMap) {
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ] {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    }
 }
 
 /// A public page that may be cached for a minute, like the JSON boards: ETag from its bytes,
@@ -97,6 +102,15 @@ pub fn cached(req: &HttpRequest, markup: Markup) -> HttpResponse {
     secure(crate::http::conditional::public_body(
         req,
         markup.into_string().into_bytes(),
+        "text/html; charset=utf-8",
+    ))
+}
+
+/// [`cached`] for a page already rendered (kept in the computed cache).
+pub fn cached_bytes(req: &HttpRequest, page: Vec<u8>) -> HttpResponse {
+    secure(crate::http::conditional::public_body(
+        req,
+        page,
         "text/html; charset=utf-8",
     ))
 }
@@ -115,6 +129,7 @@ pub fn uncached(status: actix_web::http::StatusCode, markup: Markup) -> HttpResp
 /// (in Chinese): a villager following a stale QR code sees a page, not JSON.
 pub fn error_page(problem: &Problem) -> String {
     let heading = match problem.status {
+        _ if problem.code == "invalid_path" => "找不到这个页面",
         404 => "找不到这个页面",
         429 => "提交太频繁了",
         400 | 422 => "请求有误",
@@ -126,10 +141,17 @@ pub fn error_page(problem: &Problem) -> String {
         heading,
         html! {
             h1 { (heading) }
-            @if problem.status == 404 {
+            @if problem.status == 404 || problem.code == "invalid_path" {
                 p { "这个组织、村或承诺不存在，或已不再公开。展板上的二维码若已失效，请在公开栏目录中查找。" }
             } @else {
                 p { (problem.detail) }
+                @if !problem.errors.is_empty() {
+                    ul {
+                        @for e in &problem.errors {
+                            li { @if let Some(name) = &e.parameter { (name) "：" } (e.message) }
+                        }
+                    }
+                }
             }
             p { a href="/p/" { "返回公开栏目录" } }
             @if let Some(id) = &problem.request_id {

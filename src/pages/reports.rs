@@ -9,6 +9,7 @@ use super::layout::{cached, day_of, page, stars, yuan};
 use crate::error::ApiError;
 use crate::http::{ListQuery, PageParams, Query};
 use crate::income::types::{CategoryAmount, VillageFinances, YearParams};
+use crate::pledges::types::YEARS;
 use crate::ratings::notice::read_star_board;
 use crate::ratings::types::{LevelCount, RatingState, StarBoard, StarBoardParams, StarEntry};
 use crate::state::AppState;
@@ -40,9 +41,15 @@ fn render_stars(board: &StarBoard) -> Markup {
             h1 { (board.org_name) }
             p.muted { (board.year) "年度星级评定（创星榜），与" (board.year + 1) "年度的承诺一同公示" }
             nav.nav {
-                a href={ "/p/orgs/" (board.org_id) "/stars?year=" (board.year - 1) } { "‹ " (board.year - 1) "年度" }
-                a href={ "/p/orgs/" (board.org_id) "/stars?year=" (board.year + 1) } { (board.year + 1) "年度 ›" }
-                a href={ "/p/orgs/" (board.org_id) "/board?year=" (board.year + 1) } { "承诺公示" }
+                @if board.year > *YEARS.start() {
+                    a href={ "/p/orgs/" (board.org_id) "/stars?year=" (board.year - 1) } { "‹ " (board.year - 1) "年度" }
+                }
+                @if board.year + 1 < this_year() {
+                    a href={ "/p/orgs/" (board.org_id) "/stars?year=" (board.year + 1) } { (board.year + 1) "年度 ›" }
+                }
+                @if board.year < *YEARS.end() {
+                    a href={ "/p/orgs/" (board.org_id) "/board?year=" (board.year + 1) } { "承诺公示" }
+                }
             }
             @if board.orgs.is_empty() && board.members.is_empty() {
                 div.empty { (board.year) "年度的星级评定还没有公示。" }
@@ -68,6 +75,10 @@ fn render_stars(board: &StarBoard) -> Markup {
             }
         },
     )
+}
+
+fn this_year() -> i32 {
+    chrono::Datelike::year(&crate::db::now().date_naive())
 }
 
 fn count_row(orgs: &LevelCount, members: &LevelCount) -> Markup {
@@ -118,8 +129,12 @@ fn render_finances(f: &VillageFinances) -> Markup {
             h1 { (f.village_name) }
             p.muted { (f.year) "年度村集体经济收支公开" }
             nav.nav {
-                a href={ "/p/villages/" (f.village_id) "/finances?year=" (f.year - 1) } { "‹ " (f.year - 1) "年" }
-                a href={ "/p/villages/" (f.village_id) "/finances?year=" (f.year + 1) } { (f.year + 1) "年 ›" }
+                @if f.year > *YEARS.start() {
+                    a href={ "/p/villages/" (f.village_id) "/finances?year=" (f.year - 1) } { "‹ " (f.year - 1) "年" }
+                }
+                @if f.year < this_year() && f.year < *YEARS.end() {
+                    a href={ "/p/villages/" (f.village_id) "/finances?year=" (f.year + 1) } { (f.year + 1) "年 ›" }
+                }
             }
             @if !recorded {
                 div.empty { (f.year) "年度还没有公开的收支记录。" }
