@@ -182,6 +182,17 @@ async fn pages_say_when_there_is_nothing_and_errors_are_pages() {
 
 /// Opens the form and posts it as a browser would: the cookie it set and the token it holds.
 async fn post_form(app: &TestApp, pledge: &str, fields: &[(&str, &str)], cookie: bool) -> Reply {
+    post_form_with(app, pledge, fields, cookie, &[]).await
+}
+
+/// [`post_form`] with more request headers (a browser's `Origin`, a proxy's `Forwarded`).
+async fn post_form_with(
+    app: &TestApp,
+    pledge: &str,
+    fields: &[(&str, &str)],
+    cookie: bool,
+    headers: &[(&str, &str)],
+) -> Reply {
     let form = page(app, &format!("/p/pledges/{pledge}/feedback")).await;
     let text = html(&form, 200);
     assert_eq!(form.header("cache-control"), Some("no-store"));
@@ -201,6 +212,9 @@ async fn post_form(app: &TestApp, pledge: &str, fields: &[(&str, &str)], cookie:
         .insert_header(("Content-Type", "application/x-www-form-urlencoded"));
     if cookie {
         req = req.insert_header(("Cookie", cookie_pair));
+    }
+    for (name, value) in headers {
+        req = req.insert_header((*name, *value));
     }
     send_body(req, serde_urlencoded::to_string(&body).unwrap()).await
 }
@@ -250,35 +264,16 @@ async fn feedback_sent_from_the_form_reaches_the_branch_and_forged_posts_do_not(
         "{text}"
     );
     assert!(reply.header("set-cookie").is_some_and(|c| c.starts_with("dj_form=")));
-    // Posted from another origin: refused as well.
-    let form = page(&app, &format!("/p/pledges/{pledge}/feedback")).await;
-    let token = form_value(&html(&form, 200), "token");
-    let cookie = form.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
-    let reply = send_body(
-        app.server
-            .post(format!("/p/pledges/{pledge}/feedback"))
-            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
-            .insert_header(("Cookie", cookie))
-            .insert_header(("Origin", "https://evil.example")),
-        serde_urlencoded::to_string([("token", token.as_str()), ("message", "跨站留言")]).unwrap(),
-    )
-    .await;
+    // Posted from another origin: refused as well, even with forwarded headers naming it.
+    let evil = ("Origin", "https://evil.example");
+    let reply = post_form_with(&app, pledge, &[("message", "跨站留言")], true, &[evil]).await;
     html(&reply, 403);
-    // Forwarded headers do not make another origin this site.
-    let form = page(&app, &format!("/p/pledges/{pledge}/feedback")).await;
-    let token = form_value(&html(&form, 200), "token");
-    let cookie = form.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
-    let reply = send_body(
-        app.server
-            .post(format!("/p/pledges/{pledge}/feedback"))
-            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
-            .insert_header(("Cookie", cookie))
-            .insert_header(("Origin", "https://evil.example"))
-            .insert_header(("X-Forwarded-Host", "evil.example"))
-            .insert_header(("Forwarded", "host=evil.example")),
-        serde_urlencoded::to_string([("token", token.as_str()), ("message", "跨站留言")]).unwrap(),
-    )
-    .await;
+    let forwarded = [
+        evil,
+        ("X-Forwarded-Host", "evil.example"),
+        ("Forwarded", "host=evil.example"),
+    ];
+    let reply = post_form_with(&app, pledge, &[("message", "跨站留言")], true, &forwarded).await;
     html(&reply, 403);
     // A forged token in both places: refused.
     let reply = send_body(
