@@ -182,7 +182,9 @@ async function run(browser) {
     // What a phone loads for the page (compressed, as sent): the issue's budget is 100 KB.
     const { responseBodySize } = await res.request().sizes();
     check(responseBodySize < 100_000, `the page is ${responseBodySize} bytes on the wire (budget 100 KB)`);
-    return `h1 "${h1.trim()}", ${links} feedback links, ${height} px tall, ${responseBodySize} bytes on the wire`;
+    const decoded = (await res.body()).length;
+    check(decoded < 100_000, `the page is ${decoded} bytes before compression (budget 100 KB)`);
+    return `h1 "${h1.trim()}", ${links} feedback links, ${height} px tall, ${responseBodySize} bytes on the wire (${decoded} decoded)`;
   });
 
   let feedbackUrl;

@@ -30,8 +30,7 @@ a.feedback-link{display:inline-block;padding:.5rem 0;min-height:44px}
 .tag{display:inline-block;font-size:.8rem;padding:0 .4rem;border-radius:3px;background:#eee;margin-right:.25rem}
 .tag.overdue{background:#ffebee;color:var(--red)}
 .star{color:#e65100;white-space:nowrap}
-.bar{height:.5rem;background:#eee;border-radius:3px;overflow:hidden}
-.bar>span{display:block;height:100%;background:#2e7d32}
+progress{width:6rem;vertical-align:middle}
 .qa{border-top:1px dashed var(--line);margin-top:.4rem;padding-top:.3rem;font-size:.9rem}
 .empty{background:#fff;border:1px dashed var(--line);padding:1rem;text-align:center;color:var(--muted)}
 table{border-collapse:collapse;width:100%;background:#fff}
