@@ -9,14 +9,22 @@ use common::world::{
     self, CHENG_ADDRESS, CHENG_PHONE, World, cheng_id_number, create, create_village, get, pledge_body,
     pledge_in_state, pledge_members, wang_id_number,
 };
-use common::{Reply, TestApp, send, send_body, spawn_app, spawn_app_with_env};
+use common::{Reply, TestApp, send, send_body, send_json, spawn_app, spawn_app_with_env};
 use serde_json::{Value, json};
 
 /// A world with 程军's pledge titled like a script (approved) and a draft, both of 支部A.
 async fn setup_on(app: TestApp) -> (TestApp, World, Value) {
     let mut w = world::build(&app).await;
-    pledge_members(&app, &mut w).await;
+    let members = pledge_members(&app, &mut w).await;
     let (member, sec) = (w.token("member_a").to_owned(), w.token("sec_a").to_owned());
+    // 程军 holds a pioneer post (党员先锋岗): boards show it beside his name.
+    create(
+        &app,
+        &sec,
+        &format!("/api/v1/members/{}/posts", members.cheng_id()),
+        json!({"kind": "pioneer_post", "duty": "负责环境卫生", "org_id": w.branch_a, "start_on": "2017-01-01"}),
+    )
+    .await;
     let shown = pledge_in_state(
         &app,
         &member,
@@ -83,6 +91,7 @@ async fn the_board_page_shows_approved_pledges_as_text_and_nothing_private() {
     assert!(!text.contains("<script"), "{text}");
     assert!(text.contains("<h1>支部A</h1>"));
     assert!(text.contains("程军"));
+    assert!(text.contains("党员先锋岗：负责环境卫生"), "{text}");
     assert!(text.contains(&format!(
         r#"href="/p/pledges/{}/feedback""#,
         shown["id"].as_str().unwrap()
@@ -253,6 +262,27 @@ async fn feedback_sent_from_the_form_reaches_the_branch_and_forged_posts_do_not(
         feedback_messages(&app, &w, pledge).await,
         vec!["路灯还没修好".to_owned()]
     );
+    // On the board once answered, never before; the sender's name never.
+    let board_path = format!("/p/orgs/{}/board?year=2017", w.branch_a);
+    assert!(!html(&page(&app, &board_path).await, 200).contains("路灯还没修好"));
+    let listed = get(&app, w.token("sec_a"), &format!("/api/v1/pledges/{pledge}/feedback"))
+        .await
+        .json();
+    let feedback_id = listed["items"][0]["id"].as_str().unwrap().to_owned();
+    let reply = send_json(
+        app.server
+            .post(format!("/api/v1/pledges/{pledge}/feedback/{feedback_id}/reply"))
+            .bearer_auth(w.token("sec_a")),
+        &json!({"reply": "已安排维修"}),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let text = html(&page(&app, &board_path).await, 200);
+    assert!(
+        text.contains("群众：路灯还没修好") && text.contains("答复：已安排维修"),
+        "{text}"
+    );
+    assert!(!text.contains("村民"), "the sender's name is not public: {text}");
 
     // Without the form's cookie (another site's page posting here): refused, nothing stored.
     let reply = post_form(&app, pledge, &[("message", "伪造的留言")], false).await;
@@ -395,6 +425,7 @@ async fn the_printable_board_lists_members_posts_and_pledges() {
     );
     assert!(text.contains("支部A"));
     assert!(text.contains("程军"));
+    assert!(text.contains("党员先锋岗：负责环境卫生"), "{text}");
     assert!(text.contains("&lt;script&gt;alert(1)&lt;/script&gt;修路"));
     assert!(!text.contains("<script"));
     assert!(!text.contains("草稿里的承诺"));
@@ -409,6 +440,15 @@ async fn the_directory_finds_organisations_and_villages_without_people() {
 
     let reply = page(&app, "/api/v1/public/orgs").await;
     assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.header("cache-control"), Some("public, max-age=60"));
+    let etag = reply.header("etag").expect("etag").to_owned();
+    let again = send(
+        app.server
+            .get("/api/v1/public/orgs")
+            .insert_header(("If-None-Match", etag)),
+    )
+    .await;
+    assert_eq!(again.status, 304);
     let items = reply.json()["items"].as_array().unwrap().clone();
     let names: Vec<&str> = items.iter().map(|o| o["name"].as_str().unwrap()).collect();
     // Tree order: a branch before its group.
@@ -475,4 +515,29 @@ async fn the_directory_finds_organisations_and_villages_without_people() {
         200,
     );
     assert!(text.contains("2016年度还没有公开的收支记录"), "{text}");
+}
+
+#[actix_web::test]
+async fn the_star_board_page_shows_the_demo_towns_ratings() {
+    let app = spawn_app().await;
+    dangjian::seed::demo::seed(&app.db, &app.state.data_keys)
+        .await
+        .expect("the demo loads");
+    let root = page(&app, "/api/v1/public/orgs?limit=1").await.json()["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let text = html(&page(&app, &format!("/p/orgs/{root}/stars?year=2016")).await, 200);
+    // The report's 2016 figures: 2 five-star and 5 four-star branches; 63, 306 and 5 five-,
+    // four- and two-star members (and the demo's five two-star branches).
+    for (label, orgs, members) in [("五星", 2, 63), ("四星", 5, 306), ("二星", 5, 5)] {
+        let row = format!(r#"<tr><td>{label}</td><td class="num">{orgs}</td><td class="num">{members}</td></tr>"#);
+        assert!(text.contains(&row), "{row} in {text}");
+    }
+    assert!(text.contains("★★★★★ 五星"), "{text}");
+    assert!(
+        text.contains(&format!(r#"href="/p/orgs/{root}/board?year=2017""#)),
+        "{text}"
+    );
+    assert_no_personal_data(&text);
 }

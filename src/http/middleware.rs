@@ -104,8 +104,10 @@ pub async fn observe(
 
 /// Inner middleware: every 4xx/5xx leaves as `application/problem+json` with `instance` and
 /// `request_id`, whether it came from an [`ApiError`], from actix itself (bad path
-/// parameter, payload errors) or from another middleware. Also marks API responses
-/// `Cache-Control: no-store` unless the handler chose otherwise.
+/// parameter, payload errors) or from another middleware; under `/p/` the same problem leaves
+/// as a Chinese HTML page instead (a page that shows its own error, a form with what to
+/// correct, passes as it is). Also marks API responses `Cache-Control: no-store` unless the
+/// handler chose otherwise.
 pub async fn finish_problems(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,

@@ -44,7 +44,7 @@ async fn board_page(
 }
 
 fn render_board(board: &Board, first_page: bool) -> Markup {
-    let this_year = chrono::Datelike::year(&crate::db::now().date_naive());
+    let this_year = crate::pledges::types::this_year();
     let title = format!("{} {}年承诺公示", board.org_name, board.year);
     page(
         &title,

@@ -151,38 +151,41 @@ async fn villages_page<C: ConnectionTrait>(
 /// (`parent_id`); each has a board at `/api/v1/public/orgs/{id}/board` and
 /// `/p/orgs/{id}/board`. No token.
 #[utoipa::path(tag = "public", params(PublicOrgFilters, PageParams), responses(
-    (status = 200, description = "One page", body = Page<PublicOrg>),
+    (status = 200, description = "One page", body = Page<PublicOrg>, headers(("ETag" = String), ("Cache-Control" = String))),
+    (status = 304, description = "Unchanged since If-None-Match"),
 ))]
 #[get("/api/v1/public/orgs")]
 async fn list_public_orgs(
     state: web::Data<AppState>,
+    req: HttpRequest,
     query: ListQuery<PublicOrgFilters>,
 ) -> Result<HttpResponse, ApiError> {
     let page = orgs_page(&state.db, &query.filters, &query.page).await?;
-    Ok(public(&page))
+    public(&req, &page)
 }
 
 /// The public directory of villages and communities (村/社区) by name, each with the branch
 /// that serves it; their finances are at `/api/v1/public/villages/{id}/finances` and
 /// `/p/villages/{id}/finances`. No token.
 #[utoipa::path(tag = "public", params(PublicVillageFilters, PageParams), responses(
-    (status = 200, description = "One page", body = Page<PublicVillage>),
+    (status = 200, description = "One page", body = Page<PublicVillage>, headers(("ETag" = String), ("Cache-Control" = String))),
+    (status = 304, description = "Unchanged since If-None-Match"),
     (status = 404, description = "No such organisation (`org_id`)", body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
 #[get("/api/v1/public/villages")]
 async fn list_public_villages(
     state: web::Data<AppState>,
+    req: HttpRequest,
     query: ListQuery<PublicVillageFilters>,
 ) -> Result<HttpResponse, ApiError> {
     let page = villages_page(&state.db, &query.filters, &query.page).await?;
-    Ok(public(&page))
+    public(&req, &page)
 }
 
-/// A directory page may be cached for a minute: the tree changes rarely.
-fn public<T: Serialize>(body: &T) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "public, max-age=60"))
-        .json(body)
+/// Cached like the boards (a minute, ETag, 304): the tree changes rarely.
+fn public<T: Serialize>(req: &HttpRequest, body: &T) -> Result<HttpResponse, ApiError> {
+    let body = serde_json::to_vec(body).map_err(ApiError::internal)?;
+    Ok(crate::http::conditional::public_json(req, body))
 }
 
 /// `?q=` of the directory page.

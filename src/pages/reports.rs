@@ -9,7 +9,7 @@ use super::layout::{cached, day_of, page, stars, yuan};
 use crate::error::ApiError;
 use crate::http::{ListQuery, PageParams, Query};
 use crate::income::types::{CategoryAmount, VillageFinances, YearParams};
-use crate::pledges::types::YEARS;
+use crate::pledges::types::{YEARS, this_year};
 use crate::ratings::notice::read_star_board;
 use crate::ratings::types::{LevelCount, RatingState, StarBoard, StarBoardParams, StarEntry};
 use crate::state::AppState;
@@ -75,10 +75,6 @@ fn render_stars(board: &StarBoard) -> Markup {
             }
         },
     )
-}
-
-fn this_year() -> i32 {
-    chrono::Datelike::year(&crate::db::now().date_naive())
 }
 
 fn count_row(orgs: &LevelCount, members: &LevelCount) -> Markup {

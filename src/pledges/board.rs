@@ -160,8 +160,7 @@ async fn board(
 impl BoardParams {
     /// The board's year: the one asked for, else the current year.
     pub fn year(&self) -> Result<i32, ApiError> {
-        Ok(super::types::query_year(self.year)?
-            .unwrap_or_else(|| chrono::Datelike::year(&crate::db::now().date_naive())))
+        Ok(super::types::query_year(self.year)?.unwrap_or_else(super::types::this_year))
     }
 }
 

@@ -26,7 +26,12 @@ pub fn query_year(year: Option<i32>) -> Result<Option<i32>, crate::error::ApiErr
 /// `?year=` checked as [`query_year`], else last year: the latest whole year, which reports of
 /// a year (star board, village finances) show by default.
 pub fn query_year_or_last(year: Option<i32>) -> Result<i32, crate::error::ApiError> {
-    Ok(query_year(year)?.unwrap_or_else(|| chrono::Datelike::year(&crate::db::now().date_naive()) - 1))
+    Ok(query_year(year)?.unwrap_or_else(|| this_year() - 1))
+}
+
+/// The current year: the default of a board's `?year=`, and the last year a page links to.
+pub fn this_year() -> i32 {
+    chrono::Datelike::year(&crate::db::now().date_naive())
 }
 
 /// Schema of `?state=`: a pledge state, or `overdue`.

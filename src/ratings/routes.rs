@@ -194,7 +194,7 @@ async fn propose_rating(
     user: AuthUser,
     Json(body): Json<NewRating>,
 ) -> Result<HttpResponse, ApiError> {
-    let this_year = chrono::Datelike::year(&crate::db::now().date_naive());
+    let this_year = crate::pledges::types::this_year();
     if !(2000..=this_year).contains(&body.year) {
         return Err(ApiError::invalid_field(
             "/year",
